@@ -1,0 +1,87 @@
+// swift-tools-version:6.2
+import PackageDescription
+import Foundation
+
+/// Migrations are plain `.sql` files under `migrations/<dialect>/`, embedded into the binary
+/// so `sightline` stays one self-contained file.
+func migrationResources(_ dialect: String) -> [Resource] {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("migrations/\(dialect)")
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    return files.filter { $0.hasSuffix(".sql") }.sorted().map { .embedInCode($0) }
+}
+
+let package = Package(
+    name: "sightline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sightline", targets: ["sightline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // Wire model: OTLP messages and their JSON form. No I/O.
+        .target(name: "OTLP"),
+        // SQL migrations, embedded.
+        .target(name: "SQLiteMigrations", path: "migrations/sqlite", exclude: [], resources: migrationResources("sqlite")),
+        // Rows, the store protocol and its SQLite implementation.
+        .target(
+            name: "Store",
+            dependencies: [
+                "SQLiteMigrations",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // OTLP/HTTP receiver, mapping OTLP onto rows, the group-commit writer.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "OTLP", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Configuration, API port, service lifecycle.
+        .target(
+            name: "SightlineServer",
+            dependencies: [
+                "OTLP", "Store", "Ingest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "sightline",
+            dependencies: [
+                "SightlineServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLP", "Store"]),
+        .testTarget(
+            name: "SightlineServerTests",
+            dependencies: [
+                "SightlineServer", "Store",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ]
+        ),
+    ]
+)

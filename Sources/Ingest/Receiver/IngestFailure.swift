@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OTLP
+
+/// Every way an OTLP/HTTP request can fail, mapped to a status in one place (`response`).
+public enum IngestFailure: Error, Sendable, Equatable {
+    case notFound(path: String)
+    case methodNotAllowed
+    case unauthorized
+    case unsupportedMediaType(String)
+    case unsupportedEncoding(String)
+    case payloadTooLarge(String)
+    case badRequest(String)
+    /// The writer's queue is full.
+    case overloaded
+    /// The store cannot commit right now.
+    case unavailable
+    case shuttingDown
+
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .unauthorized: .unauthorized
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .unsupportedEncoding, .badRequest: .badRequest
+        case .payloadTooLarge: .contentTooLarge
+        case .overloaded, .unavailable, .shuttingDown: .serviceUnavailable
+        }
+    }
+
+    /// The `google.rpc.Code` that goes with the status.
+    var rpcCode: Int {
+        switch self {
+        case .notFound: 5 // NOT_FOUND
+        case .methodNotAllowed: 12 // UNIMPLEMENTED
+        case .unauthorized: 16 // UNAUTHENTICATED
+        case .unsupportedMediaType, .unsupportedEncoding, .badRequest: 3 // INVALID_ARGUMENT
+        case .payloadTooLarge, .overloaded: 8 // RESOURCE_EXHAUSTED
+        case .unavailable, .shuttingDown: 14 // UNAVAILABLE
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .notFound(let path): "no OTLP endpoint at \(path); use /v1/traces or /v1/logs"
+        case .methodNotAllowed: "method not allowed; OTLP/HTTP uses POST"
+        case .unauthorized: "missing or invalid ingest token (Authorization: Bearer <token>)"
+        case .unsupportedMediaType(let type):
+            type.hasPrefix("application/x-protobuf")
+                ? "OTLP/HTTP protobuf is not supported yet; send OTLP/HTTP JSON (Content-Type: application/json)"
+                : "unsupported Content-Type \"\(type)\"; send OTLP/HTTP JSON (Content-Type: application/json)"
+        case .unsupportedEncoding(let encoding):
+            "unsupported Content-Encoding \"\(encoding)\"; use gzip, deflate or none"
+        case .payloadTooLarge(let detail): detail
+        case .badRequest(let detail): detail
+        case .overloaded: "ingest queue is full; retry later"
+        case .unavailable: "store is unavailable; retry later"
+        case .shuttingDown: "Sightline is shutting down; retry later"
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for the transient failures.
+    var retryAfterSeconds: Int? {
+        switch self {
+        case .overloaded: 1
+        case .unavailable, .shuttingDown: 5
+        default: nil
+        }
+    }
+
+    /// The HTTP response: a `google.rpc.Status` JSON body and, when retryable, `Retry-After`.
+    public var response: Response {
+        var body = JSONWriter()
+        body.beginObject()
+        body.key("code"); body.int(Int64(rpcCode))
+        body.key("message"); body.string(message)
+        body.endObject()
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let seconds = retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+        if case .methodNotAllowed = self { headers[.allow] = "POST" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.bytes)))
+    }
+}
+
+extension HTTPField.Name {
+    static let retryAfter = HTTPField.Name("Retry-After")!
+}

@@ -1,0 +1,117 @@
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// Why a submission was not committed. Every case is transient for the client (retry later).
+public enum WriteRejection: Error, Sendable, Equatable {
+    /// The queue is full (backpressure).
+    case overloaded
+    /// The store failed to commit.
+    case storeUnavailable
+    /// Sightline is shutting down.
+    case shuttingDown
+}
+
+/// Group commit: concurrent submissions are committed together in one transaction, and
+/// `submit` returns only once its rows are committed.
+///
+/// A `Service`: `run()` is the single writer loop. On graceful shutdown it refuses new
+/// submissions, commits everything already queued, then returns.
+public final class BatchWriter: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Items (spans plus log records) allowed to wait for a commit.
+        public var queueCapacity: Int
+        /// Items committed in one transaction at most.
+        public var maxItemsPerCommit: Int
+
+        public init(queueCapacity: Int = 50_000, maxItemsPerCommit: Int = 20_000) {
+            self.queueCapacity = queueCapacity
+            self.maxItemsPerCommit = maxItemsPerCommit
+        }
+    }
+
+    typealias Ticket = CheckedContinuation<Void, any Error>
+
+    private let store: any TelemetryStore
+    private let logger: Logger
+    private let queue: Mutex<GroupCommitQueue<Ticket>>
+    private let wakeUps: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    public init(store: any TelemetryStore, configuration: Configuration = .init(), logger: Logger) {
+        self.store = store
+        self.logger = logger
+        self.queue = Mutex(GroupCommitQueue(capacity: configuration.queueCapacity,
+                                            maxItemsPerGroup: configuration.maxItemsPerCommit))
+        (wakeUps, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Items waiting for a commit.
+    public var queuedItems: Int { queue.withLock { $0.queuedItems } }
+
+    /// Whether new submissions would currently be accepted.
+    public var isAccepting: Bool { queue.withLock { !$0.isClosed && !$0.isFull } }
+
+    /// Commits `batch`; returns once it is durable in the store.
+    public func submit(_ batch: WriteBatch) async throws(WriteRejection) {
+        guard !batch.isEmpty else { return }
+        do {
+            try await withCheckedThrowingContinuation { (continuation: Ticket) in
+                switch queue.withLock({ $0.enqueue(batch, ticket: continuation) }) {
+                case .accepted: wake.yield()
+                case .full: continuation.resume(throwing: WriteRejection.overloaded)
+                case .closed: continuation.resume(throwing: WriteRejection.shuttingDown)
+                }
+            }
+        } catch let rejection as WriteRejection {
+            throw rejection
+        } catch {
+            throw .storeUnavailable
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            for await _ in wakeUps {
+                await drain()
+            }
+            await drain()
+        } onGracefulShutdown: {
+            self.queue.withLock { $0.close() }
+            self.wake.finish()
+        }
+        logger.debug("batch writer stopped")
+    }
+
+    private func drain() async {
+        while true {
+            let group = queue.withLock { $0.takeGroup() }
+            if group.isEmpty { return }
+            await commit(group)
+        }
+    }
+
+    private func commit(_ group: [(batch: WriteBatch, ticket: Ticket)]) async {
+        do {
+            try await store.write(WriteBatch.combining(group.map(\.batch)))
+            for submission in group { submission.ticket.resume() }
+            return
+        } catch {
+            logger.error("group commit failed", metadata: ["batch.submissions": "\(group.count)", "error": "\(error)"])
+        }
+        guard group.count > 1 else {
+            group[0].ticket.resume(throwing: WriteRejection.storeUnavailable)
+            return
+        }
+        // Commit one by one, so one bad submission cannot fail its neighbours.
+        for submission in group {
+            do {
+                try await store.write(submission.batch)
+                submission.ticket.resume()
+            } catch {
+                submission.ticket.resume(throwing: WriteRejection.storeUnavailable)
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Hummingbird
+import Ingest
+import NIOCore
+import OTLP
+import Store
+
+/// The API port's routes. For now: health and readiness probes (left open for probes even
+/// when API keys are configured).
+enum APIRouter {
+    static func make(store: any TelemetryStore, writer: BatchWriter) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        // Liveness: the process answers and the store is reachable.
+        router.get("/health") { _, _ -> Response in
+            let storeUp = await reachable(store)
+            return json(storeUp ? .ok : .serviceUnavailable) { body in
+                body.key("status"); body.string(storeUp ? "ok" : "unavailable")
+                body.key("store"); body.string(storeUp ? "ok" : "unreachable")
+            }
+        }
+        // Readiness: the store answers and the writer accepts new data.
+        router.get("/ready") { _, _ -> Response in
+            let storeUp = await reachable(store)
+            let accepting = writer.isAccepting
+            let ready = storeUp && accepting
+            return json(ready ? .ok : .serviceUnavailable) { body in
+                body.key("status"); body.string(ready ? "ready" : "not_ready")
+                body.key("store"); body.string(storeUp ? "ok" : "unreachable")
+                body.key("ingest"); body.string(accepting ? "accepting" : "saturated")
+                body.key("queued_items"); body.int(Int64(writer.queuedItems))
+            }
+        }
+        return router
+    }
+
+    private static func reachable(_ store: any TelemetryStore) async -> Bool {
+        do {
+            try await store.ping()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ fill: (inout JSONWriter) -> Void) -> Response {
+        var body = JSONWriter()
+        body.beginObject()
+        fill(&body)
+        body.endObject()
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body.bytes)))
+    }
+}

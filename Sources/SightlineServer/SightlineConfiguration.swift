@@ -1,0 +1,229 @@
+import Foundation
+import Logging
+
+/// Sightline's whole configuration, built from flags, then `SIGHTLINE_*` environment
+/// variables, then defaults (see `Setting` for the names), and validated in one place.
+public struct SightlineConfiguration: Sendable, Equatable {
+    /// Where data is kept.
+    public enum Storage: Sendable, Equatable, CustomStringConvertible {
+        /// An embedded SQLite file (created with its folder on first run).
+        case sqlite(path: String)
+        /// A PostgreSQL server.
+        case postgres(url: String)
+
+        public var description: String {
+            switch self {
+            case .sqlite(let path): "sqlite:\(path)"
+            case .postgres: "postgres://…"
+            }
+        }
+    }
+
+    /// `--storage` / `SIGHTLINE_STORAGE`; default `sqlite:./sightline-data/sightline.db`.
+    public var storage: Storage
+    /// `--otlp-host` / `SIGHTLINE_OTLP_HOST`; default `127.0.0.1`.
+    public var otlpHost: String
+    /// `--otlp-port` / `SIGHTLINE_OTLP_PORT`; default 4318; 0 picks a free port.
+    public var otlpPort: Int
+    /// `--http-host` / `SIGHTLINE_HTTP_HOST` (API, pages, metrics); default `127.0.0.1`.
+    public var httpHost: String
+    /// `--http-port` / `SIGHTLINE_HTTP_PORT`; default 3200; 0 picks a free port.
+    public var httpPort: Int
+    /// `SIGHTLINE_API_KEYS`: comma-separated keys guarding the query and admin API.
+    public var apiKeys: [String]
+    /// `SIGHTLINE_INGEST_TOKENS`: comma-separated bearer tokens required by the receiver.
+    public var ingestTokens: [String]
+    /// `--max-body-bytes` / `SIGHTLINE_MAX_BODY_BYTES`: request body limit on the wire; default 20 MiB.
+    public var maxBodyBytes: Int
+    /// `--max-inflated-bytes` / `SIGHTLINE_MAX_INFLATED_BYTES`: limit after gzip/deflate; default 64 MiB.
+    public var maxInflatedBytes: Int
+    /// `--queue-capacity` / `SIGHTLINE_QUEUE_CAPACITY`: spans and log records waiting for a
+    /// commit before the receiver answers 503; default 50000.
+    public var queueCapacity: Int
+    /// `--allow-unauthenticated` / `SIGHTLINE_ALLOW_UNAUTHENTICATED`: allow a non-loopback
+    /// API address without API keys.
+    public var allowUnauthenticated: Bool
+    /// `--log-level` / `SIGHTLINE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: Logger.Level
+
+    /// Resolves every setting; reports all problems at once.
+    ///
+    /// - Parameters:
+    ///   - flags: values given on the command line, keyed by `Setting`.
+    ///   - environment: the process environment (passed in so tests control it).
+    public static func resolve(flags: [Setting: String] = [:], environment: [String: String] = [:]) throws(ConfigurationError) -> SightlineConfiguration {
+        var problems: [String] = []
+        func value(_ setting: Setting) -> (text: String, source: String) {
+            if let text = flags[setting] { return (text, "--\(setting.flag)") }
+            if let text = environment[setting.environmentVariable] { return (text, setting.environmentVariable) }
+            return (setting.defaultValue, "default \(setting.flag)")
+        }
+        func port(_ setting: Setting) -> Int {
+            let (text, source) = value(setting)
+            guard let number = Int(text.trimmed), (0...65535).contains(number) else {
+                problems.append("\(source)=\"\(text)\": expected a port number from 0 to 65535")
+                return 0
+            }
+            return number
+        }
+        func host(_ setting: Setting) -> String {
+            let (text, source) = value(setting)
+            if text.trimmed.isEmpty { problems.append("\(source): expected a host name or address") }
+            return text.trimmed
+        }
+        func size(_ setting: Setting) -> Int {
+            let (text, source) = value(setting)
+            guard let bytes = ByteSize.parse(text), bytes > 0 else {
+                problems.append("\(source)=\"\(text)\": expected a positive size in bytes (suffixes KiB, MiB, GiB allowed)")
+                return 1
+            }
+            return bytes
+        }
+        func count(_ setting: Setting) -> Int {
+            let (text, source) = value(setting)
+            guard let number = Int(text.trimmed), number > 0 else {
+                problems.append("\(source)=\"\(text)\": expected a positive whole number")
+                return 1
+            }
+            return number
+        }
+        func flag(_ setting: Setting) -> Bool {
+            let (text, source) = value(setting)
+            switch text.trimmed.lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "", "0", "false", "no", "off": return false
+            default:
+                problems.append("\(source)=\"\(text)\": expected true or false")
+                return false
+            }
+        }
+        func list(_ setting: Setting) -> [String] {
+            value(setting).text.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+        }
+
+        let storage: Storage
+        let (storageText, storageSource) = value(.storage)
+        if storageText.hasPrefix("sqlite:"), storageText.count > "sqlite:".count {
+            storage = .sqlite(path: String(storageText.dropFirst("sqlite:".count)))
+        } else if storageText.hasPrefix("postgres://") || storageText.hasPrefix("postgresql://") {
+            problems.append("\(storageSource): PostgreSQL storage is not available in this version yet; use sqlite:PATH")
+            storage = .postgres(url: storageText)
+        } else {
+            problems.append("\(storageSource)=\"\(storageText)\": expected sqlite:PATH or a postgres:// URL")
+            storage = .sqlite(path: "")
+        }
+
+        let levelText = value(.logLevel)
+        let logLevel = Logger.Level(rawValue: levelText.text.trimmed.lowercased())
+        if logLevel == nil {
+            problems.append("\(levelText.source)=\"\(levelText.text)\": expected trace, debug, info, notice, warning, error or critical")
+        }
+
+        let configuration = SightlineConfiguration(
+            storage: storage,
+            otlpHost: host(.otlpHost), otlpPort: port(.otlpPort),
+            httpHost: host(.httpHost), httpPort: port(.httpPort),
+            apiKeys: list(.apiKeys), ingestTokens: list(.ingestTokens),
+            maxBodyBytes: size(.maxBodyBytes), maxInflatedBytes: size(.maxInflatedBytes),
+            queueCapacity: count(.queueCapacity),
+            allowUnauthenticated: flag(.allowUnauthenticated),
+            logLevel: logLevel ?? .info
+        )
+        if configuration.apiKeys.isEmpty, !configuration.allowUnauthenticated, !Self.isLoopback(configuration.httpHost) {
+            problems.append("\(value(.httpHost).source)=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+        return configuration
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// The settings worth logging at start-up; secrets are counted, never shown.
+    public var redactedDescription: String {
+        "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
+            + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
+            + "queue_capacity=\(queueCapacity)"
+    }
+}
+
+/// An invalid configuration: every problem, each naming the setting, its value and the rule.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var problems: [String]
+
+    /// One line, as printed when start-up stops.
+    public var description: String { "invalid configuration: " + problems.joined(separator: "; ") }
+}
+
+/// The user-facing names of every setting: flag, environment variable and default.
+public enum Setting: String, CaseIterable, Sendable {
+    case storage, otlpHost, otlpPort, httpHost, httpPort, apiKeys, ingestTokens
+    case maxBodyBytes, maxInflatedBytes, queueCapacity, allowUnauthenticated, logLevel
+
+    /// The command-line flag without dashes, e.g. `otlp-port`.
+    public var flag: String {
+        switch self {
+        case .storage: "storage"
+        case .otlpHost: "otlp-host"
+        case .otlpPort: "otlp-port"
+        case .httpHost: "http-host"
+        case .httpPort: "http-port"
+        case .apiKeys: "api-keys"
+        case .ingestTokens: "ingest-tokens"
+        case .maxBodyBytes: "max-body-bytes"
+        case .maxInflatedBytes: "max-inflated-bytes"
+        case .queueCapacity: "queue-capacity"
+        case .allowUnauthenticated: "allow-unauthenticated"
+        case .logLevel: "log-level"
+        }
+    }
+
+    public var environmentVariable: String {
+        "SIGHTLINE_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    public var defaultValue: String {
+        switch self {
+        case .storage: "sqlite:./sightline-data/sightline.db"
+        case .otlpHost, .httpHost: "127.0.0.1"
+        case .otlpPort: "4318"
+        case .httpPort: "3200"
+        case .apiKeys, .ingestTokens: ""
+        case .maxBodyBytes: "20MiB"
+        case .maxInflatedBytes: "64MiB"
+        case .queueCapacity: "50000"
+        case .allowUnauthenticated: "false"
+        case .logLevel: "info"
+        }
+    }
+}
+
+/// Sizes like `1048576`, `512KiB`, `20MiB`, `1GiB` (also `k`/`m`/`g`, `KB`/`MB`/`GB` as powers of 1024).
+enum ByteSize {
+    static func parse(_ text: String) -> Int? {
+        let trimmed = text.trimmed
+        let digits = trimmed.prefix { $0.isNumber }
+        guard let number = Int(digits) else { return nil }
+        let unit = trimmed.dropFirst(digits.count).trimmed.lowercased()
+        let multiplier: Int
+        switch unit {
+        case "", "b": multiplier = 1
+        case "k", "kb", "kib": multiplier = 1 << 10
+        case "m", "mb", "mib": multiplier = 1 << 20
+        case "g", "gb", "gib": multiplier = 1 << 30
+        default: return nil
+        }
+        let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : product
+    }
+}
+
+extension StringProtocol {
+    var trimmed: String {
+        var slice = Substring(self)
+        while slice.first?.isWhitespace == true { slice.removeFirst() }
+        while slice.last?.isWhitespace == true { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,164 @@
+import Hummingbird
+import Ingest
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Store
+import Synchronization
+import UnixSignals
+
+/// The addresses Sightline listens on once started (ports resolved when 0 was asked for).
+public struct BoundAddresses: Sendable, Equatable {
+    public var otlpHost: String
+    public var otlpPort: Int
+    public var httpHost: String
+    public var httpPort: Int
+}
+
+/// The whole of Sightline: store, batch writer, OTLP receiver port and API port, run as one
+/// `ServiceGroup`. Shutdown runs in reverse order: the servers stop accepting and finish their
+/// requests, then the writer commits what is queued, then the store closes.
+public final class SightlineServer: Sendable {
+    public let configuration: SightlineConfiguration
+    private let store: any TelemetryStore
+    private let group: ServiceGroup
+    private let started: StartupBarrier
+    private let logger: Logger
+
+    /// Opens the store and applies migrations; `run()` then serves.
+    public static func prepare(
+        configuration: SightlineConfiguration,
+        logger: Logger,
+        gracefulShutdownSignals: [UnixSignal] = []
+    ) async throws -> SightlineServer {
+        let store = try await openStore(configuration.storage, logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return SightlineServer(configuration: configuration, store: store, logger: logger, signals: gracefulShutdownSignals)
+    }
+
+    /// Opens the configured store without serving (`sightline migrate` uses this too).
+    public static func openStore(_ storage: SightlineConfiguration.Storage, logger: Logger) async throws -> any TelemetryStore {
+        switch storage {
+        case .sqlite(let path):
+            return try await SQLiteStore.open(path: path, logger: logger)
+        case .postgres:
+            throw StoreError(operation: "open", reason: "PostgreSQL storage is not available in this version yet")
+        }
+    }
+
+    private init(configuration: SightlineConfiguration, store: any TelemetryStore, logger: Logger, signals: [UnixSignal]) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        let started = StartupBarrier()
+        self.started = started
+
+        let writer = BatchWriter(
+            store: store,
+            configuration: .init(queueCapacity: configuration.queueCapacity),
+            logger: logger)
+        let receiver = OTLPReceiver(
+            configuration: .init(maxBodyBytes: configuration.maxBodyBytes,
+                                 maxInflatedBytes: configuration.maxInflatedBytes,
+                                 ingestTokens: configuration.ingestTokens),
+            writer: writer, logger: logger)
+        let otlp = Application(
+            router: receiver.router(),
+            configuration: .init(address: .hostname(configuration.otlpHost, port: configuration.otlpPort),
+                                 serverName: "sightline-otlp"),
+            onServerRunning: { channel in started.set(otlpPort: channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let api = Application(
+            router: APIRouter.make(store: store, writer: writer),
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
+                                 serverName: "sightline"),
+            onServerRunning: { channel in started.set(httpPort: channel.localAddress?.port ?? 0) },
+            logger: logger)
+        self.group = ServiceGroup(configuration: .init(
+            services: [.init(service: writer), .init(service: otlp), .init(service: api)],
+            gracefulShutdownSignals: signals,
+            logger: logger))
+    }
+
+    /// Serves until graceful shutdown (a signal or `shutdown()`), then closes the store.
+    public func run() async throws {
+        let configuration = configuration
+        let logger = logger
+        let started = started
+        async let announcement: Void = {
+            guard let ports = await started.wait() else { return }
+            logger.info("Sightline started: otlp=http://\(configuration.otlpHost):\(ports.otlp) http=http://\(configuration.httpHost):\(ports.http) storage=\(configuration.storage)")
+        }()
+        do {
+            try await group.run()
+        } catch {
+            started.fail()
+            _ = await announcement
+            try? await store.close()
+            throw error
+        }
+        started.fail()
+        _ = await announcement
+        try await store.close()
+    }
+
+    /// Stops accepting, finishes in-flight requests and queued commits, then `run()` returns.
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    /// The bound addresses, once both ports listen; `nil` if Sightline stopped first.
+    public func addresses() async -> BoundAddresses? {
+        guard let ports = await started.wait() else { return nil }
+        return BoundAddresses(otlpHost: configuration.otlpHost, otlpPort: ports.otlp,
+                              httpHost: configuration.httpHost, httpPort: ports.http)
+    }
+}
+
+/// Waits until both servers listen, and remembers their ports.
+final class StartupBarrier: Sendable {
+    private struct State {
+        var otlp: Int?
+        var http: Int?
+        var failed = false
+        var waiters: [CheckedContinuation<(otlp: Int, http: Int)?, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func set(otlpPort: Int) { update { $0.otlp = otlpPort } }
+    func set(httpPort: Int) { update { $0.http = httpPort } }
+    func fail() { update { $0.failed = true } }
+
+    private func update(_ change: (inout State) -> Void) {
+        let (waiters, result) = state.withLock { state -> ([CheckedContinuation<(otlp: Int, http: Int)?, Never>], (otlp: Int, http: Int)??) in
+            change(&state)
+            guard let result = Self.result(state) else { return ([], nil) }
+            defer { state.waiters = [] }
+            return (state.waiters, result)
+        }
+        if let result { waiters.forEach { $0.resume(returning: result) } }
+    }
+
+    private static func result(_ state: State) -> (otlp: Int, http: Int)?? {
+        if let otlp = state.otlp, let http = state.http { return .some((otlp, http)) }
+        if state.failed { return .some(nil) }
+        return nil
+    }
+
+    func wait() async -> (otlp: Int, http: Int)? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> (otlp: Int, http: Int)?? in
+                if let result = Self.result(state) { return result }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import SQLiteNIO
+
+/// The SQL text of the write path, and how rows bind to it.
+enum SQLiteStatements {
+    static let traceColumns = [
+        "trace_id", "entry_point", "endpoint", "method", "session_id", "user_email", "department",
+        "start_time", "end_time", "duration_ms", "status", "error_message", "tags",
+        "start_time_unix_nano", "end_time_unix_nano", "service_name", "root_span_name",
+        "context_from_root", "context_start_unix_nano", "updated_at",
+    ]
+
+    static let spanColumns = [
+        "trace_id", "span_id", "parent_span_id", "operation_name", "service_name", "start_time", "end_time",
+        "duration_ms", "status", "error_message", "tags", "logs", "span_kind", "trace_state", "flags",
+        "status_code", "start_time_unix_nano", "end_time_unix_nano", "attributes", "events", "links",
+        "resource", "scope", "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
+    ]
+
+    static let logColumns = [
+        "timestamp", "level", "logger_name", "message", "trace_id", "span_id", "user_email", "department",
+        "session_id", "endpoint", "extra", "exception_type", "exception_message", "exception_traceback",
+        "time_unix_nano", "observed_time_unix_nano", "observed_timestamp", "severity_number", "severity_text",
+        "body", "attributes", "resource", "scope", "flags", "event_name", "dropped_attributes_count", "service_name",
+    ]
+
+    static func values(columns: Int, rows: Int) -> String {
+        let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+        return Array(repeating: tuple, count: rows).joined(separator: ",")
+    }
+
+    /// Whether the incoming row's request context replaces the stored one (see `TraceContext.outranks`).
+    private static let incomingContextWins = """
+        (excluded.context_from_root > context_from_root OR \
+        (excluded.context_from_root = context_from_root AND excluded.context_start_unix_nano < context_start_unix_nano))
+        """
+
+    static func upsertTraces(count: Int) -> String {
+        let contextColumns = ["entry_point", "endpoint", "method", "session_id", "user_email", "department", "tags",
+                              "service_name", "root_span_name", "context_from_root", "context_start_unix_nano"]
+        let contextUpdates = contextColumns.map {
+            "\($0) = CASE WHEN \(incomingContextWins) THEN excluded.\($0) ELSE \($0) END"
+        }
+        return """
+            INSERT INTO enterprise.traces (\(traceColumns.joined(separator: ", ")))
+            VALUES \(values(columns: traceColumns.count, rows: count))
+            ON CONFLICT(trace_id) DO UPDATE SET
+                start_time = CASE WHEN excluded.start_time_unix_nano < start_time_unix_nano THEN excluded.start_time ELSE start_time END,
+                end_time = CASE WHEN excluded.end_time_unix_nano > end_time_unix_nano THEN excluded.end_time ELSE end_time END,
+                start_time_unix_nano = min(start_time_unix_nano, excluded.start_time_unix_nano),
+                end_time_unix_nano = max(end_time_unix_nano, excluded.end_time_unix_nano),
+                duration_ms = (max(end_time_unix_nano, excluded.end_time_unix_nano) - min(start_time_unix_nano, excluded.start_time_unix_nano)) / 1000000.0,
+                status = CASE WHEN status = 'error' OR excluded.status = 'error' THEN 'error' ELSE excluded.status END,
+                error_message = coalesce(error_message, excluded.error_message),
+                updated_at = excluded.updated_at,
+                \(contextUpdates.joined(separator: ",\n    "))
+            """
+    }
+
+    static func insertSpans(count: Int) -> String {
+        """
+        INSERT INTO enterprise.trace_spans (\(spanColumns.joined(separator: ", ")))
+        VALUES \(values(columns: spanColumns.count, rows: count))
+        ON CONFLICT(trace_id, span_id) DO NOTHING
+        """
+    }
+
+    static func insertLogs(count: Int) -> String {
+        """
+        INSERT INTO enterprise.structured_logs (\(logColumns.joined(separator: ", ")))
+        VALUES \(values(columns: logColumns.count, rows: count))
+        """
+    }
+}
+
+extension SQLiteData {
+    init(_ text: String?) { self = text.map { .text($0) } ?? .null }
+    init(_ number: Int64) { self = .integer(Int(number)) }
+}
+
+extension TraceRow {
+    var sqliteBinds: [SQLiteData] {
+        [
+            .text(traceID), .text(context.entryPoint), SQLiteData(context.endpoint), SQLiteData(context.method),
+            SQLiteData(context.sessionID), SQLiteData(context.userEmail), SQLiteData(context.department),
+            .text(Timestamp.iso8601(unixNano: startTimeUnixNano)), .text(Timestamp.iso8601(unixNano: endTimeUnixNano)),
+            .float(durationMs), .text(status), SQLiteData(errorMessage), .text(context.tags),
+            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), .text(context.serviceName),
+            .text(context.rootSpanName), .integer(context.fromRoot ? 1 : 0), SQLiteData(context.sourceStartUnixNano),
+            .text(Timestamp.iso8601(unixNano: Int64(Date.now.timeIntervalSince1970 * 1e9))),
+        ]
+    }
+}
+
+extension SpanRow {
+    var sqliteBinds: [SQLiteData] {
+        [
+            .text(traceID), .text(spanID), SQLiteData(parentSpanID), .text(operationName), .text(serviceName),
+            .text(Timestamp.iso8601(unixNano: startTimeUnixNano)), .text(Timestamp.iso8601(unixNano: endTimeUnixNano)),
+            .float(durationMs), .text(status), SQLiteData(errorMessage), .text(tags), .text(logs),
+            .integer(Int(kind)), SQLiteData(traceState), SQLiteData(flags), .integer(Int(statusCode)),
+            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), .text(attributes), .text(events),
+            .text(links), .text(resource), .text(scope), SQLiteData(droppedAttributesCount),
+            SQLiteData(droppedEventsCount), SQLiteData(droppedLinksCount),
+        ]
+    }
+}
+
+extension LogRow {
+    var sqliteBinds: [SQLiteData] {
+        [
+            .text(Timestamp.iso8601(unixNano: timestampUnixNano)), .text(level), .text(loggerName), .text(message),
+            SQLiteData(traceID), SQLiteData(spanID), SQLiteData(userEmail), SQLiteData(department),
+            SQLiteData(sessionID), SQLiteData(endpoint), .text(extra), SQLiteData(exceptionType),
+            SQLiteData(exceptionMessage), SQLiteData(exceptionTraceback), SQLiteData(timeUnixNano),
+            SQLiteData(observedTimeUnixNano),
+            observedTimeUnixNano == 0 ? .null : .text(Timestamp.iso8601(unixNano: observedTimeUnixNano)),
+            .integer(Int(severityNumber)), SQLiteData(severityText), SQLiteData(body), .text(attributes),
+            .text(resource), .text(scope), SQLiteData(flags), SQLiteData(eventName),
+            SQLiteData(droppedAttributesCount), .text(serviceName),
+        ]
+    }
+}

@@ -1,0 +1,29 @@
+/// Where Sightline keeps traces, spans and logs.
+public protocol TelemetryStore: Sendable {
+    /// Applies the migrations not yet recorded, each once, in order, in its own transaction.
+    /// Returns the versions applied.
+    @discardableResult
+    func migrate() async throws -> [String]
+
+    /// Commits `batch` in one transaction: trace rows upserted, spans inserted unless the
+    /// same `(trace_id, span_id)` is already stored, logs inserted. Returns only once committed.
+    func write(_ batch: WriteBatch) async throws
+
+    /// Succeeds when the store answers.
+    func ping() async throws
+
+    func close() async throws
+}
+
+/// A store failure. Its description never carries SQL or data; `reason` is for logs.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var reason: String
+
+    public init(operation: String, reason: String) {
+        self.operation = operation
+        self.reason = reason
+    }
+
+    public var description: String { "store \(operation) failed" }
+}

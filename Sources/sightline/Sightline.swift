@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SightlineServer
+import UnixSignals
+
+/// `sightline`: an OpenTelemetry-compatible collector and observability backend.
+@main
+struct Sightline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sightline",
+        abstract: "OpenTelemetry-compatible collector and observability backend.",
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options shared by every subcommand; each maps to a `Setting`.
+struct SettingOptions: ParsableArguments {
+    @Option(help: "sqlite:PATH or a postgres:// URL (SIGHTLINE_STORAGE).") var storage: String?
+    @Option(help: "OTLP/HTTP receiver address (SIGHTLINE_OTLP_HOST).") var otlpHost: String?
+    @Option(help: "OTLP/HTTP receiver port, 0 for any (SIGHTLINE_OTLP_PORT).") var otlpPort: String?
+    @Option(help: "API address (SIGHTLINE_HTTP_HOST).") var httpHost: String?
+    @Option(help: "API port, 0 for any (SIGHTLINE_HTTP_PORT).") var httpPort: String?
+    @Option(help: "Request body limit on the wire (SIGHTLINE_MAX_BODY_BYTES).") var maxBodyBytes: String?
+    @Option(help: "Request body limit after gzip/deflate (SIGHTLINE_MAX_INFLATED_BYTES).") var maxInflatedBytes: String?
+    @Option(help: "Spans and log records waiting for a commit before 503 (SIGHTLINE_QUEUE_CAPACITY).") var queueCapacity: String?
+    @Flag(help: "Allow a non-loopback API address without API keys (SIGHTLINE_ALLOW_UNAUTHENTICATED).") var allowUnauthenticated = false
+    @Option(help: "Log level (SIGHTLINE_LOG_LEVEL).") var logLevel: String?
+
+    var flags: [Setting: String] {
+        var flags: [Setting: String] = [:]
+        flags[.storage] = storage
+        flags[.otlpHost] = otlpHost
+        flags[.otlpPort] = otlpPort
+        flags[.httpHost] = httpHost
+        flags[.httpPort] = httpPort
+        flags[.maxBodyBytes] = maxBodyBytes
+        flags[.maxInflatedBytes] = maxInflatedBytes
+        flags[.queueCapacity] = queueCapacity
+        if allowUnauthenticated { flags[.allowUnauthenticated] = "true" }
+        flags[.logLevel] = logLevel
+        return flags
+    }
+
+    /// The validated configuration and a logger; prints one line and exits on a bad setting.
+    func resolve() throws -> (SightlineConfiguration, Logger) {
+        do {
+            let configuration = try SightlineConfiguration.resolve(
+                flags: flags, environment: ProcessInfo.processInfo.environment)
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = configuration.logLevel
+                return handler
+            }
+            return (configuration, Logger(label: "sightline"))
+        } catch {
+            FileHandle.standardError.write(Data("sightline: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Receive, store and serve telemetry (the default).")
+
+    @OptionGroup var options: SettingOptions
+
+    func run() async throws {
+        let (configuration, logger) = try options.resolve()
+        logger.info("configuration: \(configuration.redactedDescription)")
+        do {
+            let server = try await SightlineServer.prepare(
+                configuration: configuration, logger: logger, gracefulShutdownSignals: [.sigterm, .sigint])
+            try await server.run()
+        } catch {
+            logger.critical("Sightline stopped: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
+
+    @OptionGroup var options: SettingOptions
+
+    func run() async throws {
+        let (configuration, logger) = try options.resolve()
+        do {
+            let store = try await SightlineServer.openStore(configuration.storage, logger: logger)
+            let applied = try await store.migrate()
+            try await store.close()
+            logger.info("migrations applied: \(applied.isEmpty ? "none (up to date)" : applied.joined(separator: ", "))")
+        } catch {
+            logger.critical("migration failed: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -27,3 +27,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "store \(operation) failed" }
 }
+
+import SQLiteMigrations
+
+/// `NNN_name` of every embedded SQLite migration, in order (checked against the folder by tests).
+public var embeddedSQLiteMigrationNames: [String] {
+    sqliteMigrations.map { "\($0.version)_\($0.name)" }
+}

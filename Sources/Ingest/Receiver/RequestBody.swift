@@ -15,7 +15,7 @@ struct RequestBody {
         var body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw .payloadTooLarge("body exceeds the limit of \(maxBodyBytes) bytes")
         } catch {
             throw .badRequest("could not read the request body")

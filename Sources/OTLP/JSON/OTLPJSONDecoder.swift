@@ -101,7 +101,8 @@ extension OTLPDecodingError {
         case .keyNotFound(let key, let context):
             self.init(path: Self.path(context.codingPath + [key]), message: "required field is missing")
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty, context.underlyingError != nil {
+            // A parse failure has no coding path; Foundation on Linux attaches no underlying error.
+            if context.codingPath.isEmpty {
                 self.init(path: "", message: "body is not valid JSON")
             } else {
                 self.init(path: Self.path(context.codingPath), message: context.debugDescription)

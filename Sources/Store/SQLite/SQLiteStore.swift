@@ -7,18 +7,24 @@ import SQLiteNIO
 /// tables have the same names as on PostgreSQL (`enterprise.traces`, ...).
 ///
 /// The file runs in WAL mode with `synchronous=FULL`: a commit is on disk before `write`
-/// returns. One connection writes; callers (the batch writer) serialise writes.
+/// returns. One connection writes (callers, the batch writer, serialise writes); another
+/// reads, so probes and queries never wait behind a commit. Both run on the store's own
+/// threads, so a write blocked on a busy file cannot starve other SQLite users.
 public final class SQLiteStore: TelemetryStore {
     public let path: String
     private let connection: SQLiteConnection
+    private let reader: SQLiteConnection
+    private let threadPool: NIOThreadPool
     private let logger: Logger
 
     /// Rows per multi-row INSERT statement.
     static let rowsPerStatement = 400
 
-    private init(path: String, connection: SQLiteConnection, logger: Logger) {
+    private init(path: String, connection: SQLiteConnection, reader: SQLiteConnection, threadPool: NIOThreadPool, logger: Logger) {
         self.path = path
         self.connection = connection
+        self.reader = reader
+        self.threadPool = threadPool
         self.logger = logger
     }
 
@@ -30,13 +36,27 @@ public final class SQLiteStore: TelemetryStore {
         } catch {
             throw StoreError(operation: "open", reason: "cannot create folder \(folder): \(error)")
         }
-        let connection = try await openConnection(path: path, logger: logger)
-        return SQLiteStore(path: path, connection: connection, logger: logger)
+        let threadPool = NIOThreadPool(numberOfThreads: 3)
+        threadPool.start()
+        do {
+            let connection = try await openConnection(path: path, threadPool: threadPool, logger: logger)
+            do {
+                let reader = try await openConnection(path: path, threadPool: threadPool, logger: logger)
+                return SQLiteStore(path: path, connection: connection, reader: reader, threadPool: threadPool, logger: logger)
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
     }
 
     /// A connection with `path` attached as `enterprise` and Sightline's pragmas set.
-    public static func openConnection(path: String, logger: Logger) async throws -> SQLiteConnection {
-        let connection = try await SQLiteConnection.open(storage: .memory, logger: logger)
+    public static func openConnection(path: String, threadPool: NIOThreadPool = .singleton, logger: Logger) async throws -> SQLiteConnection {
+        let connection = try await SQLiteConnection.open(
+            storage: .memory, threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
         do {
             _ = try await connection.query("ATTACH DATABASE ? AS enterprise", [.text(path)])
             _ = try await connection.query("PRAGMA enterprise.journal_mode = WAL")
@@ -50,6 +70,7 @@ public final class SQLiteStore: TelemetryStore {
         return connection
     }
 
+    @discardableResult
     public func migrate() async throws -> [String] {
         _ = try await connection.query("""
             CREATE TABLE IF NOT EXISTS enterprise.schema_migrations (
@@ -91,12 +112,15 @@ public final class SQLiteStore: TelemetryStore {
         }
     }
 
+    /// Reads the database file (through the reader, so a commit in progress does not delay it).
     public func ping() async throws {
-        _ = try await connection.query("SELECT 1")
+        _ = try await reader.query("SELECT count(*) FROM enterprise.schema_migrations")
     }
 
     public func close() async throws {
+        try? await reader.close()
         try await connection.close()
+        try await threadPool.shutdownGracefully()
     }
 
     private func inTransaction(_ body: () async throws -> Void) async throws {

@@ -1,0 +1,130 @@
+import Foundation
+import Ingest
+import Logging
+import ServiceLifecycle
+import SQLiteNIO
+import Store
+import Synchronization
+import Testing
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Wraps a real store and counts its commits.
+final class CountingStore: TelemetryStore {
+    let inner: any TelemetryStore
+    let writes = Mutex(0)
+    init(_ inner: any TelemetryStore) { self.inner = inner }
+    func migrate() async throws -> [String] { try await inner.migrate() }
+    func write(_ batch: WriteBatch) async throws {
+        writes.withLock { $0 += 1 }
+        try await inner.write(batch)
+    }
+    func ping() async throws { try await inner.ping() }
+    func close() async throws { try await inner.close() }
+}
+
+/// A store that fails every write whose batch holds a log with `poison` in its message.
+struct PoisonedStore: TelemetryStore {
+    let inner: any TelemetryStore
+    let poison: String
+    func migrate() async throws -> [String] { try await inner.migrate() }
+    func write(_ batch: WriteBatch) async throws {
+        if batch.logs.contains(where: { $0.message.contains(poison) }) {
+            throw StoreError(operation: "write", reason: "poisoned")
+        }
+        try await inner.write(batch)
+    }
+    func ping() async throws { try await inner.ping() }
+    func close() async throws { try await inner.close() }
+}
+
+func temporaryStore() async throws -> (SQLiteStore, String) {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("sightline-writer-\(UUID().uuidString)/test.db").path
+    let store = try await SQLiteStore.open(path: path, logger: quietLogger)
+    try await store.migrate()
+    return (store, path)
+}
+
+func storedLogCount(_ path: String) async throws -> Int {
+    let reader = try await SQLiteStore.openConnection(path: path, logger: quietLogger)
+    defer { Task { try? await reader.close() } }
+    return try await reader.query("SELECT count(*) AS n FROM enterprise.structured_logs").first?.column("n")?.integer ?? -1
+}
+
+/// Runs `writer` as a service while `body` runs, then shuts it down gracefully.
+func running<T: Sendable>(_ writer: BatchWriter, _ body: @Sendable () async throws -> T) async throws -> T {
+    let group = ServiceGroup(configuration: .init(services: [writer], logger: quietLogger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        let result = try await body()
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return result
+    }
+}
+
+@Suite struct BatchWriterTests {
+    @Test func concurrentSubmissionsAreCommittedTogether() async throws {
+        let (sqlite, path) = try await temporaryStore()
+        let store = CountingStore(sqlite)
+        let writer = BatchWriter(store: store, configuration: .init(queueCapacity: 100_000), logger: quietLogger)
+        try await running(writer) {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for index in 0..<200 {
+                    tasks.addTask { try await writer.submit(batch(items: 5, message: "r\(index)")) }
+                }
+                try await tasks.waitForAll()
+            }
+        }
+        // Every submit returned only after its rows were committed.
+        #expect(try await storedLogCount(path) == 1_000)
+        let commits = store.writes.withLock { $0 }
+        #expect(commits >= 1 && commits < 200, "expected group commits, got \(commits) for 200 submissions")
+        try await sqlite.close()
+    }
+
+    @Test func aFailingSubmissionDoesNotFailItsNeighbours() async throws {
+        let (sqlite, path) = try await temporaryStore()
+        let writer = BatchWriter(store: PoisonedStore(inner: sqlite, poison: "poison"), logger: quietLogger)
+        let outcomes = try await running(writer) {
+            try await withThrowingTaskGroup(of: Bool.self) { tasks in
+                for index in 0..<20 {
+                    tasks.addTask {
+                        do {
+                            try await writer.submit(batch(items: 2, message: index == 7 ? "poison" : "fine"))
+                            return true
+                        } catch {
+                            #expect(error as? WriteRejection == .storeUnavailable)
+                            return false
+                        }
+                    }
+                }
+                return try await tasks.reduce(into: [Bool]()) { $0.append($1) }
+            }
+        }
+        #expect(outcomes.filter { !$0 }.count == 1)
+        #expect(try await storedLogCount(path) == 38)
+        try await sqlite.close()
+    }
+
+    @Test func shutdownCommitsQueuedWorkThenRefusesNewWork() async throws {
+        let (sqlite, path) = try await temporaryStore()
+        let writer = BatchWriter(store: sqlite, logger: quietLogger)
+        let group = ServiceGroup(configuration: .init(services: [writer], logger: quietLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for index in 0..<10 {
+                tasks.addTask { try await writer.submit(batch(items: 3, message: "q\(index)")) }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(try await storedLogCount(path) == 30)
+        await #expect(throws: WriteRejection.shuttingDown) {
+            try await writer.submit(batch(items: 1))
+        }
+        try await sqlite.close()
+    }
+}

@@ -1,0 +1,80 @@
+import SightlineServer
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsMatchTheContract() throws {
+        let configuration = try SightlineConfiguration.resolve()
+        #expect(configuration.storage == .sqlite(path: "./sightline-data/sightline.db"))
+        #expect(configuration.otlpHost == "127.0.0.1" && configuration.otlpPort == 4318)
+        #expect(configuration.httpHost == "127.0.0.1" && configuration.httpPort == 3200)
+        #expect(configuration.maxBodyBytes == 20 << 20)
+        #expect(configuration.maxInflatedBytes == 64 << 20)
+        #expect(configuration.queueCapacity == 50_000)
+        #expect(configuration.apiKeys.isEmpty && configuration.ingestTokens.isEmpty)
+    }
+
+    @Test func flagsWinOverEnvironmentWhichWinsOverDefaults() throws {
+        let configuration = try SightlineConfiguration.resolve(
+            flags: [.otlpPort: "5000", .storage: "sqlite:/tmp/flag.db"],
+            environment: ["SIGHTLINE_OTLP_PORT": "6000", "SIGHTLINE_HTTP_PORT": "7000", "SIGHTLINE_STORAGE": "sqlite:/tmp/env.db",
+                          "SIGHTLINE_MAX_BODY_BYTES": "1MiB", "SIGHTLINE_MAX_INFLATED_BYTES": "1048577",
+                          "SIGHTLINE_API_KEYS": " a, b ,,", "SIGHTLINE_INGEST_TOKENS": "t1", "SIGHTLINE_QUEUE_CAPACITY": "10"])
+        #expect(configuration.otlpPort == 5000)
+        #expect(configuration.httpPort == 7000)
+        #expect(configuration.storage == .sqlite(path: "/tmp/flag.db"))
+        #expect(configuration.maxBodyBytes == 1 << 20)
+        #expect(configuration.maxInflatedBytes == 1_048_577)
+        #expect(configuration.apiKeys == ["a", "b"])
+        #expect(configuration.ingestTokens == ["t1"])
+        #expect(configuration.queueCapacity == 10)
+    }
+
+    @Test func everyProblemIsReportedOnOneLineNamingTheSetting() {
+        do {
+            _ = try SightlineConfiguration.resolve(
+                flags: [.otlpPort: "70000"],
+                environment: ["SIGHTLINE_HTTP_PORT": "abc", "SIGHTLINE_STORAGE": "mysql://x",
+                              "SIGHTLINE_MAX_BODY_BYTES": "-1", "SIGHTLINE_QUEUE_CAPACITY": "0", "SIGHTLINE_LOG_LEVEL": "loud"])
+            Issue.record("expected a configuration error")
+        } catch {
+            let line = error.description
+            #expect(!line.contains("\n"))
+            #expect(line.hasPrefix("invalid configuration: "))
+            #expect(error.problems.count == 6)
+            #expect(line.contains("--otlp-port=\"70000\": expected a port number from 0 to 65535"))
+            #expect(line.contains("SIGHTLINE_HTTP_PORT=\"abc\""))
+            #expect(line.contains("SIGHTLINE_STORAGE=\"mysql://x\": expected sqlite:PATH or a postgres:// URL"))
+            #expect(line.contains("SIGHTLINE_MAX_BODY_BYTES=\"-1\""))
+            #expect(line.contains("SIGHTLINE_QUEUE_CAPACITY=\"0\""))
+            #expect(line.contains("SIGHTLINE_LOG_LEVEL=\"loud\""))
+        }
+    }
+
+    @Test func aPublicAPIAddressNeedsKeysOrAnExplicitOptOut() throws {
+        #expect(throws: ConfigurationError.self) {
+            try SightlineConfiguration.resolve(flags: [.httpHost: "0.0.0.0"])
+        }
+        let withKeys = try SightlineConfiguration.resolve(flags: [.httpHost: "0.0.0.0"], environment: ["SIGHTLINE_API_KEYS": "k"])
+        #expect(withKeys.httpHost == "0.0.0.0")
+        let optedOut = try SightlineConfiguration.resolve(flags: [.httpHost: "0.0.0.0", .allowUnauthenticated: "true"])
+        #expect(optedOut.allowUnauthenticated)
+        // The receiver may listen publicly without API keys (ingest tokens are separate).
+        #expect(try SightlineConfiguration.resolve(flags: [.otlpHost: "0.0.0.0"]).otlpHost == "0.0.0.0")
+    }
+
+    @Test func secretsAreNeverInTheLoggedDescription() throws {
+        let configuration = try SightlineConfiguration.resolve(
+            environment: ["SIGHTLINE_API_KEYS": "super-secret-key", "SIGHTLINE_INGEST_TOKENS": "ingest-secret"])
+        #expect(!configuration.redactedDescription.contains("super-secret-key"))
+        #expect(!configuration.redactedDescription.contains("ingest-secret"))
+        #expect(configuration.redactedDescription.contains("api_keys=1"))
+    }
+
+    @Test func settingNamesAreTheDocumentedOnes() {
+        #expect(Setting.otlpPort.environmentVariable == "SIGHTLINE_OTLP_PORT")
+        #expect(Setting.maxInflatedBytes.environmentVariable == "SIGHTLINE_MAX_INFLATED_BYTES")
+        #expect(Setting.apiKeys.environmentVariable == "SIGHTLINE_API_KEYS")
+        #expect(Setting.ingestTokens.environmentVariable == "SIGHTLINE_INGEST_TOKENS")
+        #expect(Setting.httpHost.flag == "http-host")
+    }
+}

@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -31,13 +32,26 @@ let package = Package(
         // Wire model: OTLP messages and their JSON form. No I/O.
         .target(name: "OTLP"),
         // SQL migrations, embedded.
-        .target(name: "SQLiteMigrations", path: "migrations/sqlite", exclude: [], resources: migrationResources("sqlite")),
-        // Rows, the store protocol and its SQLite implementation.
+        .target(name: "SQLiteMigrations", path: "migrations/sqlite", resources: migrationResources("sqlite")),
+        .target(name: "PostgresMigrations", path: "migrations/postgres", resources: migrationResources("postgres")),
+        // Rows, the store protocol, the SQLite and PostgreSQL stores.
         .target(
             name: "Store",
             dependencies: [
-                "SQLiteMigrations",
+                "SQLiteMigrations", "PostgresMigrations",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test support only: one store test suite for SQLite and PostgreSQL.
+        .target(
+            name: "StoreTestSupport",
+            dependencies: [
+                "Store",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -73,12 +87,19 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: [
+                "Store", "StoreTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLP", "Store"]),
         .testTarget(
             name: "SightlineServerTests",
             dependencies: [
-                "SightlineServer", "Store",
+                "SightlineServer", "Store", "StoreTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Store
 
 /// Sightline's whole configuration, built from flags, then `SIGHTLINE_*` environment
 /// variables, then defaults (see `Setting` for the names), and validated in one place.
@@ -13,8 +14,14 @@ public struct SightlineConfiguration: Sendable, Equatable {
 
         public var description: String {
             switch self {
-            case .sqlite(let path): "sqlite:\(path)"
-            case .postgres: "postgres://…"
+            case .sqlite(let path):
+                return "sqlite:\(path)"
+            case .postgres(let url):
+                // Never the password.
+                guard var components = URLComponents(string: url) else { return "postgres://…" }
+                if components.password != nil { components.password = "***" }
+                components.query = nil
+                return components.string ?? "postgres://…"
             }
         }
     }
@@ -45,6 +52,14 @@ public struct SightlineConfiguration: Sendable, Equatable {
     public var allowUnauthenticated: Bool
     /// `--log-level` / `SIGHTLINE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level
+    /// `--postgres-tls` / `SIGHTLINE_POSTGRES_TLS`: disable, prefer or require; default: the
+    /// URL's `sslmode`, else prefer.
+    public var postgresTLS: PostgresStore.Configuration.TLSMode?
+    /// `--postgres-pool-size` / `SIGHTLINE_POSTGRES_POOL_SIZE`: most PostgreSQL connections; default 10.
+    public var postgresPoolSize: Int
+    /// `--postgres-statement-timeout` / `SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT`: seconds one
+    /// statement may run; default 30.
+    public var postgresStatementTimeoutSeconds: Int
 
     /// Resolves every setting; reports all problems at once.
     ///
@@ -106,7 +121,12 @@ public struct SightlineConfiguration: Sendable, Equatable {
         if storageText.hasPrefix("sqlite:"), storageText.count > "sqlite:".count {
             storage = .sqlite(path: String(storageText.dropFirst("sqlite:".count)))
         } else if storageText.hasPrefix("postgres://") || storageText.hasPrefix("postgresql://") {
-            problems.append("\(storageSource): PostgreSQL storage is not available in this version yet; use sqlite:PATH")
+            do {
+                _ = try PostgresStore.Configuration(url: storageText)
+            } catch {
+                // The URL may hold a password: name the setting, not the value.
+                problems.append("\(storageSource): \(error.reason)")
+            }
             storage = .postgres(url: storageText)
         } else {
             problems.append("\(storageSource)=\"\(storageText)\": expected sqlite:PATH or a postgres:// URL")
@@ -119,6 +139,13 @@ public struct SightlineConfiguration: Sendable, Equatable {
             problems.append("\(levelText.source)=\"\(levelText.text)\": expected trace, debug, info, notice, warning, error or critical")
         }
 
+        let tlsText = value(.postgresTLS)
+        var postgresTLS: PostgresStore.Configuration.TLSMode?
+        if !tlsText.text.trimmed.isEmpty {
+            postgresTLS = PostgresStore.Configuration.TLSMode(rawValue: tlsText.text.trimmed.lowercased())
+            if postgresTLS == nil { problems.append("\(tlsText.source)=\"\(tlsText.text)\": expected disable, prefer or require") }
+        }
+
         let configuration = SightlineConfiguration(
             storage: storage,
             otlpHost: host(.otlpHost), otlpPort: port(.otlpPort),
@@ -127,7 +154,10 @@ public struct SightlineConfiguration: Sendable, Equatable {
             maxBodyBytes: size(.maxBodyBytes), maxInflatedBytes: size(.maxInflatedBytes),
             queueCapacity: count(.queueCapacity),
             allowUnauthenticated: flag(.allowUnauthenticated),
-            logLevel: logLevel ?? .info
+            logLevel: logLevel ?? .info,
+            postgresTLS: postgresTLS,
+            postgresPoolSize: count(.postgresPoolSize),
+            postgresStatementTimeoutSeconds: count(.postgresStatementTimeout)
         )
         if configuration.apiKeys.isEmpty, !configuration.allowUnauthenticated, !Self.isLoopback(configuration.httpHost) {
             problems.append("\(value(.httpHost).source)=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
@@ -160,6 +190,7 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 public enum Setting: String, CaseIterable, Sendable {
     case storage, otlpHost, otlpPort, httpHost, httpPort, apiKeys, ingestTokens
     case maxBodyBytes, maxInflatedBytes, queueCapacity, allowUnauthenticated, logLevel
+    case postgresTLS, postgresPoolSize, postgresStatementTimeout
 
     /// The command-line flag without dashes, e.g. `otlp-port`.
     public var flag: String {
@@ -176,6 +207,9 @@ public enum Setting: String, CaseIterable, Sendable {
         case .queueCapacity: "queue-capacity"
         case .allowUnauthenticated: "allow-unauthenticated"
         case .logLevel: "log-level"
+        case .postgresTLS: "postgres-tls"
+        case .postgresPoolSize: "postgres-pool-size"
+        case .postgresStatementTimeout: "postgres-statement-timeout"
         }
     }
 
@@ -195,6 +229,9 @@ public enum Setting: String, CaseIterable, Sendable {
         case .queueCapacity: "50000"
         case .allowUnauthenticated: "false"
         case .logLevel: "info"
+        case .postgresTLS: ""
+        case .postgresPoolSize: "10"
+        case .postgresStatementTimeout: "30"
         }
     }
 }

@@ -31,7 +31,7 @@ public final class SightlineServer: Sendable {
         logger: Logger,
         gracefulShutdownSignals: [UnixSignal] = []
     ) async throws -> SightlineServer {
-        let store = try await openStore(configuration.storage, logger: logger)
+        let store = try await openStore(configuration, logger: logger)
         do {
             try await store.migrate()
         } catch {
@@ -42,12 +42,15 @@ public final class SightlineServer: Sendable {
     }
 
     /// Opens the configured store without serving (`sightline migrate` uses this too).
-    public static func openStore(_ storage: SightlineConfiguration.Storage, logger: Logger) async throws -> any TelemetryStore {
-        switch storage {
+    public static func openStore(_ configuration: SightlineConfiguration, logger: Logger) async throws -> any TelemetryStore {
+        switch configuration.storage {
         case .sqlite(let path):
             return try await SQLiteStore.open(path: path, logger: logger)
-        case .postgres:
-            throw StoreError(operation: "open", reason: "PostgreSQL storage is not available in this version yet")
+        case .postgres(let url):
+            let postgres = try PostgresStore.Configuration(
+                url: url, tls: configuration.postgresTLS, poolSize: configuration.postgresPoolSize,
+                statementTimeout: .seconds(configuration.postgresStatementTimeoutSeconds))
+            return PostgresStore(configuration: postgres, logger: logger)
         }
     }
 
@@ -79,8 +82,11 @@ public final class SightlineServer: Sendable {
                                  serverName: "sightline"),
             onServerRunning: { channel in started.set(httpPort: channel.localAddress?.port ?? 0) },
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let storeService = store.backgroundService { services.append(.init(service: storeService)) }
+        services += [.init(service: writer), .init(service: otlp), .init(service: api)]
         self.group = ServiceGroup(configuration: .init(
-            services: [.init(service: writer), .init(service: otlp), .init(service: api)],
+            services: services,
             gracefulShutdownSignals: signals,
             logger: logger))
     }

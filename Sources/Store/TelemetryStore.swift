@@ -1,5 +1,11 @@
+import ServiceLifecycle
+
 /// Where Sightline keeps traces, spans and logs.
 public protocol TelemetryStore: Sendable {
+    /// Background work the store needs while Sightline runs (a connection pool), if any.
+    /// It runs before, and stops after, everything that uses the store.
+    var backgroundService: (any Service)? { get }
+
     /// Applies the migrations not yet recorded, each once, in order, in its own transaction.
     /// Returns the versions applied.
     @discardableResult
@@ -13,6 +19,10 @@ public protocol TelemetryStore: Sendable {
     func ping() async throws
 
     func close() async throws
+}
+
+extension TelemetryStore {
+    public var backgroundService: (any Service)? { nil }
 }
 
 /// A store failure. Its description never carries SQL or data; `reason` is for logs.
@@ -33,4 +43,11 @@ import SQLiteMigrations
 /// `NNN_name` of every embedded SQLite migration, in order (checked against the folder by tests).
 public var embeddedSQLiteMigrationNames: [String] {
     sqliteMigrations.map { "\($0.version)_\($0.name)" }
+}
+
+import PostgresMigrations
+
+/// `NNN_name` of every embedded PostgreSQL migration, in order (checked against the folder by tests).
+public var embeddedPostgresMigrationNames: [String] {
+    postgresMigrations.map { "\($0.version)_\($0.name)" }
 }

@@ -26,6 +26,9 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Spans and log records waiting for a commit before 503 (SIGHTLINE_QUEUE_CAPACITY).") var queueCapacity: String?
     @Flag(help: "Allow a non-loopback API address without API keys (SIGHTLINE_ALLOW_UNAUTHENTICATED).") var allowUnauthenticated = false
     @Option(help: "Log level (SIGHTLINE_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "PostgreSQL TLS: disable, prefer or require (SIGHTLINE_POSTGRES_TLS).") var postgresTls: String?
+    @Option(help: "Most PostgreSQL connections (SIGHTLINE_POSTGRES_POOL_SIZE).") var postgresPoolSize: String?
+    @Option(help: "Seconds one PostgreSQL statement may run (SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT).") var postgresStatementTimeout: String?
 
     var flags: [Setting: String] {
         var flags: [Setting: String] = [:]
@@ -39,6 +42,9 @@ struct SettingOptions: ParsableArguments {
         flags[.queueCapacity] = queueCapacity
         if allowUnauthenticated { flags[.allowUnauthenticated] = "true" }
         flags[.logLevel] = logLevel
+        flags[.postgresTLS] = postgresTls
+        flags[.postgresPoolSize] = postgresPoolSize
+        flags[.postgresStatementTimeout] = postgresStatementTimeout
         return flags
     }
 
@@ -87,7 +93,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let (configuration, logger) = try options.resolve()
         do {
-            let store = try await SightlineServer.openStore(configuration.storage, logger: logger)
+            let store = try await SightlineServer.openStore(configuration, logger: logger)
             let applied = try await store.migrate()
             try await store.close()
             logger.info("migrations applied: \(applied.isEmpty ? "none (up to date)" : applied.joined(separator: ", "))")

@@ -1,7 +1,7 @@
 import Foundation
 import SightlineServer
-import SQLiteNIO
 import Store
+import StoreTestSupport
 import Testing
 
 /// Trace requests with distinct ids: request `index` carries `spans` spans of its own trace.
@@ -17,27 +17,11 @@ func distinctTraces(_ index: Int, spans: Int = 3) -> [UInt8] {
     return tracesJSON(list)
 }
 
-/// Holds SQLite's write lock on the database file from another connection, so Sightline's
-/// writer waits (as it would behind a slow disk).
-struct WriteLock {
-    let connection: SQLiteConnection
-
-    static func take(_ path: String) async throws -> WriteLock {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: quietLogger)
-        _ = try await connection.query("BEGIN IMMEDIATE")
-        return WriteLock(connection: connection)
-    }
-
-    func release() async throws {
-        _ = try await connection.query("ROLLBACK")
-        try await connection.close()
-    }
-}
-
 @Suite(.serialized) struct DurabilityTests {
-    @Test func aFullQueueAnswers503WithRetryAfterAndLosesNothingAccepted() async throws {
-        try await TestServer.with(flags: [.queueCapacity: "6"]) { server in
-            let lock = try await WriteLock.take(server.path)
+    @Test(arguments: StoreKind.available)
+    func aFullQueueAnswers503WithRetryAfterAndLosesNothingAccepted(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind, flags: [.queueCapacity: "6"]) { server in
+            let lock = try await WriteLock.take(on: server.database)
             let statuses = try await withThrowingTaskGroup(of: Int.self) { tasks in
                 var sent = 0
                 var saturated = false
@@ -69,20 +53,21 @@ struct WriteLock {
             #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 })
             #expect(try await server.count("traces") == statuses.count)
             #expect(try await server.count("trace_spans") == statuses.count * 3)
-            #expect(try await server.rows("SELECT 1 FROM enterprise.traces WHERE trace_id = ?",
-                                          [.text(String(format: "%032x", 0xabc000 + 99))]).isEmpty)
+            #expect(try await server.rows("SELECT 1 AS one FROM enterprise.traces WHERE trace_id = '\(String(format: "%032x", 0xabc000 + 99))'").isEmpty)
             #expect(try await server.get(server.api + "/ready").status == 200)
         }
     }
 
-    @Test func aRestartKeepsEveryCommittedRow() async throws {
-        let path = temporaryDatabasePath()
-        try await TestServer.with(path: path) { server in
+    @Test(arguments: StoreKind.available)
+    func aRestartKeepsEveryCommittedRow(_ kind: StoreKind) async throws {
+        let database = try await TestDatabase.create(kind)
+        defer { Task { await database.drop() } }
+        try await TestServer.with(database: database) { server in
             let traces = try await server.post("/v1/traces", try fixture("python-sdk/python-json-traces.json"))
             let logs = try await server.post("/v1/logs", try fixture("python-sdk/python-json-logs.json"))
             #expect(traces.status == 200 && logs.status == 200)
         }
-        try await TestServer.with(path: path) { server in
+        try await TestServer.with(database: database) { server in
             let spans = try await server.count("trace_spans")
             #expect(spans == 9)
             #expect(try await server.count("structured_logs") == 8)
@@ -90,14 +75,15 @@ struct WriteLock {
             #expect(try await server.post("/v1/traces", distinctTraces(1)).status == 200)
             #expect(try await server.count("trace_spans") == 12)
         }
-        let rows = try await TestServer.rows(path: path, "SELECT count(*) AS n FROM enterprise.trace_spans")
-        #expect(rows.first?.column("n")?.integer == 12)
+        #expect(try await database.count("trace_spans") == 12)
     }
 
-    @Test func shutdownFinishesInFlightRequestsBeforeStopping() async throws {
-        let path = temporaryDatabasePath()
-        try await TestServer.with(path: path) { server in
-            let lock = try await WriteLock.take(path)
+    @Test(arguments: StoreKind.available)
+    func shutdownFinishesInFlightRequestsBeforeStopping(_ kind: StoreKind) async throws {
+        let database = try await TestDatabase.create(kind)
+        defer { Task { await database.drop() } }
+        try await TestServer.with(database: database) { server in
+            let lock = try await WriteLock.take(on: database)
             try await withThrowingTaskGroup(of: Int.self) { tasks in
                 tasks.addTask { try await server.post("/v1/traces", distinctTraces(7)).status }
                 // Wait until the request is waiting on the writer.
@@ -114,12 +100,12 @@ struct WriteLock {
                 #expect(status == 200)
             }
         }
-        let rows = try await TestServer.rows(path: path, "SELECT count(*) AS n FROM enterprise.trace_spans")
-        #expect(rows.first?.column("n")?.integer == 3)
+        #expect(try await database.count("trace_spans") == 3)
     }
 
-    @Test func healthAndReadinessReportTheStore() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func healthAndReadinessReportTheStore(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let health = try await server.get(server.api + "/health")
             #expect(health.status == 200)
             #expect(health.json?["status"] as? String == "ok")

@@ -3,6 +3,7 @@ import CompressNIO
 import Foundation
 import NIOCore
 import SightlineServer
+import StoreTestSupport
 import Testing
 
 /// Every refusal of the receiver: status, `google.rpc.Status` body, and nothing stored.

@@ -3,11 +3,13 @@ import Foundation
 import NIOCore
 import SightlineServer
 import SQLiteNIO
+import StoreTestSupport
 import Testing
 
 @Suite struct ReceiverTests {
-    @Test func pythonSDKTracesAreStoredCompletely() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func pythonSDKTracesAreStoredCompletely(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let answer = try await server.post("/v1/traces", try fixture("python-sdk/python-json-traces.json"))
             #expect(answer.status == 200)
             #expect(answer.body == "{}")
@@ -16,17 +18,17 @@ import Testing
             #expect(try await server.count("traces") == 2)
 
             let trace = try #require(try await server.rows(
-                "SELECT * FROM enterprise.traces WHERE trace_id = ?", [.text("972a1b8b1aed1d623d5636c5bf0275d1")]).first)
-            #expect(trace.column("entry_point")?.string == "http")
-            #expect(trace.column("endpoint")?.string == "/api/chat")
-            #expect(trace.column("method")?.string == "GET")
-            #expect(trace.column("session_id")?.string == "sess-7f3a9c")
-            #expect(trace.column("user_email")?.string == "alice@example.com")
-            #expect(trace.column("department")?.string == "sales")
-            #expect(trace.column("status")?.string == "error")
-            #expect(trace.column("error_message")?.string == "CRM lookup failed")
-            #expect(trace.column("service_name")?.string == "chat-api")
-            #expect(trace.column("root_span_name")?.string == "GET /api/chat")
+                "SELECT * FROM enterprise.traces WHERE trace_id = '972a1b8b1aed1d623d5636c5bf0275d1'").first)
+            #expect(trace.string("entry_point") == "http")
+            #expect(trace.string("endpoint") == "/api/chat")
+            #expect(trace.string("method") == "GET")
+            #expect(trace.string("session_id") == "sess-7f3a9c")
+            #expect(trace.string("user_email") == "alice@example.com")
+            #expect(trace.string("department") == "sales")
+            #expect(trace.string("status") == "error")
+            #expect(trace.string("error_message") == "CRM lookup failed")
+            #expect(trace.string("service_name") == "chat-api")
+            #expect(trace.string("root_span_name") == "GET /api/chat")
 
             let spans = try await server.rows("""
                 SELECT s.*, t.start_time_unix_nano AS trace_start, t.end_time_unix_nano AS trace_end
@@ -34,76 +36,79 @@ import Testing
                 WHERE s.trace_id = '972a1b8b1aed1d623d5636c5bf0275d1'
                 """)
             #expect(spans.count == 8)
-            let starts = spans.compactMap { $0.column("start_time_unix_nano")?.integer }
-            let ends = spans.compactMap { $0.column("end_time_unix_nano")?.integer }
-            #expect(spans[0].column("trace_start")?.integer == starts.min())
-            #expect(spans[0].column("trace_end")?.integer == ends.max())
+            let starts = spans.compactMap { $0.int("start_time_unix_nano") }
+            let ends = spans.compactMap { $0.int("end_time_unix_nano") }
+            #expect(spans[0].int("trace_start") == starts.min())
+            #expect(spans[0].int("trace_end") == ends.max())
 
-            let tool = try #require(spans.first { $0.column("operation_name")?.string == "tool_call" })
-            #expect(tool.column("status")?.string == "error")
-            #expect(tool.column("status_code")?.integer == 2)
-            #expect(tool.column("error_message")?.string == "CRM lookup failed")
-            #expect(tool.column("service_name")?.string == "chat-api")
-            let events = try #require(tool.column("logs")?.string)
+            let tool = try #require(spans.first { $0.string("operation_name") == "tool_call" })
+            #expect(tool.string("status") == "error")
+            #expect(tool.int("status_code") == 2)
+            #expect(tool.string("error_message") == "CRM lookup failed")
+            #expect(tool.string("service_name") == "chat-api")
+            let events = try #require(tool.string("logs"))
             let eventList = try #require(try JSONSerialization.jsonObject(with: Data(events.utf8)) as? [[String: Any]])
             #expect(eventList.first?["name"] as? String == "exception")
             let eventAttributes = try #require(eventList.first?["attributes"] as? [String: Any])
             #expect(eventAttributes["exception.type"] != nil)
 
-            let producer = try #require(spans.first { $0.column("operation_name")?.string == "enqueue_followup" })
-            #expect(producer.column("span_kind")?.integer == 4)
-            let links = try #require(producer.column("links")?.string)
+            let producer = try #require(spans.first { $0.string("operation_name") == "enqueue_followup" })
+            #expect(producer.int("span_kind") == 4)
+            let links = try #require(producer.string("links"))
             #expect(links.contains("\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\""))
 
-            let llm = try #require(spans.first { $0.column("operation_name")?.string == "llm_generate" })
+            let llm = try #require(spans.first { $0.string("operation_name") == "llm_generate" })
             let tags = try #require(try JSONSerialization.jsonObject(
-                with: Data((llm.column("tags")?.string ?? "").utf8)) as? [String: Any])
+                with: Data((llm.string("tags") ?? "").utf8)) as? [String: Any])
             #expect(tags["gen_ai.request.model"] as? String == "gpt-4o")
             #expect(tags["gen_ai.usage.input_tokens"] as? Int == 1200)
-            #expect(llm.column("parent_span_id")?.string == "7384601d4d6c4480")
-            #expect(llm.column("duration_ms")?.double.map { $0 > 0 } == true)
+            #expect(llm.string("parent_span_id") == "7384601d4d6c4480")
+            #expect(llm.double("duration_ms").map { $0 > 0 } == true)
 
             let consumer = try #require(try await server.rows(
                 "SELECT * FROM enterprise.trace_spans WHERE operation_name = 'process chat.followups'").first)
-            #expect(consumer.column("flags")?.integer == 768)
-            #expect(consumer.column("trace_state")?.string?.isEmpty == false)
-            #expect(consumer.column("parent_span_id")?.string == "00f067aa0ba902b7")
-            #expect(consumer.column("resource")?.string?.contains("\"service.name\"") == true)
-            #expect(consumer.column("scope")?.string?.contains("\"otelprobe.web\"") == true)
+            #expect(consumer.int("flags") == 768)
+            #expect(consumer.string("trace_state")?.isEmpty == false)
+            #expect(consumer.string("parent_span_id") == "00f067aa0ba902b7")
+            #expect(consumer.string("resource")?.contains("\"service.name\"") == true)
+            #expect(consumer.string("scope")?.contains("\"otelprobe.web\"") == true)
         }
     }
 
-    @Test func pythonSDKLogsAreStoredCompletely() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func pythonSDKLogsAreStoredCompletely(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let answer = try await server.post("/v1/logs", try fixture("python-sdk/python-json-logs.json"))
             #expect(answer.status == 200)
             #expect(answer.body == "{}")
             let logs = try await server.rows("SELECT * FROM enterprise.structured_logs ORDER BY timestamp")
             #expect(logs.count == 8)
-            let levels = Set(logs.compactMap { $0.column("level")?.string })
+            let levels = Set(logs.compactMap { $0.string("level") })
             #expect(levels == ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
-            let failure = try #require(logs.first { $0.column("message")?.string == "tool call failed" })
-            #expect(failure.column("level")?.string == "ERROR")
-            #expect(failure.column("logger_name")?.string == "otelprobe.app")
-            #expect(failure.column("trace_id")?.string?.count == 32)
-            #expect(failure.column("span_id")?.string?.count == 16)
-            #expect(failure.column("severity_number")?.integer == 17)
-            let exploded = try #require(logs.first { $0.column("exception_type")?.string != nil })
-            #expect(exploded.column("exception_traceback")?.string?.contains("Traceback") == true)
-            #expect(exploded.column("extra")?.string?.contains("exception.type") == false)
-            let event = try #require(logs.first { $0.column("event_name")?.string != nil })
-            #expect(event.column("message")?.string?.contains("\"feedback\":\"thumbs_up\"") == true)
-            #expect(event.column("time_unix_nano")?.integer == 0)
-            #expect(event.column("timestamp")?.string == event.column("observed_timestamp")?.string)
-            // The FTS index sees the messages.
-            let hits = try await server.rows(
-                "SELECT count(*) AS n FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH 'shutting'")
-            #expect(hits.first?.column("n")?.integer == 1)
+            let failure = try #require(logs.first { $0.string("message") == "tool call failed" })
+            #expect(failure.string("level") == "ERROR")
+            #expect(failure.string("logger_name") == "otelprobe.app")
+            #expect(failure.string("trace_id")?.count == 32)
+            #expect(failure.string("span_id")?.count == 16)
+            #expect(failure.int("severity_number") == 17)
+            let exploded = try #require(logs.first { $0.string("exception_type") != nil })
+            #expect(exploded.string("exception_traceback")?.contains("Traceback") == true)
+            #expect(exploded.string("extra")?.contains("exception.type") == false)
+            let event = try #require(logs.first { $0.string("event_name") != nil })
+            #expect(event.string("message")?.contains("\"feedback\":\"thumbs_up\"") == true)
+            #expect(event.int("time_unix_nano") == 0)
+            #expect(event.microseconds("timestamp") == event.microseconds("observed_timestamp"))
+            // The full-text index sees the messages.
+            let search = kind == .sqlite
+                ? "SELECT count(*) AS n FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH 'shutting'"
+                : "SELECT count(*) AS n FROM enterprise.structured_logs WHERE to_tsvector('english', message) @@ plainto_tsquery('english', 'shutting')"
+            #expect(try await server.rows(search).first?.int("n") == 1)
         }
     }
 
-    @Test func otlpExamplePayloadsAreAccepted() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func otlpExamplePayloadsAreAccepted(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             #expect(try await server.post("/v1/traces", try fixture("otlp-examples/trace.json")).status == 200)
             #expect(try await server.post("/v1/logs", try fixture("otlp-examples/logs.json")).status == 200)
             #expect(try await server.post("/v1/logs", try fixture("otlp-examples/events.json")).status == 200)
@@ -111,15 +116,16 @@ import Testing
             let ids = try await server.rows("SELECT trace_id, span_id FROM enterprise.trace_spans")
             #expect(!ids.isEmpty)
             for row in ids {
-                let trace = try #require(row.column("trace_id")?.string)
+                let trace = try #require(row.string("trace_id"))
                 #expect(trace == trace.lowercased() && trace.count == 32)
             }
             #expect(try await server.count("structured_logs") >= 2)
         }
     }
 
-    @Test func spansOfOneTraceArrivingInReverseOrderBuildOneTrace() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func spansOfOneTraceArrivingInReverseOrderBuildOneTrace(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let trace = "5b8efff798038103d269b633813fc60c"
             // Grandchild, child, then root, each in its own request.
             let requests = [
@@ -135,20 +141,21 @@ import Testing
             let row = try #require(try await server.rows("SELECT * FROM enterprise.traces").first)
             #expect(try await server.count("traces") == 1)
             #expect(try await server.count("trace_spans") == 3)
-            #expect(row.column("start_time_unix_nano")?.integer == 1_700_000_000_100_000_000)
-            #expect(row.column("end_time_unix_nano")?.integer == 1_700_000_001_000_000_000)
-            #expect(row.column("duration_ms")?.double == 900)
-            #expect(row.column("entry_point")?.string == "http")
-            #expect(row.column("method")?.string == "POST")
-            #expect(row.column("endpoint")?.string == "/orders")
-            #expect(row.column("user_email")?.string == "bob@example.com")
-            #expect(row.column("status")?.string == "completed")
-            #expect(row.column("start_time")?.string == "2023-11-14T22:13:20.100000Z")
+            #expect(row.int("start_time_unix_nano") == 1_700_000_000_100_000_000)
+            #expect(row.int("end_time_unix_nano") == 1_700_000_001_000_000_000)
+            #expect(row.double("duration_ms") == 900)
+            #expect(row.string("entry_point") == "http")
+            #expect(row.string("method") == "POST")
+            #expect(row.string("endpoint") == "/orders")
+            #expect(row.string("user_email") == "bob@example.com")
+            #expect(row.string("status") == "completed")
+            #expect(row.microseconds("start_time") == 1_700_000_000_100_000)
         }
     }
 
-    @Test func aResentBatchAddsNothing() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func aResentBatchAddsNothing(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let body = try fixture("python-sdk/python-json-traces.json")
             #expect(try await server.post("/v1/traces", body).status == 200)
             #expect(try await server.post("/v1/traces", body).status == 200)
@@ -157,8 +164,9 @@ import Testing
         }
     }
 
-    @Test func invalidSpansAreRejectedAndTheirNeighboursKept() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func invalidSpansAreRejectedAndTheirNeighboursKept(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let body = Array("""
                 {"resourceSpans":[{"scopeSpans":[{"spans":[
                   {"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"good-1"},
@@ -175,16 +183,17 @@ import Testing
             #expect(message.hasPrefix("resourceSpans[0].scopeSpans[0].spans[1].traceId: expected 32 hex digits"))
             #expect(message.hasSuffix("(and 1 more rejected)"))
             let names = try await server.rows("SELECT operation_name FROM enterprise.trace_spans ORDER BY operation_name")
-                .compactMap { $0.column("operation_name")?.string }
+                .compactMap { $0.string("operation_name") }
             #expect(names == ["good-1", "good-2"])
             // Spans without a service.name resource attribute.
             let service = try await server.rows("SELECT DISTINCT service_name FROM enterprise.trace_spans").first
-            #expect(service?.column("service_name")?.string == "unknown_service")
+            #expect(service?.string("service_name") == "unknown_service")
         }
     }
 
-    @Test func invalidLogRecordsAreRejectedAndTheirNeighboursKept() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func invalidLogRecordsAreRejectedAndTheirNeighboursKept(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let body = Array("""
                 {"resourceLogs":[{"scopeLogs":[{"logRecords":[
                   {"timeUnixNano":"1700000000000000000","body":{"stringValue":"kept"}},
@@ -196,12 +205,13 @@ import Testing
             let partial = try #require(answer.json?["partialSuccess"] as? [String: Any])
             #expect(partial["rejectedLogRecords"] as? String == "1")
             #expect((partial["errorMessage"] as? String)?.hasPrefix("resourceLogs[0].scopeLogs[0].logRecords[1].timeUnixNano") == true)
-            #expect(try await server.rows("SELECT message FROM enterprise.structured_logs").map { $0.column("message")?.string } == ["kept"])
+            #expect(try await server.rows("SELECT message FROM enterprise.structured_logs").map { $0.string("message") } == ["kept"])
         }
     }
 
-    @Test func compressedBodiesAreInflated() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func compressedBodiesAreInflated(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             let gzip = try await server.post("/v1/traces", try fixture("python-sdk/python-json-traces.json.gz"),
                                              headers: [("Content-Encoding", "gzip")])
             #expect(gzip.status == 200)
@@ -216,8 +226,9 @@ import Testing
         }
     }
 
-    @Test func emptyRequestsAreValid() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: StoreKind.available)
+    func emptyRequestsAreValid(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
             for body in ["{}", #"{"resourceSpans":[]}"#, #"{"resourceSpans":[{"scopeSpans":[{"spans":[]}]}]}"#] {
                 let answer = try await server.post("/v1/traces", Array(body.utf8))
                 #expect(answer.status == 200)

@@ -6,6 +6,7 @@ import NIOHTTP1
 import SightlineServer
 import SQLiteNIO
 import Store
+import StoreTestSupport
 import Testing
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -17,10 +18,6 @@ func fixture(_ name: String) throws -> [UInt8] {
     return Array(try Data(contentsOf: url))
 }
 
-func temporaryDatabasePath() -> String {
-    FileManager.default.temporaryDirectory
-        .appendingPathComponent("sightline-server-\(UUID().uuidString)/sightline.db").path
-}
 
 /// An HTTP answer, read whole.
 struct Answer {
@@ -33,23 +30,28 @@ struct Answer {
     }
 }
 
-/// A Sightline started in-process on a real SQLite file and free loopback ports.
+/// A Sightline started in-process on a real store (a SQLite file or a PostgreSQL database)
+/// and free loopback ports.
 struct TestServer: Sendable {
     let server: SightlineServer
     let addresses: BoundAddresses
-    let path: String
+    let database: TestDatabase
 
     var otlp: String { "http://127.0.0.1:\(addresses.otlpPort)" }
     var api: String { "http://127.0.0.1:\(addresses.httpPort)" }
 
     /// Starts Sightline, runs `body`, then shuts it down gracefully and waits for it to stop.
     static func with(
-        path: String = temporaryDatabasePath(),
+        _ kind: StoreKind = .sqlite,
+        database existing: TestDatabase? = nil,
         flags: [Setting: String] = [:],
         environment: [String: String] = [:],
         _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
-        var allFlags: [Setting: String] = [.storage: "sqlite:\(path)", .otlpPort: "0", .httpPort: "0"]
+        let database: TestDatabase
+        if let existing { database = existing } else { database = try await TestDatabase.create(kind) }
+        defer { if existing == nil { Task { await database.drop() } } }
+        var allFlags: [Setting: String] = [.storage: database.storage, .otlpPort: "0", .httpPort: "0"]
         allFlags.merge(flags) { _, new in new }
         let configuration = try SightlineConfiguration.resolve(flags: allFlags, environment: environment)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quietLogger)
@@ -60,7 +62,7 @@ struct TestServer: Sendable {
                 return
             }
             do {
-                try await body(TestServer(server: server, addresses: addresses, path: path))
+                try await body(TestServer(server: server, addresses: addresses, database: database))
             } catch {
                 await server.shutdown()
                 try? await tasks.waitForAll()
@@ -92,25 +94,13 @@ struct TestServer: Sendable {
         return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
     }
 
-    /// Runs a query on the database file through a separate connection.
-    func rows(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        try await TestServer.rows(path: path, sql, binds)
-    }
-
-    static func rows(path: String, _ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-        let connection = try await SQLiteStore.openConnection(path: path, logger: quietLogger)
-        do {
-            let rows = try await connection.query(sql, binds)
-            try await connection.close()
-            return rows
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+    /// Runs a query through a separate connection (literals only, no parameters).
+    func rows(_ sql: String) async throws -> [Row] {
+        try await database.rows(sql)
     }
 
     func count(_ table: String) async throws -> Int {
-        try await rows("SELECT count(*) AS n FROM enterprise.\(table)").first?.column("n")?.integer ?? -1
+        try await database.count(table)
     }
 }
 

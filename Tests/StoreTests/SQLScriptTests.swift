@@ -43,3 +43,12 @@ import Testing
         #expect(Timestamp.iso8601(unixNano: -1_000) == "1969-12-31T23:59:59.999999Z")
     }
 }
+
+@Suite struct EmbeddedMigrationTests {
+    @Test func everyPostgresMigrationFileIsEmbedded() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../migrations/postgres").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(Store.embeddedPostgresMigrationNames == files.map { String($0.dropLast(4)) })
+    }
+}

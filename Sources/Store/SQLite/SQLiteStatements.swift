@@ -74,20 +74,21 @@ enum SQLiteStatements {
 }
 
 extension SQLiteData {
-    init(_ text: String?) { self = text.map { .text($0) } ?? .null }
+    init(_ text: String) { self = .text(StoreText.safe(text)) }
+    init(_ text: String?) { self = text.map { .text(StoreText.safe($0)) } ?? .null }
     init(_ number: Int64) { self = .integer(Int(number)) }
 }
 
 extension TraceRow {
     var sqliteBinds: [SQLiteData] {
         [
-            .text(traceID), .text(context.entryPoint), SQLiteData(context.endpoint), SQLiteData(context.method),
+            SQLiteData(traceID), SQLiteData(context.entryPoint), SQLiteData(context.endpoint), SQLiteData(context.method),
             SQLiteData(context.sessionID), SQLiteData(context.userEmail), SQLiteData(context.department),
-            .text(Timestamp.iso8601(unixNano: startTimeUnixNano)), .text(Timestamp.iso8601(unixNano: endTimeUnixNano)),
-            .float(durationMs), .text(status), SQLiteData(errorMessage), .text(context.tags),
-            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), .text(context.serviceName),
-            .text(context.rootSpanName), .integer(context.fromRoot ? 1 : 0), SQLiteData(context.sourceStartUnixNano),
-            .text(Timestamp.iso8601(unixNano: Int64(Date.now.timeIntervalSince1970 * 1e9))),
+            SQLiteData(Timestamp.iso8601(unixNano: startTimeUnixNano)), SQLiteData(Timestamp.iso8601(unixNano: endTimeUnixNano)),
+            .float(durationMs), SQLiteData(status), SQLiteData(errorMessage), SQLiteData(context.tags),
+            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), SQLiteData(context.serviceName),
+            SQLiteData(context.rootSpanName), .integer(context.fromRoot ? 1 : 0), SQLiteData(context.sourceStartUnixNano),
+            SQLiteData(Timestamp.iso8601(unixNano: Int64(Date.now.timeIntervalSince1970 * 1e9))),
         ]
     }
 }
@@ -95,12 +96,12 @@ extension TraceRow {
 extension SpanRow {
     var sqliteBinds: [SQLiteData] {
         [
-            .text(traceID), .text(spanID), SQLiteData(parentSpanID), .text(operationName), .text(serviceName),
-            .text(Timestamp.iso8601(unixNano: startTimeUnixNano)), .text(Timestamp.iso8601(unixNano: endTimeUnixNano)),
-            .float(durationMs), .text(status), SQLiteData(errorMessage), .text(tags), .text(logs),
+            SQLiteData(traceID), SQLiteData(spanID), SQLiteData(parentSpanID), SQLiteData(operationName), SQLiteData(serviceName),
+            SQLiteData(Timestamp.iso8601(unixNano: startTimeUnixNano)), SQLiteData(Timestamp.iso8601(unixNano: endTimeUnixNano)),
+            .float(durationMs), SQLiteData(status), SQLiteData(errorMessage), SQLiteData(tags), SQLiteData(logs),
             .integer(Int(kind)), SQLiteData(traceState), SQLiteData(flags), .integer(Int(statusCode)),
-            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), .text(attributes), .text(events),
-            .text(links), .text(resource), .text(scope), SQLiteData(droppedAttributesCount),
+            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), SQLiteData(attributes), SQLiteData(events),
+            SQLiteData(links), SQLiteData(resource), SQLiteData(scope), SQLiteData(droppedAttributesCount),
             SQLiteData(droppedEventsCount), SQLiteData(droppedLinksCount),
         ]
     }
@@ -109,15 +110,15 @@ extension SpanRow {
 extension LogRow {
     var sqliteBinds: [SQLiteData] {
         [
-            .text(Timestamp.iso8601(unixNano: timestampUnixNano)), .text(level), .text(loggerName), .text(message),
+            SQLiteData(Timestamp.iso8601(unixNano: timestampUnixNano)), SQLiteData(level), SQLiteData(loggerName), SQLiteData(message),
             SQLiteData(traceID), SQLiteData(spanID), SQLiteData(userEmail), SQLiteData(department),
-            SQLiteData(sessionID), SQLiteData(endpoint), .text(extra), SQLiteData(exceptionType),
+            SQLiteData(sessionID), SQLiteData(endpoint), SQLiteData(extra), SQLiteData(exceptionType),
             SQLiteData(exceptionMessage), SQLiteData(exceptionTraceback), SQLiteData(timeUnixNano),
             SQLiteData(observedTimeUnixNano),
-            observedTimeUnixNano == 0 ? .null : .text(Timestamp.iso8601(unixNano: observedTimeUnixNano)),
-            .integer(Int(severityNumber)), SQLiteData(severityText), SQLiteData(body), .text(attributes),
-            .text(resource), .text(scope), SQLiteData(flags), SQLiteData(eventName),
-            SQLiteData(droppedAttributesCount), .text(serviceName),
+            observedTimeUnixNano == 0 ? .null : SQLiteData(Timestamp.iso8601(unixNano: observedTimeUnixNano)),
+            .integer(Int(severityNumber)), SQLiteData(severityText), SQLiteData(body), SQLiteData(attributes),
+            SQLiteData(resource), SQLiteData(scope), SQLiteData(flags), SQLiteData(eventName),
+            SQLiteData(droppedAttributesCount), SQLiteData(serviceName),
         ]
     }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import NIOSSL
+import PostgresNIO
+
+extension PostgresStore {
+    /// Connection settings, from a `postgres://user:password@host:port/database?sslmode=…` URL
+    /// and Sightline's PostgreSQL settings.
+    public struct Configuration: Sendable {
+        public enum TLSMode: String, Sendable, CaseIterable {
+            case disable, prefer, require
+        }
+
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String?
+        public var database: String?
+        public var tls: TLSMode
+        /// Most connections the pool opens.
+        public var poolSize: Int
+        /// Server-side limit for one statement (`statement_timeout`).
+        public var statementTimeout: Duration
+        /// Limit for one whole write (waiting for a connection included).
+        public var writeTimeout: Duration
+
+        /// Parses `url`; `tls` overrides the URL's `sslmode` (default `prefer`).
+        public init(url: String, tls: TLSMode? = nil, poolSize: Int = 10,
+                    statementTimeout: Duration = .seconds(30), writeTimeout: Duration = .seconds(10)) throws(StoreError) {
+            guard let components = URLComponents(string: url),
+                  components.scheme == "postgres" || components.scheme == "postgresql",
+                  let host = components.host, !host.isEmpty else {
+                throw StoreError(operation: "configure", reason: "expected postgres://user:password@host:port/database")
+            }
+            self.host = host
+            self.port = components.port ?? 5432
+            self.username = components.user.map { $0.removingPercentEncoding ?? $0 } ?? "postgres"
+            self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+            let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+            self.database = path.isEmpty ? nil : path
+            let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value
+            if let tls {
+                self.tls = tls
+            } else if let sslmode {
+                switch sslmode {
+                case "disable", "allow": self.tls = .disable
+                case "prefer": self.tls = .prefer
+                case "require", "verify-ca", "verify-full": self.tls = .require
+                default: throw StoreError(operation: "configure", reason: "unknown sslmode \(sslmode)")
+                }
+            } else {
+                self.tls = .prefer
+            }
+            self.poolSize = poolSize
+            self.statementTimeout = statementTimeout
+            self.writeTimeout = writeTimeout
+        }
+
+        var tlsConfiguration: PostgresClient.Configuration.TLS {
+            switch tls {
+            case .disable: .disable
+            case .prefer: .prefer(.makeClientConfiguration())
+            case .require: .require(.makeClientConfiguration())
+            }
+        }
+
+        private var startupParameters: [(String, String)] {
+            let milliseconds = statementTimeout.components.seconds * 1000
+                + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+            return [("statement_timeout", String(milliseconds)), ("application_name", "sightline")]
+        }
+
+        var clientConfiguration: PostgresClient.Configuration {
+            var configuration = PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: tlsConfiguration)
+            configuration.options.maximumConnections = poolSize
+            configuration.options.connectTimeout = .seconds(5)
+            configuration.options.additionalStartupParameters = startupParameters
+            return configuration
+        }
+
+        public var connectionConfiguration: PostgresConnection.Configuration {
+            let connectionTLS: PostgresConnection.Configuration.TLS
+            switch tls {
+            case .disable: connectionTLS = .disable
+            case .prefer: connectionTLS = (try? .prefer(.init(configuration: .makeClientConfiguration()))) ?? .disable
+            case .require: connectionTLS = (try? .require(.init(configuration: .makeClientConfiguration()))) ?? .disable
+            }
+            var configuration = PostgresConnection.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: connectionTLS)
+            configuration.options.connectTimeout = .seconds(10)
+            configuration.options.additionalStartupParameters = startupParameters
+            return configuration
+        }
+    }
+}

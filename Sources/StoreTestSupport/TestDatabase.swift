@@ -1,0 +1,264 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import SQLiteNIO
+import Store
+
+/// Which store a test runs against. Test code only: lets one suite run on both stores.
+public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+
+    public var description: String { rawValue }
+
+    /// `SIGHTLINE_TEST_POSTGRES_URL`: a server where tests may create and drop databases.
+    public static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["SIGHTLINE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// SQLite always; PostgreSQL when a test server is configured, and always under CI
+    /// (where a missing server must fail the run, not skip it).
+    public static var available: [StoreKind] {
+        postgresURL != nil || ProcessInfo.processInfo.environment["CI"] == "true" ? [.sqlite, .postgres] : [.sqlite]
+    }
+}
+
+/// A row read back for assertions, whatever the store: column name to a JSON-like value
+/// (String, Int, Double, Bool, nested arrays/objects for PostgreSQL's jsonb, or NSNull).
+public struct Row: @unchecked Sendable {
+    public let values: [String: Any]
+
+    public init(values: [String: Any]) { self.values = values }
+
+    public func isNull(_ column: String) -> Bool { values[column] == nil || values[column] is NSNull }
+
+    /// Text, or compact JSON text for jsonb values.
+    public func string(_ column: String) -> String? {
+        switch values[column] {
+        case let text as String: return text
+        case let value? where value is [Any] || value is [String: Any]:
+            return (try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) }
+        default: return nil
+        }
+    }
+
+    public func int(_ column: String) -> Int? {
+        switch values[column] {
+        case let number as Int: return number
+        case let number as Int64: return Int(number)
+        case let flag as Bool: return flag ? 1 : 0
+        case let number as Double where number.rounded() == number: return Int(number)
+        case let number as NSNumber: return number.intValue
+        default: return nil
+        }
+    }
+
+    public func double(_ column: String) -> Double? {
+        switch values[column] {
+        case let number as Double: return number
+        case let number as Int: return Double(number)
+        case let number as NSNumber: return number.doubleValue
+        default: return nil
+        }
+    }
+
+    /// A timestamp column as microseconds since the epoch (SQLite's text or PostgreSQL's timestamptz).
+    public func microseconds(_ column: String) -> Int64? {
+        guard let text = string(column) else { return nil }
+        return Row.parseMicroseconds(text)
+    }
+
+    static func parseMicroseconds(_ text: String) -> Int64? {
+        // 2023-11-14T22:13:20.1+00:00 or 2023-11-14T22:13:20.100000Z
+        let pattern = /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)/
+        guard let match = text.firstMatch(of: pattern) else { return nil }
+        var components = DateComponents()
+        components.timeZone = TimeZone(identifier: "UTC")
+        components.year = Int(match.1); components.month = Int(match.2); components.day = Int(match.3)
+        components.hour = Int(match.4); components.minute = Int(match.5); components.second = Int(match.6)
+        guard let date = Calendar(identifier: .gregorian).date(from: components) else { return nil }
+        var micros = Int64(date.timeIntervalSince1970) * 1_000_000
+        if let fraction = match.7 {
+            let digits = String(fraction.prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0)
+            micros += Int64(digits) ?? 0
+        }
+        let zone = String(match.8)
+        if zone != "Z" {
+            let sign: Int64 = zone.hasPrefix("-") ? -1 : 1
+            let digits = zone.dropFirst().replacingOccurrences(of: ":", with: "")
+            let hours = Int64(digits.prefix(2)) ?? 0, minutes = Int64(digits.dropFirst(2)) ?? 0
+            micros -= sign * (hours * 3600 + minutes * 60) * 1_000_000
+        }
+        return micros
+    }
+}
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// A fresh, empty database for one test: a file in a temporary folder, or a new database on
+/// the PostgreSQL test server (dropped by `drop()`).
+public struct TestDatabase: Sendable {
+    public let kind: StoreKind
+    /// `sqlite:PATH` or a `postgres://` URL, as Sightline's `--storage` takes it.
+    public let storage: String
+    private let databaseName: String?
+
+    public static func create(_ kind: StoreKind) async throws -> TestDatabase {
+        switch kind {
+        case .sqlite:
+            let path = FileManager.default.temporaryDirectory
+                .appendingPathComponent("sightline-test-\(UUID().uuidString)/sightline.db").path
+            return TestDatabase(kind: kind, storage: "sqlite:\(path)", databaseName: nil)
+        case .postgres:
+            guard let url = StoreKind.postgresURL else {
+                throw StoreError(operation: "test", reason: "SIGHTLINE_TEST_POSTGRES_URL is not set; the test command starts a throwaway PostgreSQL")
+            }
+            let name = "sightline_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+            try await withAdminConnection(url) { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
+            }
+            var components = URLComponents(string: url)!
+            components.path = "/\(name)"
+            return TestDatabase(kind: kind, storage: components.string!, databaseName: name)
+        }
+    }
+
+    /// The SQLite file's path (SQLite only).
+    public var path: String { String(storage.dropFirst("sqlite:".count)) }
+
+    /// Opens a store on this database (not migrated; PostgreSQL's pool must be run by the caller).
+    public func openStore() async throws -> any TelemetryStore {
+        switch kind {
+        case .sqlite: return try await SQLiteStore.open(path: path, logger: quietLogger)
+        case .postgres: return PostgresStore(configuration: try PostgresStore.Configuration(url: storage), logger: quietLogger)
+        }
+    }
+
+    /// Runs `sql` (no parameters; tests use literals) on a separate connection.
+    public func rows(_ sql: String) async throws -> [Row] {
+        switch kind {
+        case .sqlite:
+            let connection = try await SQLiteStore.openConnection(path: path, logger: quietLogger)
+            do {
+                let rows = try await connection.query(sql).map { row in
+                    Row(values: Dictionary(row.columns.map { column -> (String, Any) in
+                        switch column.data {
+                        case .integer(let value): (column.name, value)
+                        case .float(let value): (column.name, value)
+                        case .text(let value): (column.name, value)
+                        case .blob(let value): (column.name, Array(buffer: value))
+                        case .null: (column.name, NSNull())
+                        }
+                    }, uniquingKeysWith: { first, _ in first }))
+                }
+                try await connection.close()
+                return rows
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        case .postgres:
+            return try await TestDatabase.withAdminConnection(storage) { connection in
+                var rows: [Row] = []
+                let query = PostgresQuery(unsafeSQL: "SELECT row_to_json(q)::text FROM (\(sql)) q")
+                for try await json in try await connection.query(query, logger: quietLogger).decode(String.self) {
+                    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+                    rows.append(Row(values: object))
+                }
+                return rows
+            }
+        }
+    }
+
+    public func count(_ table: String) async throws -> Int {
+        try await rows("SELECT count(*) AS n FROM enterprise.\(table)").first?.int("n") ?? -1
+    }
+
+    /// Removes the database (PostgreSQL) or its folder (SQLite).
+    public func drop() async {
+        switch kind {
+        case .sqlite:
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        case .postgres:
+            guard let url = StoreKind.postgresURL, let databaseName else { return }
+            try? await TestDatabase.withAdminConnection(url) { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)"), logger: quietLogger)
+            }
+        }
+    }
+
+    static func withAdminConnection<T>(_ url: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let configuration = try PostgresStore.Configuration(url: url)
+        let connection = try await PostgresConnection.connect(
+            configuration: configuration.connectionConfiguration, id: 1, logger: quietLogger)
+        do {
+            let result = try await body(connection)
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
+
+/// Runs `body` with a migrated store on a fresh database, its background service running,
+/// then stops everything and drops the database.
+public func withTestStore<T: Sendable>(
+    _ kind: StoreKind,
+    database existing: TestDatabase? = nil,
+    _ body: @Sendable (any TelemetryStore, TestDatabase) async throws -> T
+) async throws -> T {
+    let database: TestDatabase
+    if let existing { database = existing } else { database = try await TestDatabase.create(kind) }
+    let store = try await database.openStore()
+    do {
+        try await store.migrate()
+        let result = try await withThrowingTaskGroup(of: Void.self) { tasks -> T in
+            if let service = store.backgroundService {
+                tasks.addTask { try await service.run() }
+            }
+            defer { tasks.cancelAll() }
+            return try await body(store, database)
+        }
+        try await store.close()
+        if existing == nil { await database.drop() }
+        return result
+    } catch {
+        try? await store.close()
+        if existing == nil { await database.drop() }
+        throw error
+    }
+}
+
+/// Holds the store's write lock from another connection, so Sightline's writer waits as it
+/// would behind a slow disk or a long transaction: SQLite's RESERVED lock on the file, or a
+/// PostgreSQL lock on `enterprise.traces` (the writer's first table).
+public struct WriteLock: Sendable {
+    private let release: @Sendable () async throws -> Void
+
+    public static func take(on database: TestDatabase) async throws -> WriteLock {
+        switch database.kind {
+        case .sqlite:
+            let connection = try await SQLiteConnection.open(storage: .file(path: database.path), logger: quietLogger)
+            _ = try await connection.query("BEGIN IMMEDIATE")
+            return WriteLock {
+                _ = try await connection.query("ROLLBACK")
+                try await connection.close()
+            }
+        case .postgres:
+            let configuration = try PostgresStore.Configuration(url: database.storage)
+            let connection = try await PostgresConnection.connect(
+                configuration: configuration.connectionConfiguration, id: 2, logger: quietLogger)
+            try await connection.query("BEGIN", logger: quietLogger)
+            try await connection.query("LOCK TABLE enterprise.traces IN EXCLUSIVE MODE", logger: quietLogger)
+            return WriteLock {
+                try await connection.query("ROLLBACK", logger: quietLogger)
+                try await connection.close()
+            }
+        }
+    }
+
+    public func release() async throws { try await release() }
+}

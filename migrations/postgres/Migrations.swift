@@ -1,0 +1,13 @@
+// The PostgreSQL migrations, embedded into the binary by the package manifest
+// (`.embedInCode`). Add each new file to the list too; a test checks it against the folder.
+
+/// The PostgreSQL migrations in the order they apply: `(version, name, sql)`.
+public let postgresMigrations: [(version: String, name: String, sql: String)] = [
+    ("007", "observability_tables", text(PackageResources._07_observability_tables_sql)),
+    ("008", "tracing_tables", text(PackageResources._08_tracing_tables_sql)),
+    ("009", "structured_logs", text(PackageResources._09_structured_logs_sql)),
+    ("010", "alert_tables", text(PackageResources._10_alert_tables_sql)),
+    ("011", "otlp_fidelity", text(PackageResources._11_otlp_fidelity_sql)),
+]
+
+private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Rough ingest load: a sustained stream of N-span OTLP/JSON trace requests.
+"""Rough ingest load: a sustained stream of N-item OTLP/JSON trace or log requests.
 
 Not the benchmark tool (that is a separate piece of work); enough to see the order of
 magnitude. Bodies are built before timing starts; every trace id is unique, so nothing is
 deduplicated away. Prints requests, spans/s, MB/s, latency p50/p99/max and non-200 answers.
 
-    python3 bench/rough_ingest.py --url http://127.0.0.1:4318 --seconds 20 --concurrency 4
+    python3 bench/rough_ingest.py --url http://127.0.0.1:4318 --seconds 20 --concurrency 4 [--signal logs]
 """
 import argparse
 import http.client
@@ -40,6 +40,38 @@ def span(trace_id, span_id, parent, name, kind, start, i):
     }
 
 
+def log_body(records_per_request, seed):
+    now = time.time_ns()
+    levels = [(5, "DEBUG"), (9, "INFO"), (9, "INFO"), (9, "INFO"), (13, "WARN"), (17, "ERROR")]
+    records = []
+    for i in range(records_per_request):
+        number, text = levels[i % len(levels)]
+        attributes = [
+            {"key": "code.file.path", "value": {"stringValue": "/app/handlers.py"}},
+            {"key": "code.line.number", "value": {"intValue": str(100 + i % 50)}},
+            {"key": "user.email", "value": {"stringValue": "alice@example.com"}},
+            {"key": "http.route", "value": {"stringValue": "/api/items/{id}"}},
+            {"key": "request.bytes", "value": {"intValue": str(i * 13)}},
+        ]
+        if text == "ERROR":
+            attributes += [
+                {"key": "exception.type", "value": {"stringValue": "KeyError"}},
+                {"key": "exception.message", "value": {"stringValue": f"'item-{i}'"}},
+                {"key": "exception.stacktrace", "value": {"stringValue": "Traceback (most recent call last):\n  File \"/app/handlers.py\", line 120, in get\n    return items[key]\nKeyError: 'item'"}},
+            ]
+        records.append({
+            "timeUnixNano": str(now + i), "observedTimeUnixNano": str(now + i + 1000),
+            "severityNumber": number, "severityText": text,
+            "body": {"stringValue": f"request {seed}-{i} handled in {i % 97} ms for item {i}"},
+            "attributes": attributes,
+            **({"traceId": os.urandom(16).hex(), "spanId": os.urandom(8).hex()} if i % 2 else {}),
+        })
+    payload = {"resourceLogs": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "load-test"}}]},
+        "scopeLogs": [{"scope": {"name": "app.handlers"}, "logRecords": records}]}]}
+    return json.dumps(payload).encode()
+
+
 def body(spans_per_request, seed):
     spans = []
     now = time.time_ns()
@@ -65,9 +97,12 @@ def main():
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--spans", type=int, default=1000)
     parser.add_argument("--bodies", type=int, default=400)
+    parser.add_argument("--signal", choices=["traces", "logs"], default="traces")
     args = parser.parse_args()
 
-    bodies = [body(args.spans, n) for n in range(args.bodies)]
+    make = body if args.signal == "traces" else log_body
+    bodies = [make(args.spans, n) for n in range(args.bodies)]
+    path = f"/v1/{args.signal}"
     target = urllib.parse.urlparse(args.url)
     latencies, failures, sent_bytes = [], [0], [0]
     lock = threading.Lock()
@@ -83,7 +118,7 @@ def main():
                 payload = bodies[next_body[0]]
                 next_body[0] += 1
             began = time.perf_counter()
-            connection.request("POST", "/v1/traces", payload, {"Content-Type": "application/json"})
+            connection.request("POST", path, payload, {"Content-Type": "application/json"})
             response = connection.getresponse()
             response.read()
             elapsed = time.perf_counter() - began
@@ -104,7 +139,8 @@ def main():
     latencies.sort()
     done = len(latencies)
     pick = lambda q: latencies[min(done - 1, int(q * done))] * 1000 if done else float("nan")
-    print(f"requests={done} non_200={failures[0]} wall={wall:.1f}s spans/s={done * args.spans / wall:,.0f} "
+    unit = "spans/s" if args.signal == "traces" else "logs/s"
+    print(f"requests={done} non_200={failures[0]} wall={wall:.1f}s {unit}={done * args.spans / wall:,.0f} "
           f"MB/s={sent_bytes[0] / wall / 1e6:.1f} p50={pick(0.5):.0f}ms p99={pick(0.99):.0f}ms max={pick(1.0):.0f}ms")
 
 

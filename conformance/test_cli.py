@@ -1,0 +1,42 @@
+"""The `sightline` command line: invalid settings stop start-up with one line naming them."""
+
+import os
+import subprocess
+
+from conftest import sightline_binary
+
+
+def run(*arguments, environment=None):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SIGHTLINE_")}
+    env.update(environment or {})
+    return subprocess.run([str(sightline_binary()), *arguments], env=env, capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_an_invalid_flag_value_stops_startup_with_one_line_naming_it():
+    result = run("serve", "--otlp-port", "abc", "--storage", "sqlite:/tmp/never-created/x.db")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0] == 'sightline: invalid configuration: --otlp-port="abc": expected a port number from 0 to 65535'
+    assert not os.path.exists("/tmp/never-created")
+
+
+def test_an_invalid_environment_variable_is_named():
+    result = run(environment={"SIGHTLINE_MAX_BODY_BYTES": "lots", "SIGHTLINE_STORAGE": "sqlite:/tmp/never-created/x.db"})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert 'SIGHTLINE_MAX_BODY_BYTES="lots"' in result.stderr
+
+
+def test_a_password_in_a_bad_storage_url_is_not_printed():
+    result = run("migrate", "--storage", "postgres://user:hunter2@/db")
+    assert result.returncode == 2
+    assert "hunter2" not in result.stderr
+    assert "SIGHTLINE_STORAGE" in result.stderr or "--storage" in result.stderr
+
+
+def test_a_public_api_address_without_keys_is_refused():
+    result = run("serve", "--http-host", "0.0.0.0", "--storage", "sqlite:/tmp/never-created/x.db")
+    assert result.returncode == 2
+    assert "--allow-unauthenticated" in result.stderr

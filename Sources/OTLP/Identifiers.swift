@@ -20,7 +20,11 @@ public struct TraceID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses 32 hex digits, upper or lower case.
     public init?(hex: some StringProtocol) {
-        let utf8 = hex.utf8
+        self.init(hexUTF8: hex.utf8)
+    }
+
+    /// Parses 32 hex digits given as UTF-8.
+    init?(hexUTF8 utf8: some Collection<UInt8>) {
         guard utf8.count == 32,
               let high = HexDigits.parse(utf8.prefix(16)),
               let low = HexDigits.parse(utf8.dropFirst(16)) else { return nil }
@@ -52,7 +56,12 @@ public struct SpanID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses 16 hex digits, upper or lower case.
     public init?(hex: some StringProtocol) {
-        guard hex.utf8.count == 16, let value = HexDigits.parse(hex.utf8) else { return nil }
+        self.init(hexUTF8: hex.utf8)
+    }
+
+    /// Parses 16 hex digits given as UTF-8.
+    init?(hexUTF8 utf8: some Collection<UInt8>) {
+        guard utf8.count == 16, let value = HexDigits.parse(utf8) else { return nil }
         self.value = value
     }
 
@@ -69,16 +78,20 @@ enum HexDigits {
     static func parse(_ digits: some Collection<UInt8>) -> UInt64? {
         var value: UInt64 = 0
         for digit in digits {
-            let nibble: UInt8
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = digit &- UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = digit &- UInt8(ascii: "a") &+ 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = digit &- UInt8(ascii: "A") &+ 10
-            default: return nil
-            }
+            guard let nibble = self.value(digit) else { return nil }
             value = value << 4 | UInt64(nibble)
         }
         return value
+    }
+
+    /// The value of one hex digit, upper or lower case.
+    static func value(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit &- UInt8(ascii: "A") &+ 10
+        default: return nil
+        }
     }
 
     private static let alphabet: [UInt8] = Array("0123456789abcdef".utf8)

@@ -23,10 +23,12 @@ postgres)
     done
     spans=$(wc -l <"$work/trace_spans.copy"); logs=$(wc -l <"$work/structured_logs.copy")
     start=$(date +%s.%N)
-    psql "$target" -q -v ON_ERROR_STOP=1 \
-        -c "\\copy enterprise.traces ($traces_cols) FROM '$work/traces.copy'" \
-        -c "\\copy enterprise.trace_spans ($spans_cols) FROM '$work/trace_spans.copy'" \
-        -c "\\copy enterprise.structured_logs ($logs_cols) FROM '$work/structured_logs.copy'"
+    for table in traces trace_spans structured_logs; do
+        cols_var="${table}_cols"; [ "$table" = trace_spans ] && cols_var=spans_cols; [ "$table" = structured_logs ] && cols_var=logs_cols
+        began=$(date +%s.%N)
+        psql "$target" -q -v ON_ERROR_STOP=1 -c "\\copy enterprise.$table (${!cols_var}) FROM '$work/$table.copy'"
+        python3 -c "import sys; rows=int(sys.argv[3]); d=float(sys.argv[2])-float(sys.argv[1]); print(f'  {sys.argv[4]}: {rows} rows in {d:.2f}s = {rows/d:,.0f} rows/s')" "$began" "$(date +%s.%N)" "$(wc -l <"$work/$table.copy")" "$table"
+    done
     end=$(date +%s.%N)
     ;;
 sqlite)
@@ -36,13 +38,18 @@ source, target, traces, spans, logs = sys.argv[1:]
 src = sqlite3.connect(source)
 dst = sqlite3.connect(target)
 dst.execute("PRAGMA journal_mode=WAL"); dst.execute("PRAGMA synchronous=FULL"); dst.execute("PRAGMA foreign_keys=ON")
+# The same settings as Sightline's SQLite store.
+dst.execute("PRAGMA cache_size=-65536"); dst.execute("PRAGMA temp_store=MEMORY")
 tables = [(t, c, src.execute(f"SELECT {c} FROM {t}").fetchall())
           for t, c in (("traces", traces), ("trace_spans", spans), ("structured_logs", logs))]
 start = time.time()
-with dst:
-    for table, cols, rows in tables:
+for table, cols, rows in tables:
+    began = time.time()
+    with dst:
         marks = ",".join("?" * len(cols.split(",")))
         dst.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+    took = time.time() - began
+    print(f"  {table}: {len(rows)} rows in {took:.2f}s = {len(rows) / took:,.0f} rows/s", file=sys.stderr)
 print(len(tables[1][2]), len(tables[2][2]), start, time.time())
 PY
 )

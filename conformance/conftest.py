@@ -1,21 +1,33 @@
 """Fixtures for the end-to-end conformance suite (DESIGN §10).
 
 The suite builds nothing: it runs the `sightline` binary named by `SIGHTLINE_BIN`
-(default `.build/debug/sightline` under the repository root) on a fresh SQLite file,
-with both ports 0 on 127.0.0.1, and reads the ports back from the start-up line.
-Every wait is bounded in time.
+(default `.build/debug/sightline` under the repository root) with both ports 0 on
+127.0.0.1, and reads the ports back from the start-up line. Every wait is bounded in time.
+
+Every test runs once per store (the `sightline` fixture is parametrised):
+- `sqlite`: a fresh SQLite file, read back with Python's sqlite3;
+- `postgres`: when `SIGHTLINE_CONFORMANCE_POSTGRES_URL` names a PostgreSQL server where the
+  suite may create and drop databases (script/test sets it to its throwaway server; with
+  CI=true it must be set). A fresh database is created with the `psql` CLI, Sightline runs on
+  it, rows are read back through `psql` as JSON, and the database is dropped at the end.
+Both stores answer `Sightline.query` with rows that behave like `sqlite3.Row`, so the tests
+are written once.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +37,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 30
 SHUTDOWN_TIMEOUT_S = 15
 STARTED_LINE = re.compile(r"Sightline started: otlp=(http://\S+) http=(http://\S+) storage=(\S+)")
+POSTGRES_URL_VARIABLE = "SIGHTLINE_CONFORMANCE_POSTGRES_URL"
+PSQL_TIMEOUT_S = 30
 
 
 def sightline_binary() -> Path:
@@ -35,13 +49,12 @@ def sightline_binary() -> Path:
     return path if path.is_absolute() or path.exists() else REPO_ROOT / path
 
 
-@dataclass
-class Sightline:
-    process: subprocess.Popen
-    otlp_url: str  # e.g. http://127.0.0.1:33261
-    http_url: str
-    db_path: Path
-    stderr_lines: list[str]
+class SQLiteStore:
+    """A fresh SQLite file; Sightline writes it (WAL), the tests read it with sqlite3."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = db_path
+        self.storage = f"sqlite:{db_path}"
 
     def connect(self) -> sqlite3.Connection:
         """A fresh read connection to the store (the file is in WAL mode; Sightline writes it)."""
@@ -56,8 +69,150 @@ class Sightline:
         finally:
             connection.close()
 
+    def expected_storage(self, announced: str) -> bool:
+        return announced == self.storage
+
+    def drop(self) -> None:
+        pass  # pytest's tmp_path_factory owns the folder
+
+
+class JSONRow:
+    """A row read through `row_to_json`, behaving like `sqlite3.Row`: `row["column"]`,
+    `row[0]`, `dict(row)`, `tuple(row)` (values in column order)."""
+
+    def __init__(self, values: dict):
+        self._values = values
+        self._columns = list(values)
+
+    def keys(self) -> list[str]:
+        return list(self._columns)
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self._values[self._columns[key]]
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values.values())
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"JSONRow({self._values!r})"
+
+
+def _sql_literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "'\\x" + bytes(value).hex() + "'::bytea"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _bind(sql: str, params: tuple) -> str:
+    """Replaces each `?` outside quotes with the next parameter as an SQL literal."""
+    out, rest, quote = [], list(params), None
+    for char in sql:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in ("'", '"'):
+            quote = char
+        elif char == "?":
+            if not rest:
+                raise ValueError(f"more placeholders than parameters in: {sql}")
+            out.append(_sql_literal(rest.pop(0)))
+            continue
+        out.append(char)
+    if rest:
+        raise ValueError(f"more parameters than placeholders in: {sql}")
+    return "".join(out)
+
+
+def _as_sqlite_value(value):
+    """jsonb arrives as JSON objects and arrays; SQLite keeps JSON as text. Rows look alike."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return value
+
+
+class PostgresStore:
+    """A fresh database on a PostgreSQL server, created and dropped with `psql`. Tables are
+    found unqualified (search_path `enterprise`), as through SQLite's attached database."""
+
+    def __init__(self, server_url: str):
+        psql = shutil.which("psql")
+        if not psql:
+            pytest.fail("psql not found (Debian package postgresql-client); needed for the PostgreSQL conformance run")
+        self.psql = psql
+        self.server_url = server_url
+        self.database = f"sightline_conformance_{uuid.uuid4().hex[:12]}"
+        parts = urllib.parse.urlsplit(server_url)
+        self.url = urllib.parse.urlunsplit(parts._replace(path=f"/{self.database}"))
+        self.storage = self.url
+        self._admin(f"CREATE DATABASE {self.database}")
+
+    def _run(self, url: str, sql: str, search_path: str | None = None) -> str:
+        env = {name: value for name, value in os.environ.items() if not name.startswith("PG")}
+        env["PGTZ"] = "UTC"
+        env["PGCONNECT_TIMEOUT"] = "10"
+        if search_path:
+            env["PGOPTIONS"] = f"-c search_path={search_path}"
+        try:
+            done = subprocess.run(
+                [self.psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=PSQL_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"psql did not answer within {PSQL_TIMEOUT_S}s: {sql}")
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed ({done.returncode}) for: {sql}\n{done.stderr.strip()}")
+        return done.stdout
+
+    def _admin(self, sql: str) -> None:
+        self._run(self.server_url, sql)
+
+    def query(self, sql: str, params: tuple = ()) -> list[JSONRow]:
+        bound = _bind(sql, params)
+        output = self._run(self.url, f"SELECT row_to_json(q) FROM ({bound}) q", search_path="enterprise")
+        return [
+            JSONRow({column: _as_sqlite_value(value) for column, value in json.loads(line).items()})
+            for line in output.splitlines() if line.strip()
+        ]
+
+    def expected_storage(self, announced: str) -> bool:
+        # The start-up line drops the query (sslmode) and masks any password.
+        return announced.startswith(("postgres://", "postgresql://")) and announced.endswith(f"/{self.database}")
+
+    def drop(self) -> None:
+        self._admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+
+@dataclass
+class Sightline:
+    process: subprocess.Popen
+    otlp_url: str  # e.g. http://127.0.0.1:33261
+    http_url: str
+    store: SQLiteStore | PostgresStore
+    stderr_lines: list[str]
+
+    def query(self, sql: str, params: tuple = ()) -> list:
+        """Rows of `sql` (`?` placeholders), read from the store Sightline writes to."""
+        return self.store.query(sql, params)
+
     def log_tail(self, lines: int = 40) -> str:
         return "".join(self.stderr_lines[-lines:])
+
+
+def _store_kinds() -> list[str]:
+    """SQLite always; PostgreSQL when a server is configured, and always under CI (where a
+    missing server fails the run instead of skipping it)."""
+    wanted = os.environ.get(POSTGRES_URL_VARIABLE) or os.environ.get("CI") == "true"
+    return ["sqlite", "postgres"] if wanted else ["sqlite"]
 
 
 def _pump(stream, sink: list[str], started: threading.Event, match: list) -> None:
@@ -82,17 +237,30 @@ def _clean_exporter_environment():
         yield
 
 
-@pytest.fixture(scope="session")
-def sightline(tmp_path_factory) -> Sightline:
+@pytest.fixture(scope="session", params=_store_kinds())
+def sightline(request, tmp_path_factory) -> Sightline:
     binary = sightline_binary()
     if not binary.is_file():
         pytest.fail(f"sightline binary not found at {binary} (set SIGHTLINE_BIN or build it first)")
 
-    db_path = tmp_path_factory.mktemp("sightline") / "conformance.db"
+    if request.param == "postgres":
+        server_url = os.environ.get(POSTGRES_URL_VARIABLE)
+        if not server_url:
+            pytest.fail(f"CI=true but {POSTGRES_URL_VARIABLE} is not set (script/test starts a throwaway PostgreSQL)")
+        store = PostgresStore(server_url)
+    else:
+        store = SQLiteStore(tmp_path_factory.mktemp("sightline") / "conformance.db")
+    try:
+        yield from _serve(binary, store)
+    finally:
+        store.drop()
+
+
+def _serve(binary: Path, store: SQLiteStore | PostgresStore):
     env = {name: value for name, value in os.environ.items() if not name.startswith("SIGHTLINE_")}
     command = [
         str(binary), "serve",
-        "--storage", f"sqlite:{db_path}",
+        "--storage", store.storage,
         "--otlp-host", "127.0.0.1", "--otlp-port", "0",
         "--http-host", "127.0.0.1", "--http-port", "0",
     ]
@@ -114,10 +282,10 @@ def sightline(tmp_path_factory) -> Sightline:
             f"(exit code {process.poll()}); stderr:\n{''.join(lines)}"
         )
     otlp_url, http_url, storage = match[0].groups()
-    server = Sightline(process, otlp_url, http_url, db_path, lines)
-    assert storage == f"sqlite:{db_path}", storage
+    server = Sightline(process, otlp_url, http_url, store, lines)
 
     try:
+        assert store.expected_storage(storage), storage
         _wait_healthy(server)
         yield server
     finally:

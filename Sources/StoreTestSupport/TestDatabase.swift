@@ -103,25 +103,33 @@ public struct TestDatabase: Sendable {
     /// `sqlite:PATH` or a `postgres://` URL, as Sightline's `--storage` takes it.
     public let storage: String
     private let databaseName: String?
+    /// The PostgreSQL server's admin URL the database was created on (and is dropped from).
+    private let serverURL: String?
 
     public static func create(_ kind: StoreKind) async throws -> TestDatabase {
         switch kind {
         case .sqlite:
             let path = FileManager.default.temporaryDirectory
                 .appendingPathComponent("sightline-test-\(UUID().uuidString)/sightline.db").path
-            return TestDatabase(kind: kind, storage: "sqlite:\(path)", databaseName: nil)
+            return TestDatabase(kind: kind, storage: "sqlite:\(path)", databaseName: nil, serverURL: nil)
         case .postgres:
             guard let url = StoreKind.postgresURL else {
                 throw StoreError(operation: "test", reason: "SIGHTLINE_TEST_POSTGRES_URL is not set; the test command starts a throwaway PostgreSQL")
             }
-            let name = "sightline_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
-            try await withAdminConnection(url) { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
-            }
-            var components = URLComponents(string: url)!
-            components.path = "/\(name)"
-            return TestDatabase(kind: kind, storage: components.string!, databaseName: name)
+            return try await create(postgresServer: url)
         }
+    }
+
+    /// A fresh database on the PostgreSQL server at `serverURL` (a URL whose user may create
+    /// and drop databases), e.g. another throwaway server than `SIGHTLINE_TEST_POSTGRES_URL`'s.
+    public static func create(postgresServer serverURL: String) async throws -> TestDatabase {
+        let name = "sightline_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+        _ = try await withAdminConnection(serverURL) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
+        }
+        var components = URLComponents(string: serverURL)!
+        components.path = "/\(name)"
+        return TestDatabase(kind: .postgres, storage: components.string!, databaseName: name, serverURL: serverURL)
     }
 
     /// The SQLite file's path (SQLite only).
@@ -181,8 +189,8 @@ public struct TestDatabase: Sendable {
         case .sqlite:
             try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
         case .postgres:
-            guard let url = StoreKind.postgresURL, let databaseName else { return }
-            try? await TestDatabase.withAdminConnection(url) { connection in
+            guard let serverURL, let databaseName else { return }
+            _ = try? await TestDatabase.withAdminConnection(serverURL) { connection in
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)"), logger: quietLogger)
             }
         }

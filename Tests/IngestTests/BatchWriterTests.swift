@@ -38,6 +38,20 @@ struct PoisonedStore: TelemetryStore {
     func close() async throws { try await inner.close() }
 }
 
+/// A store that cannot be reached: every write and ping fails, and writes are counted.
+final class UnreachableStore: TelemetryStore {
+    let writes = Mutex(0)
+    func migrate() async throws -> [String] { [] }
+    func write(_ batch: WriteBatch) async throws {
+        writes.withLock { $0 += 1 }
+        // As a store waiting out its time limit does (shortened), so submissions pile up meanwhile.
+        try await Task.sleep(for: .milliseconds(50))
+        throw StoreError(operation: "write", reason: "unreachable")
+    }
+    func ping() async throws { throw StoreError(operation: "ping", reason: "unreachable") }
+    func close() async throws {}
+}
+
 func temporaryStore() async throws -> (SQLiteStore, String) {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("sightline-writer-\(UUID().uuidString)/test.db").path
@@ -106,6 +120,30 @@ func running<T: Sendable>(_ writer: BatchWriter, _ body: @Sendable () async thro
         #expect(outcomes.filter { !$0 }.count == 1)
         #expect(try await storedLogCount(path) == 38)
         try await sqlite.close()
+    }
+
+    @Test func anUnreachableStoreFailsTheWholeGroupWithoutOneByOneRetries() async throws {
+        let store = UnreachableStore()
+        let writer = BatchWriter(store: store, logger: quietLogger)
+        let failures = try await running(writer) {
+            try await withThrowingTaskGroup(of: WriteRejection?.self) { tasks in
+                for index in 0..<20 {
+                    tasks.addTask {
+                        do {
+                            try await writer.submit(batch(items: 1, message: "u\(index)"))
+                            return nil
+                        } catch {
+                            return error as? WriteRejection
+                        }
+                    }
+                }
+                return try await tasks.reduce(into: [WriteRejection?]()) { $0.append($1) }
+            }
+        }
+        #expect(failures.count == 20 && failures.allSatisfy { $0 == .storeUnavailable })
+        // Fewer writes than submissions: groups were failed whole, not retried one by one.
+        let writes = store.writes.withLock { $0 }
+        #expect(writes < 20, "\(writes) writes for 20 submissions")
     }
 
     @Test func shutdownCommitsQueuedWorkThenRefusesNewWork() async throws {

@@ -100,8 +100,17 @@ public final class BatchWriter: Service, Sendable {
         } catch {
             logger.error("group commit failed", metadata: ["batch.submissions": "\(group.count)", "error": "\(error)"])
         }
-        guard group.count > 1 else {
-            group[0].ticket.resume(throwing: WriteRejection.storeUnavailable)
+        // Unreachable store: fail the whole group now (each one-by-one retry would wait out
+        // the store's time limit again). Otherwise one submission may be the cause.
+        let reachable: Bool
+        do {
+            try await store.ping()
+            reachable = true
+        } catch {
+            reachable = false
+        }
+        guard group.count > 1, reachable else {
+            for submission in group { submission.ticket.resume(throwing: WriteRejection.storeUnavailable) }
             return
         }
         // Commit one by one, so one bad submission cannot fail its neighbours.

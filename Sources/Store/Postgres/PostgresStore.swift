@@ -6,6 +6,7 @@ import NIOSSL
 import PostgresMigrations
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// The PostgreSQL store: the seed's `enterprise` schema, written through postgres-nio's
 /// pooled `PostgresClient` (its `backgroundService`).
@@ -85,15 +86,11 @@ public final class PostgresStore: TelemetryStore {
         let traces = TraceRow.merging(batch.traces)
         do {
             try await withTimeLimit(configuration.writeTimeout) {
-                try await self.client.withTransaction(logger: self.logger) { connection in
-                    if !traces.isEmpty {
-                        try await connection.query(PostgresStatements.upsertTraces(traces), logger: self.logger)
-                    }
-                    if !batch.spans.isEmpty {
-                        try await connection.query(PostgresStatements.insertSpans(batch.spans), logger: self.logger)
-                    }
-                    if !batch.logs.isEmpty {
-                        try await connection.query(PostgresStatements.insertLogs(batch.logs), logger: self.logger)
+                try await self.client.withConnection { connection in
+                    try await Self.transaction(on: connection, logger: self.logger) { statement in
+                        if !traces.isEmpty { try await statement(PostgresStatements.upsertTraces(traces)) }
+                        if !batch.spans.isEmpty { try await statement(PostgresStatements.insertSpans(batch.spans)) }
+                        if !batch.logs.isEmpty { try await statement(PostgresStatements.insertLogs(batch.logs)) }
                     }
                 }
             }
@@ -105,11 +102,42 @@ public final class PostgresStore: TelemetryStore {
     public func ping() async throws {
         do {
             try await withTimeLimit(.seconds(2)) {
-                try await self.client.query("SELECT 1", logger: self.logger)
+                try await self.client.withConnection { connection in
+                    try await Self.run("SELECT 1", on: connection, logger: self.logger)
+                }
             }
         } catch {
             throw StoreError(operation: "ping", reason: Self.describe(error))
         }
+    }
+
+    /// BEGIN, `body`'s statements, COMMIT (ROLLBACK on error), like postgres-nio's
+    /// `withTransaction`, except that no statement is ever sent on a connection that has closed.
+    ///
+    /// postgres-nio (1.33) loses a query written to a closed channel: its promise is never
+    /// completed and the wait ignores cancellation. `withTransaction` sends ROLLBACK after the
+    /// failure that a server shutdown causes, on the connection that shutdown just closed, so the
+    /// write, and with it the group-commit writer, would wait forever.
+    static func transaction(
+        on connection: PostgresConnection, logger: Logger,
+        _ body: (_ statement: (PostgresQuery) async throws -> Void) async throws -> Void
+    ) async throws {
+        try await run("BEGIN", on: connection, logger: logger)
+        do {
+            try await body { query in try await run(query, on: connection, logger: logger) }
+            try await run("COMMIT", on: connection, logger: logger)
+        } catch {
+            if !connection.isClosed {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+            }
+            throw error
+        }
+    }
+
+    /// Runs `query` unless the connection has closed (see `transaction`).
+    static func run(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        try await connection.query(query, logger: logger)
     }
 
     /// The pool stops with its service.
@@ -127,19 +155,73 @@ public final class PostgresStore: TelemetryStore {
     }
 }
 
+struct ConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the connection to PostgreSQL is closed" }
+}
+
 struct TimeLimitExceeded: Error, CustomStringConvertible {
     var description: String { "time limit exceeded" }
 }
 
 /// Runs `body`, cancelling it and throwing `TimeLimitExceeded` after `limit`.
+///
+/// Returns at the limit even if `body` ignores its cancellation (a task group would wait for
+/// it): a wait inside postgres-nio that never ends must not stall the caller. Such a `body`
+/// is left behind, cancelled.
 func withTimeLimit<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeLimitExceeded()
+    let outcome = Outcome<T>()
+    let work = Task { try await body() }
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            outcome.wait(continuation)
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                if !Task.isCancelled { outcome.finish(.failure(TimeLimitExceeded())) }
+                work.cancel()
+            }
+            Task {
+                let result = await work.result
+                timer.cancel()
+                outcome.finish(result)
+            }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    } onCancel: {
+        work.cancel()
+        outcome.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first result wins; it is delivered once the continuation is there.
+private final class Outcome<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var result: Result<T, any Error>?
+        var delivered = false
+    }
+
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<T, any Error>) {
+        let ready: Result<T, any Error>? = state.withLock { state in
+            guard let result = state.result, !state.delivered else {
+                state.continuation = continuation
+                return nil
+            }
+            state.delivered = true
+            return result
+        }
+        if let ready { continuation.resume(with: ready) }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let waiting: CheckedContinuation<T, any Error>? = state.withLock { state in
+            guard state.result == nil else { return nil }
+            state.result = result
+            guard let continuation = state.continuation else { return nil }
+            state.continuation = nil
+            state.delivered = true
+            return continuation
+        }
+        waiting?.resume(with: result)
     }
 }

@@ -249,6 +249,12 @@ struct SpanRowMappingTests {
         #expect(event["name"] as? String == "cache_miss")
     }
 
+    @Test func unknownServiceWhenServiceNameIsEmpty() throws {
+        let span = makeSpan("lonely", id: 1, start: 10, end: 20)
+        let batch = traceRequest([span], resource: Resource(attributes: [kv("service.name", .string(""))])).writeBatch()
+        #expect(batch.spans.map(\.serviceName) == ["unknown_service"])
+    }
+
     @Test func unknownServiceWhenResourceHasNoServiceName() throws {
         let span = makeSpan("lonely", id: 1, start: 10, end: 20)
         for resource in [Resource(), Resource(attributes: [kv("host.name", .string("h"))])] {

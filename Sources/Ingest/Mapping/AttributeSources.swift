@@ -18,9 +18,10 @@ enum AttributeSources {
         return nil
     }
 
-    /// `service.name` of a resource, else `unknown_service`.
+    /// `service.name` of a resource, else (absent or empty) `unknown_service`.
     static func serviceName(of resource: Resource) -> String {
-        resource.attributes[key: serviceName]?.scalarText ?? unknownService
+        guard let name = resource.attributes[key: serviceName]?.scalarText, !name.isEmpty else { return unknownService }
+        return name
     }
 
     /// `http`, `websocket`, `grpc`, `messaging` or `internal`, from a span's attributes.

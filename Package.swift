@@ -26,11 +26,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Exact: the committed generated code (script/generate-protos) is made for this version.
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
-        // Wire model: OTLP messages and their JSON form. No I/O.
-        .target(name: "OTLP"),
+        // Wire model: OTLP messages and their JSON and protobuf forms. No I/O.
+        .target(name: "OTLP", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // SQL migrations, embedded.
         .target(name: "SQLiteMigrations", path: "migrations/sqlite", resources: migrationResources("sqlite")),
         .target(name: "PostgresMigrations", path: "migrations/postgres", resources: migrationResources("postgres")),

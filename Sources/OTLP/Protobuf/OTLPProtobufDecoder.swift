@@ -1,0 +1,67 @@
+import Foundation
+import SwiftProtobuf
+
+/// Decodes OTLP/HTTP protobuf export requests (`application/x-protobuf`) into the same model
+/// as `OTLPJSONDecoder`, with the same rules.
+///
+/// The bytes are parsed by the swift-protobuf runtime into the generated messages
+/// (`Generated/`, from `proto/` by `script/generate-protos`), which are then checked and
+/// converted field by field. As in JSON, an error inside one span or log record rejects that
+/// item only (reported in `DecodedExport.rejected`, with the path spelled the OTLP/JSON way);
+/// an error outside items, or bytes that are not a valid protobuf message, reject the whole
+/// payload.
+public struct OTLPProtobufDecoder: Sendable {
+    /// How deeply arrays and maps may nest inside one attribute value or log body.
+    public var maxValueDepth: Int
+    /// How many attributes one resource, scope, span, event, link or log record may carry.
+    public var maxAttributes: Int
+
+    public init(maxValueDepth: Int = 32, maxAttributes: Int = 4096) {
+        self.maxValueDepth = maxValueDepth
+        self.maxAttributes = maxAttributes
+    }
+
+    public func decodeTraces(from data: Data) throws(OTLPDecodingError) -> DecodedExport<ExportTraceServiceRequest> {
+        let message = try parse(PBExportTraceServiceRequest.self, from: data)
+        var converter = ProtobufConverter(maxValueDepth: maxValueDepth, maxAttributes: maxAttributes)
+        let request = try converter.traces(message)
+        return DecodedExport(request: request, rejected: converter.rejected)
+    }
+
+    public func decodeLogs(from data: Data) throws(OTLPDecodingError) -> DecodedExport<ExportLogsServiceRequest> {
+        let message = try parse(PBExportLogsServiceRequest.self, from: data)
+        var converter = ProtobufConverter(maxValueDepth: maxValueDepth, maxAttributes: maxAttributes)
+        let request = try converter.logs(message)
+        return DecodedExport(request: request, rejected: converter.rejected)
+    }
+
+    /// How deeply messages may nest on the wire: the five levels down to an attribute, plus
+    /// up to three per nested value (`AnyValue` → `KeyValueList` → `KeyValue` → `AnyValue`).
+    /// Beyond it the whole body is refused before any deeper recursion.
+    var messageDepthLimit: Int { 8 + 3 * (maxValueDepth + 1) }
+
+    private func parse<Message: SwiftProtobuf.Message>(_ type: Message.Type, from data: Data) throws(OTLPDecodingError) -> Message {
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = messageDepthLimit
+        // Unknown fields are kept so `ProtobufConverter.checkWire` can find known fields
+        // that arrived with the wrong wire type.
+        do {
+            return try Message(serializedBytes: data, options: options)
+        } catch let error as BinaryDecodingError {
+            throw OTLPDecodingError(path: "", message: "body is not a valid OTLP protobuf message: " + Self.describe(error))
+        } catch {
+            throw OTLPDecodingError(path: "", message: "body is not a valid OTLP protobuf message")
+        }
+    }
+
+    static func describe(_ error: BinaryDecodingError) -> String {
+        switch error {
+        case .truncated: "a field runs past the end of the body (truncated)"
+        case .invalidUTF8: "a string field is not valid UTF-8"
+        case .malformedProtobuf: "malformed field (bad tag, wire type or length)"
+        case .messageDepthLimit: "messages nest too deeply"
+        case .trailingGarbage: "unexpected bytes after the message"
+        default: "\(error)"
+        }
+    }
+}

@@ -97,11 +97,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLP", "Store"]),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest", "OTLP", "Store", .product(name: "CompressNIO", package: "compress-nio")]
+        ),
         .testTarget(
             name: "SightlineServerTests",
             dependencies: [
-                "SightlineServer", "Store", "StoreTestSupport",
+                "SightlineServer", "OTLP", "Store", "StoreTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]

@@ -1,7 +1,8 @@
-"""The OpenTelemetry Python SDK exporting OTLP/HTTP JSON to Sightline (DESIGN §3, §4, §10).
+"""The OpenTelemetry Python SDK exporting OTLP/HTTP to Sightline (DESIGN §3, §4, §10).
 
-A real TracerProvider and LoggerProvider with the `opentelemetry-exporter-otlp-json-http`
-exporters send a web request (SERVER root, two children, one failing with a recorded
+A real TracerProvider and LoggerProvider, with the SDK's default exporters
+(`opentelemetry-exporter-otlp-proto-http`, OTLP/HTTP protobuf) and with the JSON ones
+(`opentelemetry-exporter-otlp-json-http`), send a web request (SERVER root, two children, one failing with a recorded
 exception) and logs through the SDK's logging handler; the tests then read the SQLite
 file and check the rows DESIGN §4 says the mapping must produce.
 """
@@ -17,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
-from opentelemetry.exporter.otlp.common.http import Compression
-from opentelemetry.exporter.otlp.json.http._log_exporter import OTLPLogExporter
-from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.otlp.common.http import Compression as JSONCompression
+from opentelemetry.exporter.otlp.json.http._log_exporter import OTLPLogExporter as JSONLogExporter
+from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter as JSONSpanExporter
+from opentelemetry.exporter.otlp.proto.http import Compression as ProtobufCompression
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as ProtobufLogExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as ProtobufSpanExporter
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import (
     BatchLogRecordProcessor,
@@ -90,12 +94,29 @@ class RecordingLogExporter(LogRecordExporter):
         return self.inner.force_flush(timeout_millis)
 
 
-def span_exporter(sightline, **options) -> OTLPSpanExporter:
-    return OTLPSpanExporter(endpoint=f"{sightline.otlp_url}/v1/traces", timeout=EXPORT_TIMEOUT_S, **options)
+# Each exporter package has its own Compression enum; tests name the compression as text.
+EXPORTERS = {
+    "protobuf": (ProtobufSpanExporter, ProtobufLogExporter, ProtobufCompression),
+    "json": (JSONSpanExporter, JSONLogExporter, JSONCompression),
+}
 
 
-def log_exporter(sightline, **options) -> OTLPLogExporter:
-    return OTLPLogExporter(endpoint=f"{sightline.otlp_url}/v1/logs", timeout=EXPORT_TIMEOUT_S, **options)
+@pytest.fixture(scope="module", params=sorted(EXPORTERS))
+def encoding(request) -> str:
+    """The exporter pair every test here runs with: protobuf (the SDK default) and JSON."""
+    return request.param
+
+
+def span_exporter(sightline, encoding: str, compression: str | None = None) -> SpanExporter:
+    exporter, _, compressions = EXPORTERS[encoding]
+    options = {"compression": compressions(compression)} if compression else {}
+    return exporter(endpoint=f"{sightline.otlp_url}/v1/traces", timeout=EXPORT_TIMEOUT_S, **options)
+
+
+def log_exporter(sightline, encoding: str, compression: str | None = None) -> LogRecordExporter:
+    _, exporter, compressions = EXPORTERS[encoding]
+    options = {"compression": compressions(compression)} if compression else {}
+    return exporter(endpoint=f"{sightline.otlp_url}/v1/logs", timeout=EXPORT_TIMEOUT_S, **options)
 
 
 def logging_handler(provider: LoggerProvider) -> LoggingHandler:
@@ -219,16 +240,16 @@ def handle_orders_request(tracer, log: logging.Logger, exported: Exported) -> No
 
 
 @pytest.fixture(scope="module")
-def exported(sightline) -> Exported:
+def exported(sightline, encoding) -> Exported:
     run = uuid.uuid4().hex[:8]
     result = Exported(service=f"orders-api-{run}", logger_name=f"conformance.orders.{run}")
     resource = Resource.create({"service.name": result.service, "service.version": "1.4.2"})
 
-    spans_out = RecordingSpanExporter(span_exporter(sightline))
+    spans_out = RecordingSpanExporter(span_exporter(sightline, encoding))
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(BatchSpanProcessor(spans_out))
 
-    logs_out = RecordingLogExporter(log_exporter(sightline))
+    logs_out = RecordingLogExporter(log_exporter(sightline, encoding))
     logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(BatchLogRecordProcessor(logs_out))
 
@@ -377,10 +398,10 @@ def test_log_rows(sightline, exported):
     assert int(extra["code.line.number"]) > 0
 
 
-def test_same_batch_twice_is_idempotent(sightline):
+def test_same_batch_twice_is_idempotent(sightline, encoding):
     spans = make_spans(f"replay-{uuid.uuid4().hex[:8]}", count_children=2)
     trace_id = trace_hex(spans[0])
-    exporter = span_exporter(sightline)
+    exporter = span_exporter(sightline, encoding)
     try:
         assert exporter.export(spans) is SpanExportResult.SUCCESS
         first = span_rows(sightline, trace_id)
@@ -400,10 +421,10 @@ def test_same_batch_twice_is_idempotent(sightline):
         assert second_trace[0][column] == first_trace[0][column], column
 
 
-@pytest.mark.parametrize("compression", [Compression.GZIP, Compression.DEFLATE], ids=lambda c: c.value)
-def test_compressed_traces(sightline, compression):
+@pytest.mark.parametrize("compression", ["gzip", "deflate"])
+def test_compressed_traces(sightline, encoding, compression):
     spans = make_spans(f"compressed-{uuid.uuid4().hex[:8]}", count_children=1)
-    exporter = span_exporter(sightline, compression=compression)
+    exporter = span_exporter(sightline, encoding, compression)
     try:
         assert exporter.export(spans) is SpanExportResult.SUCCESS
     finally:
@@ -414,9 +435,9 @@ def test_compressed_traces(sightline, compression):
     assert len(trace) == 1 and trace[0]["endpoint"] == "/api/replay"
 
 
-def test_gzip_logs(sightline):
+def test_gzip_logs(sightline, encoding):
     run = uuid.uuid4().hex[:8]
-    records = RecordingLogExporter(log_exporter(sightline, compression=Compression.GZIP))
+    records = RecordingLogExporter(log_exporter(sightline, encoding, "gzip"))
     provider = LoggerProvider(resource=Resource.create({"service.name": f"gzip-logs-{run}"}))
     provider.add_log_record_processor(BatchLogRecordProcessor(records))
     log = logging.getLogger(f"conformance.gzip.{run}")

@@ -32,7 +32,7 @@ private func array(_ json: String) throws -> [Any] {
 private func kv(_ key: String, _ value: AnyValue) -> KeyValue { KeyValue(key: key, value: value) }
 
 /// NaN is not equal to itself: compare values holding it after replacing it with a marker.
-private func nanMarked(_ value: AnyValue) -> AnyValue {
+func nanMarked(_ value: AnyValue) -> AnyValue {
     switch value {
     case .double(let number) where number.isNaN: return .string("<NaN>")
     case .array(let values): return .array(values.map(nanMarked))
@@ -41,7 +41,7 @@ private func nanMarked(_ value: AnyValue) -> AnyValue {
     }
 }
 
-private func nanMarked(_ attributes: [KeyValue]) -> [KeyValue] {
+func nanMarked(_ attributes: [KeyValue]) -> [KeyValue] {
     attributes.map { KeyValue(key: $0.key, value: nanMarked($0.value)) }
 }
 

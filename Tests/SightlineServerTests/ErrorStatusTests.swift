@@ -28,9 +28,9 @@ import Testing
             #expect(try await server.post("/v1/nothing", Array("{}".utf8)).status == 404)
 
             let text = try await server.post("/v1/traces", Array("{}".utf8), contentType: "text/plain")
-            expectStatus(text, 415, code: 3, messageContains: "application/json")
-            let protobuf = try await server.post("/v1/traces", [0x0a, 0x00], contentType: "application/x-protobuf")
-            expectStatus(protobuf, 415, code: 3, messageContains: "protobuf is not supported yet; send OTLP/HTTP JSON")
+            expectStatus(text, 415, code: 3, messageContains: "send OTLP/HTTP JSON (application/json) or protobuf (application/x-protobuf)")
+            let grpc = try await server.post("/v1/traces", [0x0a, 0x00], contentType: "application/grpc")
+            expectStatus(grpc, 415, code: 3, messageContains: #"unsupported Content-Type "application/grpc""#)
             let none = try await server.post("/v1/traces", Array("{}".utf8), contentType: nil)
             #expect(none.status == 415)
             // Parameters on the media type are fine.

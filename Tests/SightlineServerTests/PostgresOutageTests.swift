@@ -433,7 +433,7 @@ final class OutageLog: Sendable {
     static func probe(_ url: String) async throws -> Answer {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 20)
-        return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: body))
+        return Answer(status: Int(response.status.code), headers: response.headers, bytes: Array(buffer: body))
     }
 
     /// Polls `condition` every 100 ms until it holds; fails after `limit`.

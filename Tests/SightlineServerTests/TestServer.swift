@@ -23,7 +23,9 @@ func fixture(_ name: String) throws -> [UInt8] {
 struct Answer {
     var status: Int
     var headers: HTTPHeaders
-    var body: String
+    var bytes: [UInt8]
+
+    var body: String { String(decoding: bytes, as: UTF8.self) }
 
     var json: [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
@@ -91,7 +93,7 @@ struct TestServer: Sendable {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let buffer = try await response.body.collect(upTo: 16 << 20)
-        return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
+        return Answer(status: Int(response.status.code), headers: response.headers, bytes: Array(buffer: buffer))
     }
 
     /// Runs a query through a separate connection (literals only, no parameters).

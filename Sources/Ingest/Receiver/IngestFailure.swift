@@ -48,9 +48,7 @@ public enum IngestFailure: Error, Sendable, Equatable {
         case .methodNotAllowed: "method not allowed; OTLP/HTTP uses POST"
         case .unauthorized: "missing or invalid ingest token (Authorization: Bearer <token>)"
         case .unsupportedMediaType(let type):
-            type.hasPrefix("application/x-protobuf")
-                ? "OTLP/HTTP protobuf is not supported yet; send OTLP/HTTP JSON (Content-Type: application/json)"
-                : "unsupported Content-Type \"\(type)\"; send OTLP/HTTP JSON (Content-Type: application/json)"
+            "unsupported Content-Type \"\(type)\"; send OTLP/HTTP JSON (application/json) or protobuf (application/x-protobuf)"
         case .unsupportedEncoding(let encoding):
             "unsupported Content-Encoding \"\(encoding)\"; use gzip, deflate or none"
         case .payloadTooLarge(let detail): detail
@@ -70,17 +68,50 @@ public enum IngestFailure: Error, Sendable, Equatable {
         }
     }
 
-    /// The HTTP response: a `google.rpc.Status` JSON body and, when retryable, `Retry-After`.
-    public var response: Response {
-        var body = JSONWriter()
-        body.beginObject()
-        body.key("code"); body.int(Int64(rpcCode))
-        body.key("message"); body.string(message)
-        body.endObject()
-        var headers: HTTPFields = [.contentType: "application/json"]
+    /// The HTTP response: a `google.rpc.Status` body in `encoding` and, when retryable, `Retry-After`.
+    public func response(in encoding: OTLPEncoding = .json) -> Response {
+        let body: ByteBuffer
+        switch encoding {
+        case .json:
+            var json = JSONWriter()
+            json.beginObject()
+            json.key("code"); json.int(Int64(rpcCode))
+            json.key("message"); json.string(message)
+            json.endObject()
+            body = ByteBuffer(bytes: json.bytes)
+        case .protobuf:
+            body = ByteBuffer(data: OTLPProtobufEncoder.status(code: Int32(rpcCode), message: message))
+        }
+        var headers: HTTPFields = [.contentType: encoding.contentType]
         if let seconds = retryAfterSeconds { headers[.retryAfter] = String(seconds) }
         if case .methodNotAllowed = self { headers[.allow] = "POST" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.bytes)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+}
+
+/// The two OTLP/HTTP encodings, chosen by the request's `Content-Type`; the response uses the
+/// request's encoding.
+public enum OTLPEncoding: String, Sendable {
+    case json
+    case protobuf
+
+    /// The encoding of a request with this `Content-Type` (parameters and case ignored);
+    /// `nil` for any other media type.
+    public init?(contentType: String?) {
+        let mediaType = (contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch mediaType {
+        case "application/json": self = .json
+        // `application/protobuf` is the registered name; OTLP clients send the `x-` form.
+        case "application/x-protobuf", "application/protobuf": self = .protobuf
+        default: return nil
+        }
+    }
+
+    public var contentType: String {
+        switch self {
+        case .json: "application/json"
+        case .protobuf: "application/x-protobuf"
+        }
     }
 }
 

@@ -6,7 +6,8 @@ import NIOCore
 import OTLP
 import Store
 
-/// The OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` (DESIGN §3).
+/// The OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` (DESIGN §3), in OTLP/JSON
+/// (`application/json`) or protobuf (`application/x-protobuf`), answered in the same encoding.
 ///
 /// A 200 means every accepted item is committed. Invalid items are rejected one by one
 /// (`partialSuccess`); a request whose every item is invalid gets 400.
@@ -33,7 +34,8 @@ public struct OTLPReceiver: Sendable {
 
     private let configuration: Configuration
     private let writer: BatchWriter
-    private let decoder = OTLPJSONDecoder()
+    private let jsonDecoder = OTLPJSONDecoder()
+    private let protobufDecoder = OTLPProtobufDecoder()
     private let logger: Logger
 
     public init(configuration: Configuration, writer: BatchWriter, logger: Logger) {
@@ -49,7 +51,9 @@ public struct OTLPReceiver: Sendable {
             let path = RouterPath("/v1/\(signal.rawValue)")
             router.post(path) { request, _ in await self.handle(request, signal: signal) }
             for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head, .options] {
-                router.on(path, method: method) { _, _ in IngestFailure.methodNotAllowed.response }
+                router.on(path, method: method) { request, _ in
+                    IngestFailure.methodNotAllowed.response(in: OTLPEncoding(contentType: request.headers[.contentType]) ?? .json)
+                }
             }
         }
         return router
@@ -57,37 +61,50 @@ public struct OTLPReceiver: Sendable {
 
     /// Handles one export request; never throws (every failure becomes a response).
     public func handle(_ request: Request, signal: Signal) async -> Response {
+        // Failures answer in the request's encoding; JSON when the media type is unsupported.
+        let encoding = OTLPEncoding(contentType: request.headers[.contentType])
         do {
-            return try await export(request, signal: signal)
+            return try await export(request, signal: signal, encoding: encoding)
         } catch {
             if error.status == .badRequest || error.status == .contentTooLarge {
-                logger.debug("rejected OTLP request", metadata: ["otlp.signal": "\(signal.rawValue)", "error": "\(error.message)"])
+                logger.debug("rejected OTLP request", metadata: [
+                    "otlp.signal": "\(signal.rawValue)", "otlp.encoding": "\(encoding?.rawValue ?? "none")", "error": "\(error.message)",
+                ])
             }
-            return error.response
+            return error.response(in: encoding ?? .json)
         }
     }
 
-    private func export(_ request: Request, signal: Signal) async throws(IngestFailure) -> Response {
+    private func export(_ request: Request, signal: Signal, encoding: OTLPEncoding?) async throws(IngestFailure) -> Response {
         try authorize(request)
-        let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { String($0).trimmed.lowercased() } ?? ""
-        guard mediaType == "application/json" else { throw .unsupportedMediaType(mediaType) }
+        guard let encoding else {
+            let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { String($0).trimmed.lowercased() } ?? ""
+            throw .unsupportedMediaType(mediaType)
+        }
 
         let body = try await RequestBody(maxBodyBytes: configuration.maxBodyBytes,
                                          maxInflatedBytes: configuration.maxInflatedBytes).read(request)
         let data = Data(buffer: body, byteTransferStrategy: .noCopy)
 
+        // Both decoders produce the same model, so there is one mapping onto rows.
         let batch: WriteBatch
         let rejected: [OTLPDecodingError]
         let accepted: Int
         do {
             switch signal {
             case .traces:
-                let decoded = try decoder.decodeTraces(from: data)
+                let decoded = switch encoding {
+                case .json: try jsonDecoder.decodeTraces(from: data)
+                case .protobuf: try protobufDecoder.decodeTraces(from: data)
+                }
                 batch = decoded.request.writeBatch()
                 rejected = decoded.rejected
                 accepted = decoded.request.spanCount
             case .logs:
-                let decoded = try decoder.decodeLogs(from: data)
+                let decoded = switch encoding {
+                case .json: try jsonDecoder.decodeLogs(from: data)
+                case .protobuf: try protobufDecoder.decodeLogs(from: data)
+                }
                 batch = decoded.request.writeBatch(arrivalUnixNano: Int64(Date.now.timeIntervalSince1970 * 1e9))
                 rejected = decoded.rejected
                 accepted = decoded.request.logRecordCount
@@ -108,7 +125,7 @@ public struct OTLPReceiver: Sendable {
             case .shuttingDown: throw .shuttingDown
             }
         }
-        return Self.success(rejected: rejected, signal: signal)
+        return Self.success(rejected: rejected, signal: signal, encoding: encoding)
     }
 
     private func authorize(_ request: Request) throws(IngestFailure) {
@@ -127,7 +144,16 @@ public struct OTLPReceiver: Sendable {
         return more > 0 ? "\(first.description) (and \(more) more rejected)" : first.description
     }
 
-    static func success(rejected: [OTLPDecodingError], signal: Signal) -> Response {
+    static func success(rejected: [OTLPDecodingError], signal: Signal, encoding: OTLPEncoding) -> Response {
+        guard encoding == .json else {
+            let count = Int64(rejected.count)
+            let message = rejected.first.map { summary(of: rejected, first: $0) } ?? ""
+            let body = switch signal {
+            case .traces: OTLPProtobufEncoder.traceResponse(rejectedSpans: count, errorMessage: message)
+            case .logs: OTLPProtobufEncoder.logsResponse(rejectedLogRecords: count, errorMessage: message)
+            }
+            return Response(status: .ok, headers: [.contentType: encoding.contentType], body: .init(byteBuffer: ByteBuffer(data: body)))
+        }
         var body = JSONWriter()
         body.beginObject()
         if let first = rejected.first {

@@ -29,6 +29,7 @@ struct DecodeThroughputTests {
 
     @Test func decodeThroughputReport() throws {
         let json = OTLPJSONDecoder(), protobuf = OTLPProtobufDecoder()
+        let generated = OTLPProtobufDecoder(engine: .generated)
 
         let tracesJSON = try Fixtures.data("python-sdk/python-json-traces.json")
         let traces = try json.decodeTraces(from: tracesJSON).request
@@ -36,11 +37,17 @@ struct DecodeThroughputTests {
         let tracesProtobuf = OTLPProtobufEncoder.encode(traces)
         try report("traces JSON", tracesJSON, items: traces.spanCount) { try json.decodeTraces(from: $0).request.spanCount }
         try report("traces protobuf", tracesProtobuf, items: traces.spanCount) { try protobuf.decodeTraces(from: $0).request.spanCount }
+        try report("traces protobuf (generated-code engine)", tracesProtobuf, items: traces.spanCount) {
+            try generated.decodeTraces(from: $0).request.spanCount
+        }
 
         let logsJSON = try Fixtures.data("python-sdk/python-json-logs.json")
         let logs = try json.decodeLogs(from: logsJSON).request
         let logsProtobuf = OTLPProtobufEncoder.encode(logs)
         try report("logs JSON", logsJSON, items: logs.logRecordCount) { try json.decodeLogs(from: $0).request.logRecordCount }
         try report("logs protobuf", logsProtobuf, items: logs.logRecordCount) { try protobuf.decodeLogs(from: $0).request.logRecordCount }
+        try report("logs protobuf (generated-code engine)", logsProtobuf, items: logs.logRecordCount) {
+            try generated.decodeLogs(from: $0).request.logRecordCount
+        }
     }
 }

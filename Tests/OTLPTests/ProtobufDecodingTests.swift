@@ -145,10 +145,10 @@ struct ProtobufDecodingTests {
                  message: "values nest deeper than 32 levels"),
     ]
 
-    @Test(arguments: ruleCases)
-    func invalidSpanIsRejectedAlone(_ rule: RuleCase) throws {
+    @Test(arguments: ruleCases, [OTLPProtobufDecoder.Engine.direct, .generated])
+    func invalidSpanIsRejectedAlone(_ rule: RuleCase, engine: OTLPProtobufDecoder.Engine) throws {
         let good = Self.span([.bytes(5, Data("good".utf8))])
-        let decoded = try decoder.decodeTraces(from: Self.traces([good, rule.span, good]))
+        let decoded = try OTLPProtobufDecoder(engine: engine).decodeTraces(from: Self.traces([good, rule.span, good]))
         #expect(decoded.request.spanCount == 2)
         #expect(decoded.request.resourceSpans[0].scopeSpans[0].spans.map(\.name) == ["good", "good"])
         #expect(decoded.rejected == [OTLPDecodingError(path: "resourceSpans[0].scopeSpans[0].spans[1]." + rule.path, message: rule.message)])

@@ -8,8 +8,15 @@ struct ProtobufFieldError: Error {
     /// The bytes break the protobuf encoding of a message (not an OTLP rule): the whole
     /// payload is refused, even inside an item.
     var malformed = false
+    /// Bytes that are not protobuf at all (truncated, a bad tag): reported without a path.
+    var syntax = false
+
+    static func syntax(_ message: String) -> ProtobufFieldError {
+        ProtobufFieldError(path: "", message: message, malformed: true, syntax: true)
+    }
 
     func under(_ parent: String) -> ProtobufFieldError {
+        guard !syntax else { return self }
         var error = self
         error.path = path.isEmpty ? parent : parent + (path.first == "[" ? "" : ".") + path
         return error

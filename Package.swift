@@ -68,11 +68,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The query API under /api/observability, and API keys.
+        .target(
+            name: "QueryAPI",
+            dependencies: [
+                "OTLP", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Configuration, API port, service lifecycle.
         .target(
             name: "SightlineServer",
             dependencies: [
-                "OTLP", "Store", "Ingest",
+                "OTLP", "Store", "Ingest", "QueryAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -1,14 +1,18 @@
 import Hummingbird
 import Ingest
 import NIOCore
+import Logging
 import OTLP
+import QueryAPI
 import Store
 
-/// The API port's routes. For now: health and readiness probes (left open for probes even
-/// when API keys are configured).
+/// The API port's routes: the query API under `/api/observability` (API keys required when
+/// configured) and the health and readiness probes (always open, for probes).
 enum APIRouter {
-    static func make(store: any TelemetryStore, writer: BatchWriter) -> Router<BasicRequestContext> {
+    static func make(store: any TelemetryStore, writer: BatchWriter, apiKeys: [String], logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/api/"))
+        ObservabilityAPI(store: store, logger: logger).addRoutes(to: router.group("/api/observability"))
         // Liveness: the process answers and the store is reachable.
         router.get("/health") { _, _ -> Response in
             let storeUp = await reachable(store)

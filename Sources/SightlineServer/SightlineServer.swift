@@ -77,7 +77,7 @@ public final class SightlineServer: Sendable {
             onServerRunning: { channel in started.set(otlpPort: channel.localAddress?.port ?? 0) },
             logger: logger)
         let api = Application(
-            router: APIRouter.make(store: store, writer: writer),
+            router: APIRouter.make(store: store, writer: writer, apiKeys: configuration.apiKeys, logger: logger),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
                                  serverName: "sightline"),
             onServerRunning: { channel in started.set(httpPort: channel.localAddress?.port ?? 0) },

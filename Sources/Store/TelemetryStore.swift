@@ -18,11 +18,25 @@ public protocol TelemetryStore: Sendable {
     /// Succeeds when the store answers.
     func ping() async throws
 
+    /// The dialect `read` expects.
+    var dialect: SQLDialect { get }
+
+    /// Runs a read-only query (built with `SQLBuilder`) and returns every row. Reads never
+    /// wait behind a commit in progress.
+    func read(_ query: ReadQuery) async throws -> [ResultRow]
+
     func close() async throws
 }
 
 extension TelemetryStore {
     public var backgroundService: (any Service)? { nil }
+
+    /// For stores that only write (test doubles): reads fail.
+    public var dialect: SQLDialect { .sqlite }
+
+    public func read(_ query: ReadQuery) async throws -> [ResultRow] {
+        throw StoreError(operation: "read", reason: "this store does not support reads")
+    }
 }
 
 /// A store failure. Its description never carries SQL or data; `reason` is for logs.

@@ -99,6 +99,63 @@ public final class PostgresStore: TelemetryStore {
         }
     }
 
+    public var dialect: SQLDialect { .postgres }
+
+    public func read(_ query: ReadQuery) async throws -> [ResultRow] {
+        var bindings = PostgresBindings(capacity: query.binds.count)
+        for value in query.binds {
+            switch value {
+            case .null: bindings.appendNull()
+            case .int(let number): bindings.append(number)
+            case .double(let number): bindings.append(number)
+            case .text(let text): bindings.append(text)
+            case .bool(let flag): bindings.append(flag)
+            }
+        }
+        let statement = PostgresQuery(unsafeSQL: query.sql, binds: bindings)
+        do {
+            return try await withTimeLimit(configuration.statementTimeout) {
+                try await self.client.withConnection { connection in
+                    var rows: [ResultRow] = []
+                    var columns: [String]?
+                    for try await row in try await connection.query(statement, logger: self.logger) {
+                        var values: [SQLValue] = []
+                        var names: [String] = []
+                        for cell in row {
+                            if columns == nil { names.append(cell.columnName) }
+                            values.append(try Self.value(of: cell))
+                        }
+                        if columns == nil { columns = names }
+                        rows.append(ResultRow(columns: columns ?? [], values: values))
+                    }
+                    return rows
+                }
+            }
+        } catch {
+            throw StoreError(operation: "read", reason: Self.describe(error))
+        }
+    }
+
+    /// A result cell as the query API sees it: JSON as text, times as the stores' ISO 8601 text.
+    static func value(of cell: PostgresCell) throws -> SQLValue {
+        guard var bytes = cell.bytes else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .int(try cell.decode(Int64.self))
+        case .float4, .float8, .numeric: return .double(try cell.decode(Double.self))
+        case .bool: return .bool(try cell.decode(Bool.self))
+        case .timestamptz, .timestamp:
+            let date = try cell.decode(Date.self)
+            return .text(Timestamp.iso8601(unixNano: Int64((date.timeIntervalSince1970 * 1e6).rounded()) * 1_000))
+        case .uuid: return .text(try cell.decode(UUID.self).uuidString.lowercased())
+        case .jsonb:
+            // Binary jsonb: a version byte (1), then the JSON text.
+            if cell.format == .binary { bytes.moveReaderIndex(forwardBy: 1) }
+            return .text(String(buffer: bytes))
+        default:
+            return .text(try cell.decode(String.self))
+        }
+    }
+
     public func ping() async throws {
         do {
             try await withTimeLimit(.seconds(2)) {

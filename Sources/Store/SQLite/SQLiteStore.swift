@@ -122,6 +122,39 @@ public final class SQLiteStore: TelemetryStore {
         _ = try await reader.query("SELECT count(*) FROM enterprise.schema_migrations")
     }
 
+    public var dialect: SQLDialect { .sqlite }
+
+    public func read(_ query: ReadQuery) async throws -> [ResultRow] {
+        let binds: [SQLiteData] = query.binds.map {
+            switch $0 {
+            case .null: .null
+            case .int(let value): .integer(Int(value))
+            case .double(let value): .float(value)
+            case .text(let value): .text(value)
+            case .bool(let value): .integer(value ? 1 : 0)
+            }
+        }
+        let rows: [SQLiteRow]
+        do {
+            rows = try await reader.query(query.sql, binds)
+        } catch {
+            throw StoreError(operation: "read", reason: "\(error)")
+        }
+        guard let first = rows.first else { return [] }
+        let columns = first.columns.map(\.name)
+        return rows.map { row in
+            ResultRow(columns: columns, values: row.columns.map { column in
+                switch column.data {
+                case .null: .null
+                case .integer(let value): .int(Int64(value))
+                case .float(let value): .double(value)
+                case .text(let value): .text(value)
+                case .blob(let buffer): .text(String(buffer: buffer))
+                }
+            })
+        }
+    }
+
     public func close() async throws {
         try? await reader.close()
         try await connection.close()

@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import OTLP
+import Store
+
+// GET /logs, /logs/{id}, /logs/stats/levels (DESIGN §5, seed 002 §4.2).
+
+extension ObservabilityAPI {
+    static let levels = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+    /// Names clients also use for the stored levels.
+    static let levelAliases = ["warn": "WARNING", "fatal": "CRITICAL", "trace": "DEBUG"]
+    static let logListColumns = [
+        "id", "timestamp", "level", "logger_name", "message", "trace_id", "span_id", "user_email", "department",
+        "session_id", "endpoint", "extra", "exception_type", "exception_message", "service_name", "severity_number",
+        "severity_text",
+    ]
+
+    /// `GET /logs?hours=&level=&logger_name=&service=&trace_id=&user_email=&search=&limit=&offset=`
+    /// (`logger_name` matches a part of the name, `search` is full-text over the message:
+    /// every word must occur, stemmed as English).
+    func listLogs(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try Parameters(request)
+        let window = try parameters.window()
+        let limit = try parameters.int("limit", default: 100, in: 1...1000)
+        let offset = try parameters.int("offset", default: 0, in: 0...1_000_000)
+        let level = try parameters.choice("level", Self.levels, aliases: Self.levelAliases)
+        let loggerName = try parameters.text("logger_name")
+        let service = try parameters.text("service")
+        let traceID = try parameters.traceID("trace_id")
+        let userEmail = try parameters.text("user_email")
+        let search = try parameters.text("search")
+
+        var sql = SQLBuilder(store.dialect)
+        var conditions = ["l.timestamp > \(sql.bindTime(unixNano: window.sinceUnixNano))"]
+        if let level { conditions.append("l.level = \(sql.bind(level))") }
+        if let loggerName { conditions.append("l.logger_name LIKE \(sql.bind("%" + Self.likeEscaped(loggerName) + "%")) ESCAPE '\\'") }
+        if let service { conditions.append("l.service_name = \(sql.bind(service))") }
+        if let traceID { conditions.append("l.trace_id = \(sql.bind(traceID))") }
+        if let userEmail { conditions.append("l.user_email = \(sql.bind(userEmail))") }
+        if let search {
+            switch store.dialect {
+            case .postgres:
+                // The expression of the seed's GIN index, so the index serves it.
+                conditions.append("to_tsvector('english', l.message) @@ plainto_tsquery('english', \(sql.bind(search)))")
+            case .sqlite:
+                let words = Self.searchWords(search)
+                if words.isEmpty {
+                    conditions.append("0")
+                } else {
+                    let match = words.map { "\"\($0)\"" }.joined(separator: " ")
+                    conditions.append("""
+                        l.rowid IN (SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(sql.bind(match)))
+                        """)
+                }
+            }
+        }
+        let filter = conditions.joined(separator: " AND ")
+        let total = try await read(sql.query("SELECT count(*) AS total FROM enterprise.structured_logs l WHERE \(filter)"))
+        let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
+        let idColumn = store.dialect == .postgres ? "l.id::text AS id" : "l.id"
+        let columns = [idColumn] + Self.logListColumns.dropFirst().map { "l.\($0)" }
+        let rows = try await read(sql.query("""
+            SELECT \(columns.joined(separator: ", ")) FROM enterprise.structured_logs l
+            WHERE \(filter) ORDER BY l.timestamp DESC, l.id \(page)
+            """))
+        return .jsonObject { body in
+            body.key("logs")
+            body.beginArray()
+            for row in rows {
+                body.beginObject()
+                RowJSON.write(row, into: &body)
+                body.endObject()
+            }
+            body.endArray()
+            body.key("total"); body.int(total.first?["total"].int ?? 0)
+            body.key("limit"); body.int(Int64(limit))
+            body.key("offset"); body.int(Int64(offset))
+        }
+    }
+
+    /// `GET /logs/{id}`: every column of one record.
+    func log(_ request: Request, id text: String) async throws(QueryFailure) -> Response {
+        guard let uuid = UUID(uuidString: text) else { throw .badParameter("id", "expected a UUID") }
+        let id = uuid.uuidString.lowercased()
+        var sql = SQLBuilder(store.dialect)
+        let condition = store.dialect == .postgres ? "id = \(sql.bind(id))::uuid" : "id = \(sql.bind(id))"
+        guard let row = try await read(sql.query("SELECT * FROM enterprise.structured_logs WHERE \(condition)")).first else {
+            throw .notFound("log \(id)")
+        }
+        return .jsonObject { body in RowJSON.write(row, into: &body) }
+    }
+
+    /// `GET /logs/stats/levels?hours=`: how many records of each level.
+    func logLevels(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try Parameters(request)
+        let window = try parameters.window()
+        var sql = SQLBuilder(store.dialect)
+        let since = sql.bindTime(unixNano: window.sinceUnixNano)
+        let rows = try await read(sql.query("""
+            SELECT level, count(*) AS count FROM enterprise.structured_logs
+            WHERE timestamp > \(since) GROUP BY level ORDER BY count DESC, level
+            """))
+        return .jsonObject { body in
+            body.key("period_hours"); body.int(Int64(window.hours))
+            body.key("levels")
+            body.beginObject()
+            for row in rows {
+                body.key(row["level"].text ?? ""); body.int(row["count"].int ?? 0)
+            }
+            body.endObject()
+        }
+    }
+
+    /// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
+    static func likeEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    /// The words of a search, for an FTS5 query: letters and digits only, each then quoted,
+    /// so no FTS5 syntax from the user reaches the query.
+    static func searchWords(_ text: String) -> [String] {
+        text.split { !$0.isLetter && !$0.isNumber }.map(String.init).prefix(32).map { $0 }
+    }
+}

@@ -1,0 +1,50 @@
+import Hummingbird
+import Logging
+import Store
+
+/// Sightline's own query API under `/api/observability` (DESIGN §5): traces, logs and their
+/// statistics, read from whichever store Sightline runs on. JSON; failures are
+/// `{"error": "..."}` with a real status (400 naming the bad parameter, 404, 503).
+public struct ObservabilityAPI: Sendable {
+    let store: any TelemetryStore
+    let logger: Logger
+
+    public init(store: any TelemetryStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Adds the routes to `group` (mounted at `/api/observability`).
+    public func addRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
+        group.get("/traces") { request, _ in await respond { () async throws(QueryFailure) in try await listTraces(request) } }
+        group.get("/traces/stats/summary") { request, _ in await respond { () async throws(QueryFailure) in try await traceSummary(request) } }
+        group.get("/traces/{trace_id}") { request, context in
+            let id = context.parameters.get("trace_id") ?? ""
+            return await respond { () async throws(QueryFailure) in try await trace(request, id: id) }
+        }
+        group.get("/logs") { request, _ in await respond { () async throws(QueryFailure) in try await listLogs(request) } }
+        group.get("/logs/stats/levels") { request, _ in await respond { () async throws(QueryFailure) in try await logLevels(request) } }
+        group.get("/logs/{id}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await respond { () async throws(QueryFailure) in try await log(request, id: id) }
+        }
+    }
+
+    private func respond(_ body: () async throws(QueryFailure) -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch {
+            return error.response
+        }
+    }
+
+    /// Runs a read; a store failure is a 503 (logged without SQL or data).
+    func read(_ query: ReadQuery) async throws(QueryFailure) -> [ResultRow] {
+        do {
+            return try await store.read(query)
+        } catch {
+            logger.warning("query failed", metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
+            throw .storeUnavailable
+        }
+    }
+}

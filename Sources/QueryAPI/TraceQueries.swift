@@ -1,0 +1,194 @@
+import Foundation
+import Hummingbird
+import OTLP
+import Store
+
+// GET /traces, /traces/{trace_id}, /traces/stats/summary (DESIGN §5, seed 002 §3.2).
+
+extension ObservabilityAPI {
+    static let traceStatuses = ["in_progress", "completed", "error"]
+    static let traceListColumns = """
+        trace_id, entry_point, endpoint, method, session_id, user_email, department, start_time, end_time, \
+        duration_ms, status, error_message, tags, service_name, root_span_name
+        """
+
+    /// `GET /traces?hours=&status=&service=&operation=&user_email=&min_duration_ms=&limit=&offset=`
+    func listTraces(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try Parameters(request)
+        let window = try parameters.window()
+        let limit = try parameters.int("limit", default: 50, in: 1...200)
+        let offset = try parameters.int("offset", default: 0, in: 0...1_000_000)
+        let status = try parameters.choice("status", Self.traceStatuses)
+        let service = try parameters.text("service")
+        let operation = try parameters.text("operation")
+        let userEmail = try parameters.text("user_email")
+        let minDuration = try parameters.double("min_duration_ms", in: 0...1e12)
+
+        var sql = SQLBuilder(store.dialect)
+        var conditions = ["t.start_time > \(sql.bindTime(unixNano: window.sinceUnixNano))"]
+        if let status { conditions.append("t.status = \(sql.bind(status))") }
+        if let service { conditions.append("t.service_name = \(sql.bind(service))") }
+        if let userEmail { conditions.append("t.user_email = \(sql.bind(userEmail))") }
+        if let minDuration { conditions.append("t.duration_ms >= \(sql.bind(minDuration))") }
+        if let operation {
+            conditions.append("""
+                EXISTS (SELECT 1 FROM enterprise.trace_spans s WHERE s.trace_id = t.trace_id AND s.operation_name = \(sql.bind(operation)))
+                """)
+        }
+        let filter = conditions.joined(separator: " AND ")
+        let total = try await read(sql.query("SELECT count(*) AS total FROM enterprise.traces t WHERE \(filter)"))
+        let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
+        let rows = try await read(sql.query("""
+            SELECT \(Self.traceListColumns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+            FROM enterprise.traces t WHERE \(filter) ORDER BY t.start_time DESC, t.trace_id \(page)
+            """))
+        return .jsonObject { body in
+            body.key("traces")
+            body.beginArray()
+            for row in rows {
+                body.beginObject()
+                RowJSON.write(row, into: &body)
+                body.endObject()
+            }
+            body.endArray()
+            body.key("total"); body.int(total.first?["total"].int ?? 0)
+            body.key("limit"); body.int(Int64(limit))
+            body.key("offset"); body.int(Int64(offset))
+        }
+    }
+
+    /// `GET /traces/{trace_id}`: the trace and its spans in start order, each with its depth in
+    /// the waterfall (0 for the root and for spans whose parent is not stored).
+    func trace(_ request: Request, id text: String) async throws(QueryFailure) -> Response {
+        let traceID = try Parameters.traceID(text, name: "trace_id")
+        var sql = SQLBuilder(store.dialect)
+        let placeholder = sql.bind(traceID)
+        let traces = try await read(sql.query("SELECT * FROM enterprise.traces WHERE trace_id = \(placeholder)"))
+        guard let trace = traces.first else { throw .notFound("trace \(traceID)") }
+        let spans = try await read(sql.query("""
+            SELECT * FROM enterprise.trace_spans WHERE trace_id = \(placeholder)
+            ORDER BY start_time_unix_nano, span_id
+            """))
+        let depths = Self.depths(of: spans)
+        return .jsonObject { body in
+            body.key("trace")
+            body.beginObject()
+            RowJSON.write(trace, into: &body)
+            body.endObject()
+            body.key("spans")
+            body.beginArray()
+            for (span, depth) in zip(spans, depths) {
+                body.beginObject()
+                RowJSON.write(span, into: &body)
+                body.key("depth"); body.int(Int64(depth))
+                body.endObject()
+            }
+            body.endArray()
+        }
+    }
+
+    /// The depth of each span below its root; a parent that is not stored counts as a root,
+    /// and a cycle (malformed ids) stops where it closes.
+    static func depths(of spans: [ResultRow]) -> [Int] {
+        var parents: [String: String] = [:]
+        for span in spans {
+            if let id = span["span_id"].text, let parent = span["parent_span_id"].text { parents[id] = parent }
+        }
+        return spans.map { span in
+            var depth = 0
+            var seen: Set<String> = []
+            var current = span["span_id"].text ?? ""
+            while let parent = parents[current], !seen.contains(parent), spans.contains(where: { $0["span_id"].text == parent }) {
+                seen.insert(current)
+                depth += 1
+                current = parent
+            }
+            return depth
+        }
+    }
+
+    /// `GET /traces/stats/summary?hours=`: totals, error rate, duration percentiles (linear
+    /// interpolation, as PostgreSQL's `percentile_cont`) and the ten slowest operations.
+    func traceSummary(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try Parameters(request)
+        let window = try parameters.window()
+        var sql = SQLBuilder(store.dialect)
+        let since = sql.bindTime(unixNano: window.sinceUnixNano)
+        let windowFilter = "start_time > \(since)"
+        let totals = try await read(sql.query("""
+            SELECT count(*) AS total,
+                   sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
+                   sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors,
+                   avg(duration_ms) AS avg_ms,
+                   count(duration_ms) AS timed
+            FROM enterprise.traces WHERE \(windowFilter)
+            """)).first
+        let total = totals?["total"].int ?? 0
+        let errors = totals?["errors"].int ?? 0
+        let timed = totals?["timed"].int ?? 0
+        let percentiles = try await durationPercentiles([0.5, 0.95, 0.99], since: window.sinceUnixNano, count: timed)
+        let slow = try await read(sql.query("""
+            SELECT operation_name, count(*) AS count, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms
+            FROM enterprise.trace_spans WHERE \(windowFilter) AND duration_ms IS NOT NULL
+            GROUP BY operation_name ORDER BY avg_ms DESC, operation_name LIMIT 10
+            """))
+        return .jsonObject { body in
+            body.key("period_hours"); body.int(Int64(window.hours))
+            body.key("total_traces"); body.int(total)
+            body.key("completed"); body.int(totals?["completed"].int ?? 0)
+            body.key("errors"); body.int(errors)
+            body.key("error_rate"); body.double(total == 0 ? 0 : Self.rounded(Double(errors) / Double(total) * 100, places: 2))
+            body.key("avg_duration_ms"); body.double(Self.rounded(totals?["avg_ms"].double ?? 0, places: 1))
+            body.key("p50_ms"); body.double(Self.rounded(percentiles[0], places: 1))
+            body.key("p95_ms"); body.double(Self.rounded(percentiles[1], places: 1))
+            body.key("p99_ms"); body.double(Self.rounded(percentiles[2], places: 1))
+            body.key("slow_operations")
+            body.beginArray()
+            for row in slow {
+                body.beginObject()
+                body.key("operation_name"); body.string(row["operation_name"].text ?? "")
+                body.key("count"); body.int(row["count"].int ?? 0)
+                body.key("avg_ms"); body.double(Self.rounded(row["avg_ms"].double ?? 0, places: 1))
+                body.key("max_ms"); body.double(Self.rounded(row["max_ms"].double ?? 0, places: 1))
+                body.endObject()
+            }
+            body.endArray()
+        }
+    }
+
+    /// Trace-duration percentiles in the window: `percentile_cont` on PostgreSQL; on SQLite,
+    /// the two ranked values around each position, read through the start-time index.
+    private func durationPercentiles(_ fractions: [Double], since: Int64, count: Int64) async throws(QueryFailure) -> [Double] {
+        guard count > 0 else { return fractions.map { _ in 0 } }
+        var sql = SQLBuilder(store.dialect)
+        let filter = "start_time > \(sql.bindTime(unixNano: since)) AND duration_ms IS NOT NULL"
+        switch store.dialect {
+        case .postgres:
+            let columns = fractions.enumerated().map { "percentile_cont(\($0.element)) WITHIN GROUP (ORDER BY duration_ms) AS p\($0.offset)" }
+            let row = try await read(sql.query("SELECT \(columns.joined(separator: ", ")) FROM enterprise.traces WHERE \(filter)")).first
+            return fractions.indices.map { row?["p\($0)"].double ?? 0 }
+        case .sqlite:
+            var results: [Double] = []
+            for fraction in fractions {
+                var ranked = sql
+                let position = fraction * Double(count - 1)
+                let lower = Int64(position.rounded(.down))
+                let offset = ranked.bind(lower)
+                let rows = try await read(ranked.query("""
+                    SELECT duration_ms FROM enterprise.traces WHERE \(filter)
+                    ORDER BY duration_ms LIMIT 2 OFFSET \(offset)
+                    """))
+                let values = rows.compactMap { $0["duration_ms"].double }
+                guard let first = values.first else { results.append(0); continue }
+                let second = values.count > 1 ? values[1] : first
+                results.append(first + (second - first) * (position - Double(lower)))
+            }
+            return results
+        }
+    }
+
+    static func rounded(_ value: Double, places: Int) -> Double {
+        let scale = pow(10, Double(places))
+        return (value * scale).rounded() / scale
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// The SQL dialect of a store, for code that builds read queries.
+public enum SQLDialect: String, Sendable {
+    case sqlite
+    case postgres
+}
+
+/// A value bound to, or read from, a query: the few kinds the query API needs.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case bool(Bool)
+
+    public var text: String? {
+        if case .text(let value) = self { return value }
+        return nil
+    }
+
+    public var int: Int64? {
+        switch self {
+        case .int(let value): return value
+        case .double(let value) where value.rounded() == value && abs(value) < 9.2e18: return Int64(value)
+        case .bool(let value): return value ? 1 : 0
+        default: return nil
+        }
+    }
+
+    public var double: Double? {
+        switch self {
+        case .double(let value): return value
+        case .int(let value): return Double(value)
+        default: return nil
+        }
+    }
+
+    public var isNull: Bool { self == .null }
+}
+
+/// A parameterised read: SQL text with placeholders (`?` for SQLite, `$1`… for PostgreSQL,
+/// as `SQLBuilder` writes them) and the values bound to them. Values are never spliced into
+/// the text.
+public struct ReadQuery: Sendable {
+    public var sql: String
+    public var binds: [SQLValue]
+
+    public init(sql: String, binds: [SQLValue] = []) {
+        self.sql = sql
+        self.binds = binds
+    }
+}
+
+/// Builds a `ReadQuery` for one dialect: `bind(_:)` appends a value and returns its placeholder.
+public struct SQLBuilder: Sendable {
+    public let dialect: SQLDialect
+    public private(set) var binds: [SQLValue] = []
+
+    public init(_ dialect: SQLDialect) { self.dialect = dialect }
+
+    /// The placeholder for `value`, which is bound at that position.
+    public mutating func bind(_ value: SQLValue) -> String {
+        binds.append(value)
+        switch dialect {
+        case .sqlite: return "?"
+        case .postgres: return "$\(binds.count)"
+        }
+    }
+
+    public mutating func bind(_ text: String) -> String { bind(.text(text)) }
+    public mutating func bind(_ number: Int64) -> String { bind(.int(number)) }
+    public mutating func bind(_ number: Double) -> String { bind(.double(number)) }
+
+    /// A timestamp as the dialect compares it with the seed's time columns: `timestamptz` on
+    /// PostgreSQL, fixed-width ISO 8601 text on SQLite.
+    public mutating func bindTime(unixNano: Int64) -> String {
+        let text = bind(.text(Timestamp.iso8601(unixNano: unixNano)))
+        return dialect == .postgres ? "\(text)::timestamptz" : text
+    }
+
+    public func query(_ sql: String) -> ReadQuery { ReadQuery(sql: sql, binds: binds) }
+}
+
+/// One result row: column names and values in select order.
+public struct ResultRow: Sendable {
+    public let columns: [String]
+    public let values: [SQLValue]
+
+    public init(columns: [String], values: [SQLValue]) {
+        self.columns = columns
+        self.values = values
+    }
+
+    public subscript(_ column: String) -> SQLValue {
+        guard let index = columns.firstIndex(of: column) else { return .null }
+        return values[index]
+    }
+}

@@ -2,8 +2,8 @@ import Hummingbird
 import Logging
 import Store
 
-/// Sightline's own query API under `/api/observability` (DESIGN §5): traces, logs and their
-/// statistics, read from whichever store Sightline runs on. JSON; failures are
+/// Sightline's own query API under `/api/observability` (DESIGN §5): traces, logs, error
+/// groups and their statistics, read from whichever store Sightline runs on. JSON; failures are
 /// `{"error": "..."}` with a real status (400 naming the bad parameter, 404, 503).
 public struct ObservabilityAPI: Sendable {
     let store: any TelemetryStore
@@ -27,6 +27,11 @@ public struct ObservabilityAPI: Sendable {
         group.get("/logs/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             return await respond { () async throws(QueryFailure) in try await log(request, id: id) }
+        }
+        group.get("/errors") { request, _ in await respond { () async throws(QueryFailure) in try await listErrors(request) } }
+        group.get("/errors/{group}/occurrences") { request, context in
+            let id = context.parameters.get("group") ?? ""
+            return await respond { () async throws(QueryFailure) in try await errorOccurrences(request, group: id) }
         }
     }
 

@@ -79,6 +79,9 @@ public struct SQLBuilder: Sendable {
         return dialect == .postgres ? "\(text)::timestamptz" : text
     }
 
+    /// The query of `sql` with the values bound so far. Write the text into a variable first
+    /// when it binds values itself: `builder.query("… \(builder.bind(x))")` reads `binds`
+    /// before the text is made.
     public func query(_ sql: String) -> ReadQuery { ReadQuery(sql: sql, binds: binds) }
 }
 

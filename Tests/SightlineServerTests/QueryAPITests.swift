@@ -35,9 +35,15 @@ import Testing
                     attributes: [KeyValue(key: "user.email", value: .string("\(users[index])@example.com")),
                                  KeyValue(key: "http.route", value: .string(roots[index].split(separator: " ")[1].description))],
                     status: failed ? SpanStatus(message: "card declined", code: .error) : SpanStatus()))
+                // The failing trace's query fails too, with an exception event.
+                let exception = SpanEvent(timeUnixNano: start + 2 * QueryAPITests.millisecond, name: "exception", attributes: [
+                    KeyValue(key: "exception.type", value: .string("ValueError")),
+                    KeyValue(key: "exception.message", value: .string("bad value 42")),
+                ])
                 spans.append(Span(traceId: traceID(index), spanId: SpanID(UInt64(index * 10 + 2)), parentSpanId: rootID,
                                   name: "db", kind: .client, startTimeUnixNano: start + 1 * QueryAPITests.millisecond,
-                                  endTimeUnixNano: start + 4 * QueryAPITests.millisecond))
+                                  endTimeUnixNano: start + 4 * QueryAPITests.millisecond, events: failed ? [exception] : [],
+                                  status: failed ? SpanStatus(message: "query failed", code: .error) : SpanStatus()))
                 spans.append(Span(traceId: traceID(index), spanId: SpanID(UInt64(index * 10 + 3)), parentSpanId: SpanID(UInt64(index * 10 + 2)),
                                   name: "cache", kind: .internal, startTimeUnixNano: start + 2 * QueryAPITests.millisecond,
                                   endTimeUnixNano: start + 3 * QueryAPITests.millisecond))
@@ -289,6 +295,60 @@ import Testing
         }
     }
 
+    // MARK: Errors
+
+    @Test(arguments: StoreKind.available)
+    func errorsAreGroupedByTypeNormalisedMessageAndService(_ kind: StoreKind) async throws {
+        try await withData(kind) { server, data in
+            // Two more errors that differ only in their numbers.
+            let timeouts = ExportLogsServiceRequest(resourceLogs: [ResourceLogs(
+                resource: Resource(attributes: [KeyValue(key: "service.name", value: .string("shop"))]),
+                scopeLogs: [ScopeLogs(scope: InstrumentationScope(name: "shop.jobs"), logRecords: [
+                    LogRecord(timeUnixNano: data.now - 120_000_000_000, severityNumber: SeverityNumber(rawValue: 17),
+                              body: .string("timeout after 3000ms for order 1234")),
+                    LogRecord(timeUnixNano: data.now - 60_000_000_000, severityNumber: SeverityNumber(rawValue: 17),
+                              body: .string("timeout after 5000ms for order 98")),
+                ])])])
+            let posted = try await server.post("/v1/logs", Array(OTLPProtobufEncoder.encode(timeouts)), contentType: "application/x-protobuf")
+            try #require(posted.status == 200)
+
+            let answer = try object(try await get(server, "/errors"))
+            let groups = list(answer, "groups")
+            #expect(answer["total_groups"] as? Int == 4)
+            #expect(answer["total_errors"] as? Int == 6)
+            #expect(groups.map { $0["error_type"] as? String } == ["ERROR", "CardError", "ValueError", "SpanError"])
+            #expect(groups.map { $0["count"] as? Int } == [2, 2, 1, 1])
+            #expect(groups.map { $0["message"] as? String } == [
+                "timeout after <id> for order <n>", "declined", "bad value <n>", "card declined",
+            ])
+            #expect(groups.map { $0["service_name"] as? String } == ["shop", "shop", "shop", "shop"])
+            #expect(groups[0]["sample_message"] as? String == "timeout after 5000ms for order 98", "the newest raw message")
+            #expect(groups[1]["sample_trace_id"] as? String == data.traceID(5).hex)
+            #expect(groups[1]["log_count"] as? Int == 2 && groups[1]["span_count"] as? Int == 0)
+            #expect(groups[2]["span_count"] as? Int == 1)
+            let firstSeen = try #require(groups[0]["first_seen"] as? String), lastSeen = try #require(groups[0]["last_seen"] as? String)
+            #expect(firstSeen < lastSeen)
+
+            let timeoutID = try #require(groups[0]["group_id"] as? String)
+            let occurrences = try object(try await get(server, "/errors/\(timeoutID)/occurrences"))
+            #expect(list(occurrences, "occurrences").map { $0["message"] as? String } == [
+                "timeout after 5000ms for order 98", "timeout after 3000ms for order 1234",
+            ])
+            #expect(list(occurrences, "occurrences").allSatisfy { $0["source"] as? String == "log" && $0["id"] is String })
+            let spanGroup = try #require(groups[2]["group_id"] as? String)
+            let spanOccurrences = list(try object(try await get(server, "/errors/\(spanGroup)/occurrences")), "occurrences")
+            #expect(spanOccurrences.map { $0["span_id"] as? String } == [SpanID(52).hex])
+            #expect(spanOccurrences.first?["source"] as? String == "span")
+            #expect(spanOccurrences.first?["trace_id"] as? String == data.traceID(5).hex)
+
+            #expect(try object(try await get(server, "/errors?service=auth"))["total_groups"] as? Int == 0)
+            #expect(try await get(server, "/errors/0123456789abcdef/occurrences").status == 404)
+            let bad = try await get(server, "/errors/nothex/occurrences")
+            #expect(bad.status == 400)
+            #expect((bad.json?["error"] as? String)?.hasPrefix("group:") == true)
+        }
+    }
+
     // MARK: Parameters and keys
 
     static let badParameters: [(String, String)] = [
@@ -298,7 +358,7 @@ import Testing
         ("/traces?min_duration_ms=-1", "min_duration_ms"), ("/traces?hours=1&hours=2", "hours"),
         ("/traces/stats/summary?hours=500", "hours"), ("/logs?limit=1001", "limit"), ("/logs?level=LOUD", "level"),
         ("/logs?trace_id=abc", "trace_id"), ("/logs?trace_id=" + String(repeating: "0", count: 32), "trace_id"),
-        ("/logs/stats/levels?hours=x", "hours"), ("/logs?search=" + String(repeating: "a", count: 600), "search"),
+        ("/logs/stats/levels?hours=x", "hours"), ("/errors?hours=0", "hours"), ("/errors?limit=5000", "limit"), ("/logs?search=" + String(repeating: "a", count: 600), "search"),
     ]
 
     @Test func badParametersAre400NamingTheParameter() async throws {

@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // Exact: the committed generated code (script/generate-protos) is made for this version.
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
@@ -77,11 +79,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Sightline tracing its own API requests (W3C Trace Context), stored like any trace.
+        .target(
+            name: "SelfTracing",
+            dependencies: [
+                "OTLP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+            ]
+        ),
         // Configuration, API port, service lifecycle.
         .target(
             name: "SightlineServer",
             dependencies: [
-                "OTLP", "Store", "Ingest", "QueryAPI",
+                "OTLP", "Store", "Ingest", "QueryAPI", "SelfTracing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -98,6 +111,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
+        .testTarget(
+            name: "SelfTracingTests",
+            dependencies: [
+                "SelfTracing", "OTLP",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+            ]
+        ),
         .testTarget(
             name: "StoreTests",
             dependencies: [

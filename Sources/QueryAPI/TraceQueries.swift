@@ -107,14 +107,16 @@ extension ObservabilityAPI {
         }
     }
 
-    /// `GET /traces/stats/summary?hours=`: totals, error rate, duration percentiles (linear
+    /// `GET /traces/stats/summary?hours=&service=`: totals, error rate, duration percentiles (linear
     /// interpolation, as PostgreSQL's `percentile_cont`) and the ten slowest operations.
     func traceSummary(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try Parameters(request)
         let window = try parameters.window()
+        let service = try parameters.text("service")
         var sql = SQLBuilder(store.dialect)
         let since = sql.bindTime(unixNano: window.sinceUnixNano)
-        let windowFilter = "start_time > \(since)"
+        var windowFilter = "start_time > \(since)"
+        if let service { windowFilter += " AND service_name = \(sql.bind(service))" }
         let totals = try await read(sql.query("""
             SELECT count(*) AS total,
                    sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
@@ -126,7 +128,7 @@ extension ObservabilityAPI {
         let total = totals?["total"].int ?? 0
         let errors = totals?["errors"].int ?? 0
         let timed = totals?["timed"].int ?? 0
-        let percentiles = try await durationPercentiles([0.5, 0.95, 0.99], since: window.sinceUnixNano, count: timed)
+        let percentiles = try await durationPercentiles([0.5, 0.95, 0.99], since: window.sinceUnixNano, service: service, count: timed)
         let slow = try await read(sql.query("""
             SELECT operation_name, count(*) AS count, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms
             FROM enterprise.trace_spans WHERE \(windowFilter) AND duration_ms IS NOT NULL
@@ -158,10 +160,11 @@ extension ObservabilityAPI {
 
     /// Trace-duration percentiles in the window: `percentile_cont` on PostgreSQL; on SQLite,
     /// the two ranked values around each position, read through the start-time index.
-    private func durationPercentiles(_ fractions: [Double], since: Int64, count: Int64) async throws(QueryFailure) -> [Double] {
+    private func durationPercentiles(_ fractions: [Double], since: Int64, service: String?, count: Int64) async throws(QueryFailure) -> [Double] {
         guard count > 0 else { return fractions.map { _ in 0 } }
         var sql = SQLBuilder(store.dialect)
-        let filter = "start_time > \(sql.bindTime(unixNano: since)) AND duration_ms IS NOT NULL"
+        var filter = "start_time > \(sql.bindTime(unixNano: since)) AND duration_ms IS NOT NULL"
+        if let service { filter += " AND service_name = \(sql.bind(service))" }
         switch store.dialect {
         case .postgres:
             let columns = fractions.enumerated().map { "percentile_cont(\($0.element)) WITHIN GROUP (ORDER BY duration_ms) AS p\($0.offset)" }

@@ -4,14 +4,19 @@ import NIOCore
 import Logging
 import OTLP
 import QueryAPI
+import SelfTracing
 import Store
 
 /// The API port's routes: the query API under `/api/observability` (API keys required when
-/// configured) and the health and readiness probes (always open, for probes).
+/// configured) and the health and readiness probes (always open, for probes). Every request
+/// but the probes is traced into the store (service `sightline`, DESIGN §8).
 enum APIRouter {
-    static func make(store: any TelemetryStore, writer: BatchWriter, apiKeys: [String], logger: Logger) -> Router<BasicRequestContext> {
+    static func make(store: any TelemetryStore, writer: BatchWriter, apiKeys: [String], tracer: SightlineTracer,
+                     logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/api/"))
+        // Inside the key check: only requests that get through are traced into the store.
+        router.add(middleware: SelfTracingMiddleware(tracer: tracer))
         ObservabilityAPI(store: store, logger: logger).addRoutes(to: router.group("/api/observability"))
         // Liveness: the process answers and the store is reachable.
         router.get("/health") { _, _ -> Response in

@@ -2,6 +2,7 @@ import Hummingbird
 import Ingest
 import Logging
 import NIOCore
+import SelfTracing
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -77,7 +78,8 @@ public final class SightlineServer: Sendable {
             onServerRunning: { channel in started.set(otlpPort: channel.localAddress?.port ?? 0) },
             logger: logger)
         let api = Application(
-            router: APIRouter.make(store: store, writer: writer, apiKeys: configuration.apiKeys, logger: logger),
+            router: APIRouter.make(store: store, writer: writer, apiKeys: configuration.apiKeys,
+                                   tracer: Self.selfTracer(writer: writer), logger: logger),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
                                  serverName: "sightline"),
             onServerRunning: { channel in started.set(httpPort: channel.localAddress?.port ?? 0) },
@@ -89,6 +91,15 @@ public final class SightlineServer: Sendable {
             services: services,
             gracefulShutdownSignals: signals,
             logger: logger))
+    }
+
+    /// The tracer of Sightline's own API requests: each finished span goes to the writer like
+    /// any ingested span, without waiting (a full queue drops it rather than slow the API).
+    static func selfTracer(writer: BatchWriter) -> SightlineTracer {
+        SightlineTracer { request in
+            let batch = request.writeBatch()
+            Task { try? await writer.submit(batch) }
+        }
     }
 
     /// Serves until graceful shutdown (a signal or `shutdown()`), then closes the store.

@@ -1,0 +1,97 @@
+import W3CTraceContext
+
+/// Reads `traceparent` and `tracestate` as the W3C Trace Context recommendation says
+/// (DESIGN §8), before swift-w3c-trace-context parses what passed.
+///
+/// `traceparent` is refused (and a new trace started) when it is duplicated (combined values no
+/// longer parse), has version `ff`, is not lower-case hex, has the wrong lengths or all-zero
+/// ids, or carries anything after its four fields in version 00. A later version is read by its
+/// first four fields. `tracestate` is dropped whole when any member is invalid, a key repeats, or
+/// there are more than 32 members; the traceparent is kept.
+public enum TraceContextHeaders {
+    public static let maxTraceStateMembers = 32
+
+    /// The incoming context, or `nil` when `traceparent` is absent or invalid.
+    public static func parse(traceparent: String?, tracestate: String?) -> TraceContext? {
+        guard let traceparent, let normalised = normalisedTraceParent(traceparent) else { return nil }
+        guard let context = try? TraceContext(traceParentHeaderValue: normalised) else { return nil }
+        guard let tracestate, let members = normalisedTraceState(tracestate),
+              let withState = try? TraceContext(traceParentHeaderValue: normalised, traceStateHeaderValue: members),
+              withState.state.count <= maxTraceStateMembers else {
+            return context
+        }
+        return withState
+    }
+
+    /// `00-<trace>-<span>-<flags>` when `value` is a valid traceparent of any version.
+    static func normalisedTraceParent(_ value: String) -> String? {
+        let bytes = Array(value.utf8)
+        guard bytes.count >= 55 else { return nil }
+        let version = bytes[0..<2]
+        guard version.allSatisfy(isLowerHex), version != [UInt8(ascii: "f"), UInt8(ascii: "f")] else { return nil }
+        guard bytes[2] == dash, bytes[35] == dash, bytes[52] == dash else { return nil }
+        if version == [UInt8(ascii: "0"), UInt8(ascii: "0")] {
+            guard bytes.count == 55 else { return nil }
+        } else if bytes.count > 55 {
+            // A later version may add fields, after a dash.
+            guard bytes[55] == dash else { return nil }
+        }
+        let traceID = bytes[3..<35], spanID = bytes[36..<52], flags = bytes[53..<55]
+        guard traceID.allSatisfy(isLowerHex), spanID.allSatisfy(isLowerHex), flags.allSatisfy(isLowerHex) else { return nil }
+        guard traceID.contains(where: { $0 != zero }), spanID.contains(where: { $0 != zero }) else { return nil }
+        return "00-" + String(decoding: bytes[3..<55], as: UTF8.self)
+    }
+
+    /// The members joined by `,` when each is `key=value` as the recommendation defines them
+    /// (white space around members and empty members are allowed, and left out); else `nil`.
+    static func normalisedTraceState(_ value: String) -> String? {
+        var keys: Set<Substring> = []
+        var members: [Substring] = []
+        for rawMember in value.split(separator: ",", omittingEmptySubsequences: false) {
+            var text = rawMember[...]
+            while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+            while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+            if text.isEmpty { continue }
+            guard let equals = text.firstIndex(of: "=") else { return nil }
+            let key = text[..<equals], memberValue = text[text.index(after: equals)...]
+            guard isValidKey(key), isValidValue(memberValue), keys.insert(key).inserted else { return nil }
+            members.append(text)
+        }
+        guard !members.isEmpty, members.count <= maxTraceStateMembers else { return nil }
+        return members.joined(separator: ",")
+    }
+
+    /// `simple-key` (lower-case letter first, up to 256) or `tenant@system`
+    /// (tenant up to 241, system up to 14, system starting with a letter).
+    static func isValidKey(_ key: Substring) -> Bool {
+        func isKeyCharacter(_ c: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
+                || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: "*") || c == UInt8(ascii: "/")
+        }
+        func isLowerAlpha(_ c: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) }
+        let bytes = Array(key.utf8)
+        if let at = bytes.firstIndex(of: UInt8(ascii: "@")) {
+            let tenant = bytes[..<at], system = bytes[(at + 1)...]
+            guard let tenantFirst = tenant.first, let systemFirst = system.first else { return false }
+            return tenant.count <= 241 && system.count <= 14
+                && (isLowerAlpha(tenantFirst) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(tenantFirst))
+                && isLowerAlpha(systemFirst) && tenant.allSatisfy(isKeyCharacter) && system.allSatisfy(isKeyCharacter)
+        }
+        guard let first = bytes.first, isLowerAlpha(first), bytes.count <= 256 else { return false }
+        return bytes.allSatisfy(isKeyCharacter)
+    }
+
+    /// Up to 256 printable ASCII characters except `,` and `=`, not ending in a space.
+    static func isValidValue(_ value: Substring) -> Bool {
+        let bytes = Array(value.utf8)
+        guard !bytes.isEmpty, bytes.count <= 256, bytes.last != UInt8(ascii: " ") else { return false }
+        return bytes.allSatisfy { (0x20...0x7E).contains($0) && $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "=") }
+    }
+
+    private static let dash = UInt8(ascii: "-")
+    private static let zero = UInt8(ascii: "0")
+
+    private static func isLowerHex(_ c: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(c)
+    }
+}

@@ -12,12 +12,13 @@ import Store
 /// but the probes is traced into the store (service `sightline`, DESIGN §8).
 enum APIRouter {
     static func make(store: any TelemetryStore, writer: BatchWriter, apiKeys: [String], tracer: SightlineTracer,
-                     logger: Logger) -> Router<BasicRequestContext> {
+                     logStream: LogStreamEndpoint, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/api/"))
         // Inside the key check: only requests that get through are traced into the store.
         router.add(middleware: SelfTracingMiddleware(tracer: tracer))
         ObservabilityAPI(store: store, logger: logger).addRoutes(to: router.group("/api/observability"))
+        logStream.addRoutes(to: router.group("/api/observability"))
         // Liveness: the process answers and the store is reachable.
         router.get("/health") { _, _ -> Response in
             let storeUp = await reachable(store)

@@ -2,6 +2,7 @@ import Hummingbird
 import Ingest
 import Logging
 import NIOCore
+import QueryAPI
 import SelfTracing
 import ServiceLifecycle
 import Store
@@ -62,10 +63,19 @@ public final class SightlineServer: Sendable {
         let started = StartupBarrier()
         self.started = started
 
+        // The live log stream: on SQLite the writer's commits feed it; on PostgreSQL, LISTEN
+        // (which also sees other Sightlines on the database), so the writer does not.
+        let logFeed = LogFeed(store: store, logger: logger)
+        let feedCommits: @Sendable (WriteBatch) -> Void = { batch in
+            guard !batch.logs.isEmpty else { return }
+            logFeed.logsCommitted()
+        }
         let writer = BatchWriter(
             store: store,
             configuration: .init(queueCapacity: configuration.queueCapacity),
-            logger: logger)
+            logger: logger,
+            afterCommit: store.dialect == .sqlite ? feedCommits : nil)
+        let logStream = LogStreamEndpoint(feed: logFeed, apiKeys: configuration.apiKeys, logger: logger)
         let receiver = OTLPReceiver(
             configuration: .init(maxBodyBytes: configuration.maxBodyBytes,
                                  maxInflatedBytes: configuration.maxInflatedBytes,
@@ -79,14 +89,15 @@ public final class SightlineServer: Sendable {
             logger: logger)
         let api = Application(
             router: APIRouter.make(store: store, writer: writer, apiKeys: configuration.apiKeys,
-                                   tracer: Self.selfTracer(writer: writer), logger: logger),
+                                   tracer: Self.selfTracer(writer: writer), logStream: logStream, logger: logger),
+            server: logStream.httpServer(),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
                                  serverName: "sightline"),
             onServerRunning: { channel in started.set(httpPort: channel.localAddress?.port ?? 0) },
             logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let storeService = store.backgroundService { services.append(.init(service: storeService)) }
-        services += [.init(service: writer), .init(service: otlp), .init(service: api)]
+        services += [.init(service: logFeed), .init(service: writer), .init(service: otlp), .init(service: api)]
         self.group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: signals,

@@ -38,10 +38,15 @@ public final class BatchWriter: Service, Sendable {
     private let queue: Mutex<GroupCommitQueue<Ticket>>
     private let wakeUps: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+    private let afterCommit: (@Sendable (WriteBatch) -> Void)?
 
-    public init(store: any TelemetryStore, configuration: Configuration = .init(), logger: Logger) {
+    /// `afterCommit` is called with the rows of each commit once it is durable (the live log
+    /// stream reads them back on SQLite). It must return at once: the writer waits for it.
+    public init(store: any TelemetryStore, configuration: Configuration = .init(), logger: Logger,
+                afterCommit: (@Sendable (WriteBatch) -> Void)? = nil) {
         self.store = store
         self.logger = logger
+        self.afterCommit = afterCommit
         self.queue = Mutex(GroupCommitQueue(capacity: configuration.queueCapacity,
                                             maxItemsPerGroup: configuration.maxItemsPerCommit))
         (wakeUps, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -94,8 +99,10 @@ public final class BatchWriter: Service, Sendable {
 
     private func commit(_ group: [(batch: WriteBatch, ticket: Ticket)]) async {
         do {
-            try await store.write(WriteBatch.combining(group.map(\.batch)))
+            let combined = WriteBatch.combining(group.map(\.batch))
+            try await store.write(combined)
             for submission in group { submission.ticket.resume() }
+            afterCommit?(combined)
             return
         } catch {
             logger.error("group commit failed", metadata: ["batch.submissions": "\(group.count)", "error": "\(error)"])
@@ -118,6 +125,7 @@ public final class BatchWriter: Service, Sendable {
             do {
                 try await store.write(submission.batch)
                 submission.ticket.resume()
+                afterCommit?(submission.batch)
             } catch {
                 submission.ticket.resume(throwing: WriteRejection.storeUnavailable)
             }

@@ -1,0 +1,90 @@
+import Foundation
+import OTLP
+import Store
+
+/// Which live records one stream client asked for, from its query string when it connected:
+/// `level` (exactly that level, as `GET /logs`), `service`, `trace_id` and `search` (or `q`:
+/// a case-insensitive part of the message). No parameter: every record.
+public struct LogStreamFilter: Sendable, Equatable {
+    public var level: String?
+    public var service: String?
+    public var traceID: String?
+    public var search: String?
+
+    public init(level: String? = nil, service: String? = nil, traceID: String? = nil, search: String? = nil) {
+        self.level = level
+        self.service = service
+        self.traceID = traceID
+        self.search = search
+    }
+
+    /// Reads and checks the parameters (400 naming a bad one).
+    init(_ parameters: Parameters) throws(QueryFailure) {
+        level = try parameters.choice("level", ObservabilityAPI.levels, aliases: ObservabilityAPI.levelAliases)
+        service = try parameters.text("service")
+        traceID = try parameters.traceID("trace_id")
+        let q = try parameters.text("q")
+        search = try parameters.text("search") ?? q
+    }
+
+    public func matches(_ record: LiveLogRecord) -> Bool {
+        if let level, record.level != level { return false }
+        if let service, record.service != service { return false }
+        if let traceID, record.traceID != traceID { return false }
+        if let search, record.message.range(of: search, options: .caseInsensitive) == nil { return false }
+        return true
+    }
+}
+
+/// One committed log record on its way to stream clients: the fields filters look at, and the
+/// message sent, already written once for every client (the columns of `GET /logs`).
+public struct LiveLogRecord: Sendable {
+    public var level: String
+    public var service: String?
+    public var traceID: String?
+    public var message: String
+    /// Where the record stands in the store's insertion order, where the store has one (the
+    /// SQLite rowid); clients that connected after it was committed never receive it.
+    public var sequence: Int64?
+    /// The JSON object sent to clients.
+    public var json: String
+
+    public init(level: String, service: String?, traceID: String?, message: String, sequence: Int64?, json: String) {
+        self.level = level
+        self.service = service
+        self.traceID = traceID
+        self.message = message
+        self.sequence = sequence
+        self.json = json
+    }
+
+    /// A row read with `LiveLogRecord.columns`; helper columns (`sequence`, `xid`) are not sent.
+    init(_ row: ResultRow) {
+        var body = JSONWriter(capacity: 1024)
+        body.beginObject()
+        RowJSON.write(row, into: &body, skipping: Self.helperColumns)
+        body.endObject()
+        self.init(level: row["level"].text ?? "", service: row["service_name"].text, traceID: row["trace_id"].text,
+                  message: row["message"].text ?? "", sequence: row["sequence"].int,
+                  json: String(decoding: body.bytes, as: UTF8.self))
+    }
+
+    static let helperColumns: Set<String> = ["sequence", "xid"]
+
+    /// The select list of `GET /logs`' columns over `enterprise.structured_logs l`.
+    static func columns(_ dialect: SQLDialect) -> String {
+        let id = dialect == .postgres ? "l.id::text AS id" : "l.id"
+        return ([id] + ObservabilityAPI.logListColumns.dropFirst().map { "l.\($0)" }).joined(separator: ", ")
+    }
+}
+
+/// A message to a stream client that is not a record (`{"notice": "..."}`).
+enum LogStreamNotice {
+    static func json(_ text: String) -> String {
+        var body = JSONWriter()
+        body.beginObject()
+        body.key("notice"); body.string(text)
+        body.endObject()
+        return String(decoding: body.bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Query benchmark: p50/p99 latency of Sightline's query API on whatever a store holds.
+
+Runs each query shape sequentially (one client, keep-alive off, so each figure is one
+request's full time) and prints one table. Ids for trace-by-id are sampled from the store
+through the API first. Standard library only.
+
+    bench/query_latency.py --api http://127.0.0.1:3200 [--runs 200] [--api-key KEY] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+
+def fetch(base: str, path: str, key: str | None) -> tuple[float, int, bytes]:
+    request = urllib.request.Request(base + path, headers={"X-API-Key": key} if key else {})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read(), error.code
+    return (time.perf_counter() - started) * 1000, status, body
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--api", default="http://127.0.0.1:3200")
+    parser.add_argument("--runs", type=int, default=200, help="requests per query shape")
+    parser.add_argument("--api-key")
+    parser.add_argument("--json", action="store_true", help="also print one JSON line")
+    options = parser.parse_args()
+    base = options.api.rstrip("/") + "/api/observability"
+
+    _, status, body = fetch(base, "/traces?limit=200&hours=168", options.api_key)
+    if status != 200:
+        print(f"listing traces failed: {status} {body[:200]!r}", file=sys.stderr)
+        return 1
+    listing = json.loads(body)
+    trace_ids = [trace["trace_id"] for trace in listing["traces"]]
+    services = sorted({trace["service_name"] for trace in listing["traces"] if trace.get("service_name")})
+    if not trace_ids:
+        print("the store holds no traces", file=sys.stderr)
+        return 1
+    service = urllib.parse.quote(services[0])
+    print(f"store: {listing['total']} traces in 168 h; sampling {len(trace_ids)} trace ids; service {services[0]}")
+
+    shapes = {
+        "trace by id": lambda: f"/traces/{random.choice(trace_ids)}",
+        "trace list (service, 24 h)": lambda: f"/traces?service={service}&limit=50",
+        "trace list (errors, 24 h)": lambda: "/traces?status=error&limit=50",
+        "trace list (min duration)": lambda: "/traces?min_duration_ms=100&limit=50",
+        "trace summary (24 h)": lambda: "/traces/stats/summary",
+        "log list (ERROR, 24 h)": lambda: "/logs?level=ERROR&limit=100",
+        "log search (full text)": lambda: "/logs?search=" + random.choice(["timeout", "declined", "payment", "cache miss", "retry"]),
+        "log level counts (24 h)": lambda: "/logs/stats/levels",
+        "error groups (24 h)": lambda: "/errors",
+    }
+    results = {}
+    print(f"{'query':<30} {'runs':>5} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}  status")
+    for name, make_path in shapes.items():
+        times, statuses = [], set()
+        for _ in range(options.runs):
+            elapsed, status, _ = fetch(base, make_path(), options.api_key)
+            times.append(elapsed)
+            statuses.add(status)
+        results[name] = {"p50_ms": percentile(times, 0.5), "p99_ms": percentile(times, 0.99), "max_ms": max(times),
+                         "mean_ms": statistics.fmean(times), "statuses": sorted(statuses)}
+        print(f"{name:<30} {options.runs:>5} {results[name]['p50_ms']:>9.1f} {results[name]['p99_ms']:>9.1f} "
+              f"{results[name]['max_ms']:>9.1f}  {sorted(statuses)}")
+    if options.json:
+        print(json.dumps(results))
+    return 0 if all(result["statuses"] == [200] for result in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

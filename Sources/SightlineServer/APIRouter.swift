@@ -12,13 +12,19 @@ import Store
 /// but the probes is traced into the store (service `sightline`, DESIGN §8).
 enum APIRouter {
     static func make(store: any TelemetryStore, writer: BatchWriter, apiKeys: [String], tracer: SightlineTracer,
-                     logStream: LogStreamEndpoint, logger: Logger) -> Router<BasicRequestContext> {
+                     logStream: LogStreamEndpoint, traceContextTestRoute: Bool = false,
+                     logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/api/"))
         // Inside the key check: only requests that get through are traced into the store.
         router.add(middleware: SelfTracingMiddleware(tracer: tracer))
         ObservabilityAPI(store: store, logger: logger).addRoutes(to: router.group("/api/observability"))
         logStream.addRoutes(to: router.group("/api/observability"))
+        if traceContextTestRoute {
+            // For the W3C Trace Context test suite; only configurable on a loopback address.
+            let route = TraceContextTestRoute(tracer: tracer)
+            router.post("/_test/tracecontext") { request, _ in await route.handle(request) }
+        }
         // Liveness: the process answers and the store is reachable.
         router.get("/health") { _, _ -> Response in
             let storeUp = await reachable(store)

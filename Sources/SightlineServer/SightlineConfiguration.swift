@@ -50,6 +50,9 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--allow-unauthenticated` / `SIGHTLINE_ALLOW_UNAUTHENTICATED`: allow a non-loopback
     /// API address without API keys.
     public var allowUnauthenticated: Bool
+    /// `--enable-tracecontext-test-route` / `SIGHTLINE_TRACECONTEXT_TEST_ROUTE`: serve
+    /// `POST /_test/tracecontext` for the W3C Trace Context test suite (loopback API only).
+    public var tracecontextTestRoute: Bool
     /// `--log-level` / `SIGHTLINE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level
     /// `--postgres-tls` / `SIGHTLINE_POSTGRES_TLS`: disable, prefer or require; default: the
@@ -154,6 +157,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
             maxBodyBytes: size(.maxBodyBytes), maxInflatedBytes: size(.maxInflatedBytes),
             queueCapacity: count(.queueCapacity),
             allowUnauthenticated: flag(.allowUnauthenticated),
+            tracecontextTestRoute: flag(.tracecontextTestRoute),
             logLevel: logLevel ?? .info,
             postgresTLS: postgresTLS,
             postgresPoolSize: count(.postgresPoolSize),
@@ -161,6 +165,9 @@ public struct SightlineConfiguration: Sendable, Equatable {
         )
         if configuration.apiKeys.isEmpty, !configuration.allowUnauthenticated, !Self.isLoopback(configuration.httpHost) {
             problems.append("\(value(.httpHost).source)=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
+        }
+        if configuration.tracecontextTestRoute, !Self.isLoopback(configuration.httpHost) {
+            problems.append("\(value(.tracecontextTestRoute).source): the trace-context test route is only for a loopback API address, not \"\(configuration.httpHost)\"")
         }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
@@ -190,7 +197,7 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 public enum Setting: String, CaseIterable, Sendable {
     case storage, otlpHost, otlpPort, httpHost, httpPort, apiKeys, ingestTokens
     case maxBodyBytes, maxInflatedBytes, queueCapacity, allowUnauthenticated, logLevel
-    case postgresTLS, postgresPoolSize, postgresStatementTimeout
+    case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
 
     /// The command-line flag without dashes, e.g. `otlp-port`.
     public var flag: String {
@@ -210,11 +217,14 @@ public enum Setting: String, CaseIterable, Sendable {
         case .postgresTLS: "postgres-tls"
         case .postgresPoolSize: "postgres-pool-size"
         case .postgresStatementTimeout: "postgres-statement-timeout"
+        case .tracecontextTestRoute: "enable-tracecontext-test-route"
         }
     }
 
     public var environmentVariable: String {
-        "SIGHTLINE_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
+        // DESIGN §8 names this one without the verb.
+        if self == .tracecontextTestRoute { return "SIGHTLINE_TRACECONTEXT_TEST_ROUTE" }
+        return "SIGHTLINE_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 
     public var defaultValue: String {
@@ -227,7 +237,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .maxBodyBytes: "20MiB"
         case .maxInflatedBytes: "64MiB"
         case .queueCapacity: "50000"
-        case .allowUnauthenticated: "false"
+        case .allowUnauthenticated, .tracecontextTestRoute: "false"
         case .logLevel: "info"
         case .postgresTLS: ""
         case .postgresPoolSize: "10"

@@ -89,7 +89,8 @@ public final class SightlineServer: Sendable {
             logger: logger)
         let api = Application(
             router: APIRouter.make(store: store, writer: writer, apiKeys: configuration.apiKeys,
-                                   tracer: Self.selfTracer(writer: writer), logStream: logStream, logger: logger),
+                                   tracer: Self.selfTracer(writer: writer), logStream: logStream,
+                                   traceContextTestRoute: configuration.tracecontextTestRoute, logger: logger),
             server: logStream.httpServer(),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
                                  serverName: "sightline"),

@@ -26,6 +26,8 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Spans and log records waiting for a commit before 503 (SIGHTLINE_QUEUE_CAPACITY).") var queueCapacity: String?
     @Flag(help: "Allow a non-loopback API address without API keys (SIGHTLINE_ALLOW_UNAUTHENTICATED).") var allowUnauthenticated = false
     @Option(help: "Log level (SIGHTLINE_LOG_LEVEL).") var logLevel: String?
+    @Flag(help: "Serve POST /_test/tracecontext for the W3C Trace Context test suite, loopback only (SIGHTLINE_TRACECONTEXT_TEST_ROUTE).")
+    var enableTracecontextTestRoute = false
     @Option(help: "PostgreSQL TLS: disable, prefer or require (SIGHTLINE_POSTGRES_TLS).") var postgresTls: String?
     @Option(help: "Most PostgreSQL connections (SIGHTLINE_POSTGRES_POOL_SIZE).") var postgresPoolSize: String?
     @Option(help: "Seconds one PostgreSQL statement may run (SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT).") var postgresStatementTimeout: String?
@@ -41,6 +43,7 @@ struct SettingOptions: ParsableArguments {
         flags[.maxInflatedBytes] = maxInflatedBytes
         flags[.queueCapacity] = queueCapacity
         if allowUnauthenticated { flags[.allowUnauthenticated] = "true" }
+        if enableTracecontextTestRoute { flags[.tracecontextTestRoute] = "true" }
         flags[.logLevel] = logLevel
         flags[.postgresTLS] = postgresTls
         flags[.postgresPoolSize] = postgresPoolSize

@@ -76,5 +76,20 @@ import Testing
         #expect(Setting.apiKeys.environmentVariable == "SIGHTLINE_API_KEYS")
         #expect(Setting.ingestTokens.environmentVariable == "SIGHTLINE_INGEST_TOKENS")
         #expect(Setting.httpHost.flag == "http-host")
+        #expect(Setting.tracecontextTestRoute.flag == "enable-tracecontext-test-route")
+        #expect(Setting.tracecontextTestRoute.environmentVariable == "SIGHTLINE_TRACECONTEXT_TEST_ROUTE")
+    }
+
+    @Test func theTraceContextTestRouteIsOffAndOnlyForLoopback() throws {
+        #expect(try SightlineConfiguration.resolve().tracecontextTestRoute == false)
+        #expect(try SightlineConfiguration.resolve(environment: ["SIGHTLINE_TRACECONTEXT_TEST_ROUTE": "1"]).tracecontextTestRoute)
+        #expect(try SightlineConfiguration.resolve(flags: [.tracecontextTestRoute: "true"]).tracecontextTestRoute)
+        do {
+            _ = try SightlineConfiguration.resolve(environment: ["SIGHTLINE_TRACECONTEXT_TEST_ROUTE": "1", "SIGHTLINE_HTTP_HOST": "10.0.0.1",
+                                                                 "SIGHTLINE_API_KEYS": "k"])
+            Issue.record("a public address with the test route was accepted")
+        } catch {
+            #expect(error.description.contains("SIGHTLINE_TRACECONTEXT_TEST_ROUTE"))
+        }
     }
 }

@@ -51,6 +51,43 @@ import Testing
         }
     }
 
+    @Test func theTestRoutePropagatesToEachCallAsAChildSpan() async throws {
+        try await TestServer.with(flags: [.tracecontextTestRoute: "true"]) { server in
+            // The call goes back to Sightline's own API, which stores what it received.
+            let target = server.api + "/api/observability/logs/stats/levels"
+            let body = Array(#"[{"url": "\#(target)", "arguments": [1, {"a": "b"}]}]"#.utf8)
+            let answer = try await server.request(server.api + "/_test/tracecontext", method: .POST, body: body,
+                                                  contentType: "application/json",
+                                                  headers: [("traceparent", "00-\(Self.trace)-\(Self.parent)-01")])
+            #expect(answer.status == 200)
+            // Three spans in the caller's trace: the route (child of the caller), its client
+            // call, and the request that call made.
+            var spans: [[String: Any]] = []
+            for _ in 0..<50 {
+                spans = (try await storedTrace(server, Self.trace)?["spans"] as? [[String: Any]]) ?? []
+                if spans.count == 3 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try #require(spans.count == 3, "\(spans.map { $0["operation_name"] ?? "" })")
+            let route = try #require(spans.first { $0["operation_name"] as? String == "POST /_test/tracecontext" })
+            let call = try #require(spans.first { $0["span_kind"] as? Int == 3 })
+            let received = try #require(spans.first { $0 as NSDictionary != route as NSDictionary && $0["span_kind"] as? Int == 2 })
+            #expect(route["parent_span_id"] as? String == Self.parent)
+            #expect(call["parent_span_id"] as? String == route["span_id"] as? String)
+            #expect(received["parent_span_id"] as? String == call["span_id"] as? String)
+
+            let remote = Array(#"[{"url": "http://example.com/", "arguments": []}]"#.utf8)
+            #expect(try await server.request(server.api + "/_test/tracecontext", method: .POST, body: remote,
+                                             contentType: "application/json", headers: []).status == 400)
+        }
+        // Off by default.
+        try await TestServer.with { server in
+            let answer = try await server.request(server.api + "/_test/tracecontext", method: .POST, body: Array("[]".utf8),
+                                                  contentType: "application/json", headers: [])
+            #expect(answer.status == 404)
+        }
+    }
+
     @Test func anInvalidTraceparentStartsANewTrace() async throws {
         try await TestServer.with { server in
             for header in ["00-\(Self.trace.uppercased())-\(Self.parent)-01", "ff-\(Self.trace)-\(Self.parent)-01",

@@ -69,7 +69,7 @@ def main() -> int:
         "trace list (min duration)": lambda: "/traces?min_duration_ms=100&limit=50",
         "trace summary (24 h)": lambda: "/traces/stats/summary",
         "log list (ERROR, 24 h)": lambda: "/logs?level=ERROR&limit=100",
-        "log search (full text)": lambda: "/logs?search=" + random.choice(["timeout", "declined", "payment", "cache miss", "retry"]),
+        "log search (full text)": lambda: "/logs?search=" + urllib.parse.quote(random.choice(["timeout", "declined", "payment", "cache miss", "retry"])),
         "log level counts (24 h)": lambda: "/logs/stats/levels",
         "error groups (24 h)": lambda: "/errors",
     }

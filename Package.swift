@@ -2,13 +2,26 @@
 import PackageDescription
 import Foundation
 
-/// Migrations are plain `.sql` files under `migrations/<dialect>/`, embedded into the binary
-/// so `sightline` stays one self-contained file.
+/// Migrations are plain `.sql` files under `migrations/<dialect>/` (the same names for both
+/// dialects), embedded into the binary so `sightline` stays one self-contained file. Listed here
+/// rather than found by listing the folder: SwiftPM caches this manifest by its text, so a new
+/// file would go unseen until the manifest changed.
+let migrationFiles = [
+    "007_observability_tables.sql", "008_tracing_tables.sql", "009_structured_logs.sql", "010_alert_tables.sql",
+    "011_otlp_fidelity.sql", "012_alert_engine.sql", "013_llm_call_spans.sql", "014_query_indexes.sql",
+]
+
 func migrationResources(_ dialect: String) -> [Resource] {
+    migrationFiles.map { .embedInCode($0) }
+}
+
+/// The admin pages' files (Sources/AdminPages/web), embedded into the binary. Found by listing
+/// the folder: after adding a file, change this manifest (SwiftPM caches it by its text).
+func adminPageResources() -> [Resource] {
     let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("migrations/\(dialect)")
+        .appendingPathComponent("Sources/AdminPages/web")
     let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-    return files.filter { $0.hasSuffix(".sql") }.sorted().map { .embedInCode($0) }
+    return files.sorted().map { .embedInCode("web/\($0)") }
 }
 
 let package = Package(
@@ -34,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Wire model: OTLP messages and their JSON and protobuf forms. No I/O.
@@ -69,6 +84,7 @@ let package = Package(
                 "OTLP", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,6 +101,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Grafana's Tempo and Loki data sources: TraceQL and LogQL subsets over the store.
+        .target(
+            name: "GrafanaAPI",
+            dependencies: [
+                "OTLP", "Store", "QueryAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Sightline tracing its own API requests (W3C Trace Context), stored like any trace.
         .target(
             name: "SelfTracing",
@@ -97,11 +123,47 @@ let package = Package(
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ]
         ),
+        // The admin pages (/, /traces, /logs, /alerts): static HTML, CSS and JavaScript, embedded.
+        .target(
+            name: "AdminPages",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            resources: adminPageResources()
+        ),
+        // Prometheus /metrics: self metrics (swift-metrics over swift-prometheus), span-derived
+        // RED metrics and LLM token/cost counters.
+        .target(
+            name: "Exposition",
+            dependencies: [
+                "Store", "Ingest",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Alert rules, the evaluator, notifiers (Slack, webhook, e-mail, Alertmanager) and /alerts routes.
+        .target(
+            name: "Alerting",
+            dependencies: [
+                "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Configuration, API port, service lifecycle.
         .target(
             name: "SightlineServer",
             dependencies: [
-                "OTLP", "Store", "Ingest", "QueryAPI", "SelfTracing",
+                "OTLP", "Store", "Ingest", "QueryAPI", "SelfTracing", "GrafanaAPI", "AdminPages", "Exposition",
+                "Alerting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -121,7 +183,8 @@ let package = Package(
         .executableTarget(
             name: "sightline-loadgen",
             dependencies: [
-                "OTLP",
+                "OTLP", "Ingest", "Store",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -130,6 +193,20 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
+        .testTarget(
+            name: "AlertingTests",
+            dependencies: [
+                "Alerting", "SightlineServer", "Store", "StoreTestSupport", "OTLP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "AdminPagesTests",
+            dependencies: ["AdminPages", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(
             name: "SelfTracingTests",
             dependencies: [
@@ -148,8 +225,23 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "ExpositionTests",
+            dependencies: [
+                "Exposition", "Ingest", "OTLP", "Store",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
             name: "IngestTests",
             dependencies: ["Ingest", "OTLP", "Store", .product(name: "CompressNIO", package: "compress-nio")]
+        ),
+        .testTarget(
+            name: "GrafanaAPITests",
+            dependencies: [
+                "GrafanaAPI", "SightlineServer", "OTLP", "Store", "StoreTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
         ),
         .testTarget(
             name: "SightlineServerTests",

@@ -5,7 +5,9 @@ Runs each query shape sequentially (one client, keep-alive off, so each figure i
 request's full time) and prints one table. Ids for trace-by-id are sampled from the store
 through the API first. Standard library only.
 
-    bench/query_latency.py --api http://127.0.0.1:3200 [--runs 200] [--api-key KEY] [--json]
+    bench/query_latency.py --api http://127.0.0.1:3200 [--runs 200] [--api-key KEY] [--postgres] [--json]
+
+Each alert metric type is timed through POST /alerts/rules/preview (evaluated, never saved).
 """
 
 from __future__ import annotations
@@ -20,8 +22,13 @@ import urllib.parse
 import urllib.request
 
 
-def fetch(base: str, path: str, key: str | None) -> tuple[float, int, bytes]:
-    request = urllib.request.Request(base + path, headers={"X-API-Key": key} if key else {})
+def fetch(base: str, path: str, key: str | None, body: dict | None = None) -> tuple[float, int, bytes]:
+    headers = {"X-API-Key": key} if key else {}
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, headers=headers, method="POST" if body is not None else "GET")
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -30,6 +37,12 @@ def fetch(base: str, path: str, key: str | None) -> tuple[float, int, bytes]:
     except urllib.error.HTTPError as error:
         body, status = error.read(), error.code
     return (time.perf_counter() - started) * 1000, status, body
+
+
+# Full-text searches over the load generator's log messages (sightline-loadgen): a word in
+# over half of the records, one in an eighth, two words together, a rare order number, and a
+# word in none.
+SEARCHES = ["completed", "payment", "pool exhausted", "order 4242", "chargeback"]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -46,6 +59,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200, help="requests per query shape")
     parser.add_argument("--api-key")
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
+    parser.add_argument("--postgres", action="store_true", help="the store is PostgreSQL (for the custom_sql rule's SQL)")
     options = parser.parse_args()
     base = options.api.rstrip("/") + "/api/observability"
 
@@ -60,7 +74,8 @@ def main() -> int:
         print("the store holds no traces", file=sys.stderr)
         return 1
     service = urllib.parse.quote(services[0])
-    print(f"store: {listing['total']} traces in 168 h; sampling {len(trace_ids)} trace ids; service {services[0]}")
+    total = f"{listing['total']}{'+' if listing.get('total_capped') else ''}"
+    print(f"store: {total} traces in 168 h; sampling {len(trace_ids)} trace ids; service {services[0]}")
 
     shapes = {
         "trace by id": lambda: f"/traces/{random.choice(trace_ids)}",
@@ -69,21 +84,43 @@ def main() -> int:
         "trace list (min duration)": lambda: "/traces?min_duration_ms=100&limit=50",
         "trace summary (24 h)": lambda: "/traces/stats/summary",
         "log list (ERROR, 24 h)": lambda: "/logs?level=ERROR&limit=100",
-        "log search (full text)": lambda: "/logs?search=" + urllib.parse.quote(random.choice(["timeout", "declined", "payment", "cache miss", "retry"])),
+        "log search (full text)": lambda: "/logs?search=" + urllib.parse.quote(random.choice(SEARCHES)),
         "log level counts (24 h)": lambda: "/logs/stats/levels",
         "error groups (24 h)": lambda: "/errors",
     }
+    # Each alert metric type, evaluated once per run through POST /alerts/rules/preview (the rule
+    # is checked and evaluated, nothing is saved), over the seed's default windows.
+    def rule(metric: str, window: int, **extra) -> dict:
+        return {"name": f"bench {metric}", "metric_type": metric, "condition": "gt", "threshold": 1,
+                "window_minutes": window, **extra}
+    alert_rules = {
+        "alert error_count (5 min)": rule("error_count", 5),
+        "alert error_rate (5 min)": rule("error_rate", 5),
+        "alert latency_p95 (10 min)": rule("latency_p95", 10),
+        "alert latency_p99 (service, 60 min)": rule("latency_p99", 60, service_name=services[0]),
+        "alert log_count (15 min)": rule("log_count", 15),
+        "alert llm_cost_hourly (60 min)": rule("llm_cost_hourly", 60),
+        "alert llm_tokens (60 min)": rule("llm_tokens", 60),
+        "alert cache_hit_rate (15 min)": rule("cache_hit_rate", 15),
+        "alert custom_sql (errors, 60 min)": rule("custom_sql", 60, custom_sql=
+            "SELECT count(*) FROM enterprise.trace_spans WHERE status = 'error' AND start_time > "
+            + ("now() - interval '1 hour'" if options.postgres else "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour')")),
+    }
+    for name, body in alert_rules.items():
+        shapes[name] = (lambda body=body: ("/alerts/rules/preview", body))
     results = {}
-    print(f"{'query':<30} {'runs':>5} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}  status")
+    print(f"{'query':<38} {'runs':>5} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}  status")
     for name, make_path in shapes.items():
         times, statuses = [], set()
         for _ in range(options.runs):
-            elapsed, status, _ = fetch(base, make_path(), options.api_key)
+            target = make_path()
+            path, body = target if isinstance(target, tuple) else (target, None)
+            elapsed, status, _ = fetch(base, path, options.api_key, body)
             times.append(elapsed)
             statuses.add(status)
         results[name] = {"p50_ms": percentile(times, 0.5), "p99_ms": percentile(times, 0.99), "max_ms": max(times),
                          "mean_ms": statistics.fmean(times), "statuses": sorted(statuses)}
-        print(f"{name:<30} {options.runs:>5} {results[name]['p50_ms']:>9.1f} {results[name]['p99_ms']:>9.1f} "
+        print(f"{name:<38} {options.runs:>5} {results[name]['p50_ms']:>9.1f} {results[name]['p99_ms']:>9.1f} "
               f"{results[name]['max_ms']:>9.1f}  {sorted(statuses)}")
     if options.json:
         print(json.dumps(results))

@@ -256,8 +256,11 @@ def sightline(request, tmp_path_factory) -> Sightline:
         store.drop()
 
 
-def _serve(binary: Path, store: SQLiteStore | PostgresStore):
+def _serve(binary: Path, store: SQLiteStore | PostgresStore, environment: dict[str, str] | None = None):
+    """Runs Sightline on `store` until the generator is closed, with `environment` (e.g.
+    `SIGHTLINE_API_KEYS`) added to its own."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("SIGHTLINE_")}
+    env.update(environment or {})
     command = [
         str(binary), "serve",
         "--storage", store.storage,

@@ -29,7 +29,42 @@ public struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
             return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         }
         if let key = request.headers[HTTPField.Name("X-API-Key")!] { return key.trimmingCharacters(in: .whitespaces) }
+        // Grafana data sources with "Basic auth" on: any user name, the key as the password.
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
+           let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
+           let colon = decoded.firstIndex(of: UInt8(ascii: ":")) {
+            return String(decoding: decoded[decoded.index(after: colon)...], as: UTF8.self)
+        }
+        return webSocketKey(request.headers)
+    }
+
+    /// The subprotocol a WebSocket client offers to show it sends its key as another one,
+    /// `sightline.key.<the key in unpadded base64url>`: browsers cannot set headers on a
+    /// WebSocket (the admin pages' log stream). The server answers with this one.
+    public static var webSocketProtocol: String { "sightline" }
+    static var webSocketKeyPrefix: String { "sightline.key." }
+
+    /// The key offered as a WebSocket subprotocol, if any.
+    static func webSocketKey(_ headers: HTTPFields) -> String? {
+        for field in headers[values: .secWebSocketProtocol] {
+            for offer in field.split(separator: ",") {
+                let offer = offer.trimmingCharacters(in: .whitespaces)
+                guard offer.hasPrefix(webSocketKeyPrefix) else { continue }
+                var base64 = String(offer.dropFirst(webSocketKeyPrefix.count))
+                    .replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+                guard let data = Data(base64Encoded: base64) else { return nil }
+                return String(decoding: data, as: UTF8.self)
+            }
+        }
         return nil
+    }
+
+    /// The answer to a WebSocket client that offered `webSocketProtocol`: that protocol.
+    public static func webSocketResponseHeaders(_ request: HTTPFields) -> HTTPFields {
+        let offered = request[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+            .contains { $0.trimmingCharacters(in: .whitespaces) == webSocketProtocol }
+        return offered ? [.secWebSocketProtocol: webSocketProtocol] : [:]
     }
 
     /// Comparison whose time does not depend on where two keys differ.

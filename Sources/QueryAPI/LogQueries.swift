@@ -32,6 +32,7 @@ extension ObservabilityAPI {
 
         var sql = SQLBuilder(store.dialect)
         var conditions = ["l.timestamp > \(sql.bindTime(unixNano: window.sinceUnixNano))"]
+        var ftsSearch: (condition: Int, placeholder: String)?
         if let level { conditions.append("l.level = \(sql.bind(level))") }
         if let loggerName { conditions.append("l.logger_name LIKE \(sql.bind("%" + Self.likeEscaped(loggerName) + "%")) ESCAPE '\\'") }
         if let service { conditions.append("l.service_name = \(sql.bind(service))") }
@@ -48,14 +49,29 @@ extension ObservabilityAPI {
                     conditions.append("0")
                 } else {
                     let match = words.map { "\"\($0)\"" }.joined(separator: " ")
-                    conditions.append("""
-                        l.rowid IN (SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(sql.bind(match)))
-                        """)
+                    let frequent = try await prefersProbing(match, wanted: offset + limit)
+                    let placeholder = sql.bind(match)
+                    ftsSearch = (conditions.count, placeholder)
+                    // Few matches: collect them, then order them by time. Many: read the newest
+                    // records first, each probed in the full-text index, until the page is full.
+                    conditions.append(frequent
+                        ? "EXISTS (SELECT 1 FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder) AND rowid = l.rowid)"
+                        : "l.rowid IN (SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder))")
                 }
             }
         }
         let filter = conditions.joined(separator: " AND ")
-        let total = try await read(sql.query("SELECT count(*) AS total FROM enterprise.structured_logs l WHERE \(filter)"))
+        let total: (total: Int64, capped: Bool)
+        if let ftsSearch {
+            // Counted from the full-text index's matches, each looked up once, up to the limit.
+            var countConditions = conditions
+            countConditions[ftsSearch.condition] = "structured_logs_fts MATCH \(ftsSearch.placeholder)"
+            total = try await cappedCount(sql, from: """
+                enterprise.structured_logs_fts JOIN enterprise.structured_logs l ON l.rowid = structured_logs_fts.rowid
+                """, filter: countConditions.joined(separator: " AND "))
+        } else {
+            total = try await cappedCount(sql, from: "enterprise.structured_logs l", filter: filter)
+        }
         let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
         let idColumn = store.dialect == .postgres ? "l.id::text AS id" : "l.id"
         let columns = [idColumn] + Self.logListColumns.dropFirst().map { "l.\($0)" }
@@ -72,11 +88,41 @@ extension ObservabilityAPI {
                 body.endObject()
             }
             body.endArray()
-            body.key("total"); body.int(total.first?["total"].int ?? 0)
+            body.key("total"); body.int(total.total)
+            body.key("total_capped"); body.bool(total.capped)
             body.key("limit"); body.int(Int64(limit))
             body.key("offset"); body.int(Int64(offset))
         }
     }
+
+    /// Whether to find a search's page by probing the newest records one by one in the
+    /// full-text index, rather than by collecting every match and ordering them by time.
+    /// Probing costs about `probeCost` per record read, and a page of `wanted` rows reads about
+    /// `wanted / share` records, `share` being the part of all records that match; collecting
+    /// costs about `collectCost` per match. The matches are counted in the full-text index
+    /// alone (quick), up to `matchCountLimit`; the record count is SQLite's largest rowid.
+    private func prefersProbing(_ match: String, wanted: Int) async throws(QueryFailure) -> Bool {
+        var sql = SQLBuilder(store.dialect)
+        let placeholder = sql.bind(match)
+        let text = """
+            SELECT (SELECT count(*) FROM (SELECT rowid FROM enterprise.structured_logs_fts
+                    WHERE structured_logs_fts MATCH \(placeholder) LIMIT \(Self.matchCountLimit))) AS matches,
+                   (SELECT max(rowid) FROM enterprise.structured_logs) AS records
+            """
+        let row = try await read(sql.query(text)).first
+        let matches = Double(row?["matches"].int ?? 0), records = Double(row?["records"].int ?? 0)
+        return Self.prefersProbing(matches: matches, records: records, wanted: Double(wanted))
+    }
+
+    static func prefersProbing(matches: Double, records: Double, wanted: Double) -> Bool {
+        guard matches > 0, records > 0 else { return false }
+        let share = min(1, matches / records)
+        return wanted / share * probeCost < matches * collectCost
+    }
+
+    /// Measured on SQLite (2 M records): a probe ~100 µs, collecting and ordering ~2.4 µs a match.
+    static let probeCost = 100.0, collectCost = 2.4
+    static let matchCountLimit = 1_000_000
 
     /// `GET /logs/{id}`: every column of one record.
     func log(_ request: Request, id text: String) async throws(QueryFailure) -> Response {
@@ -94,18 +140,29 @@ extension ObservabilityAPI {
     func logLevels(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try Parameters(request)
         let window = try parameters.window()
-        var sql = SQLBuilder(store.dialect)
-        let since = sql.bindTime(unixNano: window.sinceUnixNano)
-        let rows = try await read(sql.query("""
-            SELECT level, count(*) AS count FROM enterprise.structured_logs
-            WHERE timestamp > \(since) GROUP BY level ORDER BY count DESC, level
+        // Whole minutes from `log_level_minutes`; the minute the window starts in from the records.
+        let since = window.sinceUnixNano
+        let firstWholeMinute = SpanOperationMinute.minute(of: since) + SpanOperationMinute.minuteNano
+        var minutes = SQLBuilder(store.dialect)
+        let minuteStart = minutes.bindTime(unixNano: firstWholeMinute)
+        let wholeMinutes = try await read(minutes.query("""
+            SELECT level, CAST(sum(count) AS BIGINT) AS count FROM enterprise.log_level_minutes
+            WHERE minute >= \(minuteStart) GROUP BY level
             """))
+        var records = SQLBuilder(store.dialect)
+        let partial = "timestamp > \(records.bindTime(unixNano: since)) AND timestamp < \(records.bindTime(unixNano: firstWholeMinute))"
+        let partialMinute = try await read(records.query("""
+            SELECT level, count(*) AS count FROM enterprise.structured_logs WHERE \(partial) GROUP BY level
+            """))
+        var counts: [String: Int64] = [:]
+        for row in wholeMinutes + partialMinute { counts[row["level"].text ?? "", default: 0] += row["count"].int ?? 0 }
+        let rows = counts.filter { $0.value > 0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         return .jsonObject { body in
             body.key("period_hours"); body.int(Int64(window.hours))
             body.key("levels")
             body.beginObject()
-            for row in rows {
-                body.key(row["level"].text ?? ""); body.int(row["count"].int ?? 0)
+            for (level, count) in rows {
+                body.key(level); body.int(count)
             }
             body.endObject()
         }

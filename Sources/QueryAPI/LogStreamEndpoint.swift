@@ -14,7 +14,8 @@ import Synchronization
 /// notices, `{"notice": "..."}` (records dropped for a slow client, a database reconnection).
 ///
 /// The upgrade is refused, before it happens, like any API request: 401 without a valid API key
-/// (when keys are configured), 400 naming a bad parameter, 503 when `LogFeed` has its maximum
+/// (when keys are configured; browsers offer it as the subprotocol `sightline.key.<base64url>`,
+/// see `APIKeyMiddleware.webSocketKey`), 400 naming a bad parameter, 503 when `LogFeed` has its maximum
 /// of clients; a plain GET gets 426.
 public struct LogStreamEndpoint: Sendable {
     public static let path = "/api/observability/logs/stream"
@@ -23,10 +24,14 @@ public struct LogStreamEndpoint: Sendable {
     let keys: APIKeyMiddleware<BasicRequestContext>
     let logger: Logger
 
-    public init(feed: LogFeed, apiKeys: [String], logger: Logger) {
+    /// Other WebSocket endpoints upgraded by this port's server (`WebSocketRoute`).
+    let otherRoutes: [WebSocketRoute]
+
+    public init(feed: LogFeed, apiKeys: [String], logger: Logger, otherRoutes: [WebSocketRoute] = []) {
         self.feed = feed
         self.keys = APIKeyMiddleware(keys: apiKeys, guarding: "/api/")
         self.logger = logger
+        self.otherRoutes = otherRoutes
     }
 
     /// The plain-HTTP side, on the API router's `/api/observability` group: requests that were
@@ -82,6 +87,9 @@ public struct LogStreamEndpoint: Sendable {
         }
         let request = Request(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: head.uri, headerFields: fields),
                               body: RequestBody(buffer: ByteBuffer()))
+        if head.method == .GET, let route = otherRoutes.first(where: { $0.path == request.uri.path }) {
+            return APIKeyMiddleware<BasicRequestContext>(keys: keys.keys, guarding: route.path).admits(request) && route.admit(request) == nil
+        }
         guard head.method == .GET, request.uri.path == Self.path, case .success = admission(request) else { return false }
         return true
     }
@@ -91,11 +99,19 @@ public struct LogStreamEndpoint: Sendable {
     private func shouldUpgrade(_ head: HTTPRequest, channel: any Channel)
         async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+        if let route = otherRoutes.first(where: { $0.path == request.uri.path }) {
+            guard APIKeyMiddleware<BasicRequestContext>(keys: keys.keys, guarding: route.path).admits(request), route.admit(request) == nil,
+                  let session = await route.open(request) else { return .dontUpgrade }
+            return .upgrade(APIKeyMiddleware<BasicRequestContext>.webSocketResponseHeaders(head.headerFields)) { inbound, outbound, _ in
+                try await session(inbound, outbound, channel)
+            }
+        }
         guard request.uri.path == Self.path, case .success(let filter) = admission(request),
               let subscription = try? await feed.subscribe(filter) else {
             return .dontUpgrade
         }
-        return .upgrade([:]) { inbound, outbound, _ in
+        // A browser that sent its key as a subprotocol is answered with `sightline`, or it drops the connection.
+        return .upgrade(APIKeyMiddleware<BasicRequestContext>.webSocketResponseHeaders(head.headerFields)) { inbound, outbound, _ in
             try await Self.stream(subscription, inbound: inbound, outbound: outbound, channel: channel, logger: logger)
         }
     }

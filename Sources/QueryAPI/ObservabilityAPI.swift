@@ -8,10 +8,17 @@ import Store
 public struct ObservabilityAPI: Sendable {
     let store: any TelemetryStore
     let logger: Logger
+    /// Lists count their matches up to this many (`total`); beyond it they answer this number
+    /// with `total_capped: true`, so a page costs the same whether a thousand or ten million
+    /// records match (as Elasticsearch's `track_total_hits`).
+    let countLimit: Int
 
-    public init(store: any TelemetryStore, logger: Logger) {
+    public static let defaultCountLimit = 10_000
+
+    public init(store: any TelemetryStore, logger: Logger, countLimit: Int = ObservabilityAPI.defaultCountLimit) {
         self.store = store
         self.logger = logger
+        self.countLimit = max(1, countLimit)
     }
 
     /// Adds the routes to `group` (mounted at `/api/observability`).
@@ -41,6 +48,14 @@ public struct ObservabilityAPI: Sendable {
         } catch {
             return error.response
         }
+    }
+
+    /// How many rows of `from` (a table with its alias) match `filter`, counted up to
+    /// `countLimit`; `capped` when there are more. `sql` holds the filter's binds.
+    func cappedCount(_ sql: SQLBuilder, from: String, filter: String) async throws(QueryFailure) -> (total: Int64, capped: Bool) {
+        let text = "SELECT count(*) AS total FROM (SELECT 1 FROM \(from) WHERE \(filter) LIMIT \(countLimit + 1)) counted"
+        let counted = try await read(sql.query(text)).first?["total"].int ?? 0
+        return counted > countLimit ? (Int64(countLimit), true) : (counted, false)
     }
 
     /// Runs a read; a store failure is a 503 (logged without SQL or data).

@@ -36,7 +36,7 @@ extension ObservabilityAPI {
                 """)
         }
         let filter = conditions.joined(separator: " AND ")
-        let total = try await read(sql.query("SELECT count(*) AS total FROM enterprise.traces t WHERE \(filter)"))
+        let total = try await cappedCount(sql, from: "enterprise.traces t", filter: filter)
         let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
         let rows = try await read(sql.query("""
             SELECT \(Self.traceListColumns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
@@ -51,7 +51,8 @@ extension ObservabilityAPI {
                 body.endObject()
             }
             body.endArray()
-            body.key("total"); body.int(total.first?["total"].int ?? 0)
+            body.key("total"); body.int(total.total)
+            body.key("total_capped"); body.bool(total.capped)
             body.key("limit"); body.int(Int64(limit))
             body.key("offset"); body.int(Int64(offset))
         }
@@ -129,11 +130,7 @@ extension ObservabilityAPI {
         let errors = totals?["errors"].int ?? 0
         let timed = totals?["timed"].int ?? 0
         let percentiles = try await durationPercentiles([0.5, 0.95, 0.99], since: window.sinceUnixNano, service: service, count: timed)
-        let slow = try await read(sql.query("""
-            SELECT operation_name, count(*) AS count, avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms
-            FROM enterprise.trace_spans WHERE \(windowFilter) AND duration_ms IS NOT NULL
-            GROUP BY operation_name ORDER BY avg_ms DESC, operation_name LIMIT 10
-            """))
+        let slow = try await slowestOperations(since: window.sinceUnixNano, service: service)
         return .jsonObject { body in
             body.key("period_hours"); body.int(Int64(window.hours))
             body.key("total_traces"); body.int(total)
@@ -146,23 +143,67 @@ extension ObservabilityAPI {
             body.key("p99_ms"); body.double(Self.rounded(percentiles[2], places: 1))
             body.key("slow_operations")
             body.beginArray()
-            for row in slow {
+            for operation in slow {
                 body.beginObject()
-                body.key("operation_name"); body.string(row["operation_name"].text ?? "")
-                body.key("count"); body.int(row["count"].int ?? 0)
-                body.key("avg_ms"); body.double(Self.rounded(row["avg_ms"].double ?? 0, places: 1))
-                body.key("max_ms"); body.double(Self.rounded(row["max_ms"].double ?? 0, places: 1))
+                body.key("operation_name"); body.string(operation.name)
+                body.key("count"); body.int(operation.calls)
+                body.key("avg_ms"); body.double(Self.rounded(operation.totalMs / Double(operation.calls), places: 1))
+                body.key("max_ms"); body.double(Self.rounded(operation.maxMs, places: 1))
                 body.endObject()
             }
             body.endArray()
         }
     }
 
-    /// Trace-duration percentiles in the window: `percentile_cont` on PostgreSQL; on SQLite,
-    /// the two ranked values around each position, read through the start-time index.
+    struct OperationTotals {
+        var name: String
+        var calls: Int64 = 0
+        var totalMs = 0.0
+        var maxMs = 0.0
+    }
+
+    /// The ten operations with the largest average span duration among spans started after
+    /// `since`: whole minutes from `span_operation_minutes`, the spans of the minute `since`
+    /// falls in from `trace_spans` (so the window is exact, not rounded to minutes).
+    func slowestOperations(since: Int64, service: String?) async throws(QueryFailure) -> [OperationTotals] {
+        let firstWholeMinute = SpanOperationMinute.minute(of: since) + SpanOperationMinute.minuteNano
+        var minutes = SQLBuilder(store.dialect)
+        var minuteFilter = "minute >= \(minutes.bindTime(unixNano: firstWholeMinute))"
+        if let service { minuteFilter += " AND service_name = \(minutes.bind(service))" }
+        let wholeMinutes = try await read(minutes.query("""
+            SELECT operation_name, CAST(sum(calls) AS BIGINT) AS calls, sum(total_ms) AS total_ms, max(max_ms) AS max_ms
+            FROM enterprise.span_operation_minutes WHERE \(minuteFilter) GROUP BY operation_name
+            """))
+        var spans = SQLBuilder(store.dialect)
+        var spanFilter = "start_time > \(spans.bindTime(unixNano: since)) AND start_time < \(spans.bindTime(unixNano: firstWholeMinute))"
+        if let service { spanFilter += " AND service_name = \(spans.bind(service))" }
+        let partialMinute = try await read(spans.query("""
+            SELECT operation_name, count(*) AS calls, sum(duration_ms) AS total_ms, max(duration_ms) AS max_ms
+            FROM enterprise.trace_spans WHERE \(spanFilter) AND duration_ms IS NOT NULL GROUP BY operation_name
+            """))
+        var operations: [String: OperationTotals] = [:]
+        for row in wholeMinutes + partialMinute {
+            let name = row["operation_name"].text ?? ""
+            var totals = operations[name] ?? OperationTotals(name: name)
+            totals.calls += row["calls"].int ?? 0
+            totals.totalMs += row["total_ms"].double ?? 0
+            totals.maxMs = max(totals.maxMs, row["max_ms"].double ?? 0)
+            operations[name] = totals
+        }
+        let ranked = operations.values.filter { $0.calls > 0 }.sorted {
+            let (a, b) = ($0.totalMs / Double($0.calls), $1.totalMs / Double($1.calls))
+            return a != b ? a > b : $0.name < $1.name
+        }
+        return Array(ranked.prefix(10))
+    }
+
+    /// Trace-duration percentiles in the window: `percentile_cont` on PostgreSQL, the store's
+    /// `sightline_percentiles` aggregate on SQLite (same interpolation).
     private func durationPercentiles(_ fractions: [Double], since: Int64, service: String?, count: Int64) async throws(QueryFailure) -> [Double] {
         guard count > 0 else { return fractions.map { _ in 0 } }
         var sql = SQLBuilder(store.dialect)
+        // SQLite's placeholders are positional: the fraction list, first in the text, is bound first.
+        let fractionList = store.dialect == .sqlite ? sql.bind(fractions.map { String($0) }.joined(separator: ",")) : ""
         var filter = "start_time > \(sql.bindTime(unixNano: since)) AND duration_ms IS NOT NULL"
         if let service { filter += " AND service_name = \(sql.bind(service))" }
         switch store.dialect {
@@ -171,22 +212,10 @@ extension ObservabilityAPI {
             let row = try await read(sql.query("SELECT \(columns.joined(separator: ", ")) FROM enterprise.traces WHERE \(filter)")).first
             return fractions.indices.map { row?["p\($0)"].double ?? 0 }
         case .sqlite:
-            var results: [Double] = []
-            for fraction in fractions {
-                var ranked = sql
-                let position = fraction * Double(count - 1)
-                let lower = Int64(position.rounded(.down))
-                let offset = ranked.bind(lower)
-                let rows = try await read(ranked.query("""
-                    SELECT duration_ms FROM enterprise.traces WHERE \(filter)
-                    ORDER BY duration_ms LIMIT 2 OFFSET \(offset)
-                    """))
-                let values = rows.compactMap { $0["duration_ms"].double }
-                guard let first = values.first else { results.append(0); continue }
-                let second = values.count > 1 ? values[1] : first
-                results.append(first + (second - first) * (position - Double(lower)))
-            }
-            return results
+            // `sightline_percentiles` (the SQLite store's aggregate): the same interpolation, one pass.
+            let row = try await read(sql.query("SELECT sightline_percentiles(duration_ms, \(fractionList)) AS p FROM enterprise.traces WHERE \(filter)")).first
+            let values = (row?["p"].text ?? "").split(separator: ",").compactMap { Double($0) }
+            return values.count == fractions.count ? values : fractions.map { _ in 0 }
         }
     }
 

@@ -1,3 +1,7 @@
+import AdminPages
+import Alerting
+import Exposition
+import GrafanaAPI
 import Hummingbird
 import Ingest
 import NIOCore
@@ -8,18 +12,33 @@ import SelfTracing
 import Store
 
 /// The API port's routes: the query API under `/api/observability` (API keys required when
-/// configured) and the health and readiness probes (always open, for probes). Every request
-/// but the probes is traced into the store (service `sightline`, DESIGN §8).
+/// configured), the health and readiness probes (always open, for probes) and the admin pages
+/// (open: they hold no data; their API calls need the key). Every request but the probes and
+/// the admin pages' files is traced into the store (service `sightline`, DESIGN §8).
 enum APIRouter {
     static func make(store: any TelemetryStore, writer: BatchWriter, apiKeys: [String], tracer: SightlineTracer,
                      logStream: LogStreamEndpoint, traceContextTestRoute: Bool = false,
-                     logger: Logger) -> Router<BasicRequestContext> {
+                     logger: Logger, alerts: AlertsAPI? = nil, metrics: MetricsEndpoint? = nil,
+                     queryCountLimit: Int = ObservabilityAPI.defaultCountLimit) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        if let metrics { router.add(middleware: RequestMetricsMiddleware(factory: metrics.metrics.factory)) }
         router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/api/"))
+        // Span metrics name services and operations: /metrics needs a key too when keys are
+        // configured (Prometheus sends one with `authorization: {credentials: KEY}`).
+        router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/metrics"))
+        // Loki's API (Grafana's Loki data source) lives outside /api/; Tempo's is under it.
+        router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/loki/"))
         // Inside the key check: only requests that get through are traced into the store.
-        router.add(middleware: SelfTracingMiddleware(tracer: tracer))
-        ObservabilityAPI(store: store, logger: logger).addRoutes(to: router.group("/api/observability"))
+        // The admin pages and their files carry no data; the API calls they make are traced.
+        router.add(middleware: SelfTracingMiddleware(tracer: tracer, untraced: Set(["/health", "/ready", "/metrics"]).union(AdminPages.paths)))
+        AdminPages.addRoutes(to: router)
+        ObservabilityAPI(store: store, logger: logger, countLimit: queryCountLimit).addRoutes(to: router.group("/api/observability"))
+        alerts?.addRoutes(to: router.group("/api/observability"))
+        metrics?.addRoutes(to: router)
         logStream.addRoutes(to: router.group("/api/observability"))
+        // Grafana's own Tempo and Loki data sources (DESIGN §5).
+        TempoAPI(store: store, logger: logger).addRoutes(to: router)
+        LokiAPI(store: store, logger: logger).addRoutes(to: router)
         if traceContextTestRoute {
             // For the W3C Trace Context test suite; only configurable on a loopback address.
             let route = TraceContextTestRoute(tracer: tracer)

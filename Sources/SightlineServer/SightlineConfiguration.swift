@@ -1,4 +1,6 @@
+import Alerting
 import Foundation
+import Ingest
 import Logging
 import Store
 
@@ -45,8 +47,14 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--max-inflated-bytes` / `SIGHTLINE_MAX_INFLATED_BYTES`: limit after gzip/deflate; default 64 MiB.
     public var maxInflatedBytes: Int
     /// `--queue-capacity` / `SIGHTLINE_QUEUE_CAPACITY`: spans and log records waiting for a
-    /// commit before the receiver answers 503; default 50000.
+    /// commit before the receiver answers 503; default 20000 (about one second of ingest).
     public var queueCapacity: Int
+    /// `--max-concurrent-decodes` / `SIGHTLINE_MAX_CONCURRENT_DECODES`: export requests read and
+    /// decoded at once; more are answered 503 before their body is read. Default: 2 per core, at least 8.
+    public var maxConcurrentDecodes: Int
+    /// `--query-count-limit` / `SIGHTLINE_QUERY_COUNT_LIMIT`: trace and log lists count their
+    /// matches up to this many (`total`, then `total_capped: true`); default 10000.
+    public var queryCountLimit: Int
     /// `--allow-unauthenticated` / `SIGHTLINE_ALLOW_UNAUTHENTICATED`: allow a non-loopback
     /// API address without API keys.
     public var allowUnauthenticated: Bool
@@ -63,6 +71,17 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--postgres-statement-timeout` / `SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT`: seconds one
     /// statement may run; default 30.
     public var postgresStatementTimeoutSeconds: Int
+    /// `--span-metrics-max-series` / `SIGHTLINE_SPAN_METRICS_MAX_SERIES`: label sets kept by the
+    /// span-derived and LLM metric families each; spans of further label sets are counted in one
+    /// `otel_metric_overflow="true"` series. Default 2000.
+    public var spanMetricsMaxSeries: Int = 2000
+    /// `--llm-prices` / `SIGHTLINE_LLM_PRICES`: USD per million input/output tokens per model,
+    /// `MODEL=INPUT/OUTPUT` entries separated by commas (`*` for other models), or `@FILE` holding
+    /// such entries one per line; applied over the built-in table (`LLMPriceTable.default`).
+    public var llmPrices: LLMPriceTable = .default
+    /// The alert engine: notification destinations and evaluator timing, from environment
+    /// variables only (`AlertingConfiguration.fromEnvironment`; README lists them).
+    public var alerting: AlertingConfiguration = AlertingConfiguration()
 
     /// Resolves every setting; reports all problems at once.
     ///
@@ -149,13 +168,15 @@ public struct SightlineConfiguration: Sendable, Equatable {
             if postgresTLS == nil { problems.append("\(tlsText.source)=\"\(tlsText.text)\": expected disable, prefer or require") }
         }
 
-        let configuration = SightlineConfiguration(
+        var configuration = SightlineConfiguration(
             storage: storage,
             otlpHost: host(.otlpHost), otlpPort: port(.otlpPort),
             httpHost: host(.httpHost), httpPort: port(.httpPort),
             apiKeys: list(.apiKeys), ingestTokens: list(.ingestTokens),
             maxBodyBytes: size(.maxBodyBytes), maxInflatedBytes: size(.maxInflatedBytes),
             queueCapacity: count(.queueCapacity),
+            maxConcurrentDecodes: count(.maxConcurrentDecodes),
+            queryCountLimit: count(.queryCountLimit),
             allowUnauthenticated: flag(.allowUnauthenticated),
             tracecontextTestRoute: flag(.tracecontextTestRoute),
             logLevel: logLevel ?? .info,
@@ -163,6 +184,20 @@ public struct SightlineConfiguration: Sendable, Equatable {
             postgresPoolSize: count(.postgresPoolSize),
             postgresStatementTimeoutSeconds: count(.postgresStatementTimeout)
         )
+        configuration.spanMetricsMaxSeries = count(.spanMetricsMaxSeries)
+        // The alert engine's variables (the seeds' SLACK_WEBHOOK_URL, SMTP_*, ALERT_* and
+        // SIGHTLINE_ALERT_*), environment only: they hold secrets.
+        let (alerting, alertingProblems) = AlertingConfiguration.fromEnvironment(environment)
+        configuration.alerting = alerting
+        problems += alertingProblems
+        let (pricesText, pricesSource) = value(.llmPrices)
+        do {
+            configuration.llmPrices = try LLMPriceTable.parse(Self.llmPriceText(pricesText))
+        } catch let error as LLMPriceTableError {
+            problems.append("\(pricesSource): \(error.description)")
+        } catch {
+            problems.append("\(pricesSource)=\"\(pricesText)\": \(error)")
+        }
         if configuration.apiKeys.isEmpty, !configuration.allowUnauthenticated, !Self.isLoopback(configuration.httpHost) {
             problems.append("\(value(.httpHost).source)=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
         }
@@ -173,6 +208,18 @@ public struct SightlineConfiguration: Sendable, Equatable {
         return configuration
     }
 
+    /// The price entries of `--llm-prices`: the text itself, or the contents of `@FILE`.
+    static func llmPriceText(_ text: String) throws -> String {
+        let trimmed = text.trimmed
+        guard trimmed.hasPrefix("@") else { return trimmed }
+        let path = String(trimmed.dropFirst())
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw LLMPriceFileError(path: path)
+        }
+    }
+
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
@@ -181,8 +228,14 @@ public struct SightlineConfiguration: Sendable, Equatable {
     public var redactedDescription: String {
         "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
-            + "queue_capacity=\(queueCapacity)"
+            + "queue_capacity=\(queueCapacity) \(alerting.redactedDescription)"
     }
+}
+
+/// `--llm-prices=@FILE` names a file that cannot be read.
+struct LLMPriceFileError: Error, CustomStringConvertible {
+    var path: String
+    var description: String { "cannot read the price file \(path)" }
 }
 
 /// An invalid configuration: every problem, each naming the setting, its value and the rule.
@@ -196,8 +249,9 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 /// The user-facing names of every setting: flag, environment variable and default.
 public enum Setting: String, CaseIterable, Sendable {
     case storage, otlpHost, otlpPort, httpHost, httpPort, apiKeys, ingestTokens
-    case maxBodyBytes, maxInflatedBytes, queueCapacity, allowUnauthenticated, logLevel
+    case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
+    case spanMetricsMaxSeries, llmPrices
 
     /// The command-line flag without dashes, e.g. `otlp-port`.
     public var flag: String {
@@ -212,12 +266,16 @@ public enum Setting: String, CaseIterable, Sendable {
         case .maxBodyBytes: "max-body-bytes"
         case .maxInflatedBytes: "max-inflated-bytes"
         case .queueCapacity: "queue-capacity"
+        case .maxConcurrentDecodes: "max-concurrent-decodes"
+        case .queryCountLimit: "query-count-limit"
         case .allowUnauthenticated: "allow-unauthenticated"
         case .logLevel: "log-level"
         case .postgresTLS: "postgres-tls"
         case .postgresPoolSize: "postgres-pool-size"
         case .postgresStatementTimeout: "postgres-statement-timeout"
         case .tracecontextTestRoute: "enable-tracecontext-test-route"
+        case .spanMetricsMaxSeries: "span-metrics-max-series"
+        case .llmPrices: "llm-prices"
         }
     }
 
@@ -236,12 +294,16 @@ public enum Setting: String, CaseIterable, Sendable {
         case .apiKeys, .ingestTokens: ""
         case .maxBodyBytes: "20MiB"
         case .maxInflatedBytes: "64MiB"
-        case .queueCapacity: "50000"
+        case .queueCapacity: "20000"
+        case .maxConcurrentDecodes: String(OTLPReceiver.Configuration.defaultConcurrentDecodes)
+        case .queryCountLimit: "10000"
         case .allowUnauthenticated, .tracecontextTestRoute: "false"
         case .logLevel: "info"
         case .postgresTLS: ""
         case .postgresPoolSize: "10"
         case .postgresStatementTimeout: "30"
+        case .spanMetricsMaxSeries: "2000"
+        case .llmPrices: ""
         }
     }
 }

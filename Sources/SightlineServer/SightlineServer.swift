@@ -1,3 +1,6 @@
+import Alerting
+import Exposition
+import GrafanaAPI
 import Hummingbird
 import Ingest
 import Logging
@@ -34,13 +37,15 @@ public final class SightlineServer: Sendable {
         gracefulShutdownSignals: [UnixSignal] = []
     ) async throws -> SightlineServer {
         let store = try await openStore(configuration, logger: logger)
+        let alertDatabase: AlertDatabase
         do {
             try await store.migrate()
+            alertDatabase = try await AlertDatabase.open(store: store, logger: logger)
         } catch {
             try? await store.close()
             throw error
         }
-        return SightlineServer(configuration: configuration, store: store, logger: logger, signals: gracefulShutdownSignals)
+        return SightlineServer(configuration: configuration, store: store, alertDatabase: alertDatabase, logger: logger, signals: gracefulShutdownSignals)
     }
 
     /// Opens the configured store without serving (`sightline migrate` uses this too).
@@ -56,7 +61,7 @@ public final class SightlineServer: Sendable {
         }
     }
 
-    private init(configuration: SightlineConfiguration, store: any TelemetryStore, logger: Logger, signals: [UnixSignal]) {
+    private init(configuration: SightlineConfiguration, store: any TelemetryStore, alertDatabase: AlertDatabase, logger: Logger, signals: [UnixSignal]) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -70,19 +75,31 @@ public final class SightlineServer: Sendable {
             guard !batch.logs.isEmpty else { return }
             logFeed.logsCommitted()
         }
+        // /metrics: the writer's commits feed the span and LLM counters (after commit, never before).
+        let metrics = SightlineMetrics(maxSeries: configuration.spanMetricsMaxSeries)
+        let feedsLogStream = store.dialect == .sqlite
         let writer = BatchWriter(
             store: store,
             configuration: .init(queueCapacity: configuration.queueCapacity),
             logger: logger,
-            afterCommit: store.dialect == .sqlite ? feedCommits : nil)
-        let logStream = LogStreamEndpoint(feed: logFeed, apiKeys: configuration.apiKeys, logger: logger)
-        let receiver = OTLPReceiver(
-            configuration: .init(maxBodyBytes: configuration.maxBodyBytes,
-                                 maxInflatedBytes: configuration.maxInflatedBytes,
-                                 ingestTokens: configuration.ingestTokens),
-            writer: writer, logger: logger)
+            metricsFactory: metrics.factory,
+            afterCommit: { batch in
+                metrics.committed(batch)
+                if feedsLogStream { feedCommits(batch) }
+            })
+        // Grafana's Loki tail shares the feed and the port's WebSocket upgrades with the log stream.
+        let lokiTail = LokiTail(store: store, feed: logFeed, logger: logger)
+        let logStream = LogStreamEndpoint(feed: logFeed, apiKeys: configuration.apiKeys, logger: logger,
+                                          otherRoutes: [lokiTail.route])
+        var receiverConfiguration = OTLPReceiver.Configuration(
+            maxBodyBytes: configuration.maxBodyBytes, maxInflatedBytes: configuration.maxInflatedBytes,
+            ingestTokens: configuration.ingestTokens)
+        receiverConfiguration.maxConcurrentDecodes = configuration.maxConcurrentDecodes
+        receiverConfiguration.llmPrices = configuration.llmPrices
+        let receiver = OTLPReceiver(configuration: receiverConfiguration, writer: writer, logger: logger,
+                                    metricsFactory: metrics.factory)
         let otlp = Application(
-            router: receiver.router(),
+            router: receiver.router(middleware: RequestMetricsMiddleware(factory: metrics.factory)),
             configuration: .init(address: .hostname(configuration.otlpHost, port: configuration.otlpPort),
                                  serverName: "sightline-otlp"),
             onServerRunning: { channel in started.set(otlpPort: channel.localAddress?.port ?? 0) },
@@ -90,7 +107,13 @@ public final class SightlineServer: Sendable {
         let api = Application(
             router: APIRouter.make(store: store, writer: writer, apiKeys: configuration.apiKeys,
                                    tracer: Self.selfTracer(writer: writer), logStream: logStream,
-                                   traceContextTestRoute: configuration.tracecontextTestRoute, logger: logger),
+                                   traceContextTestRoute: configuration.tracecontextTestRoute, logger: logger,
+                                   alerts: AlertsAPI(database: alertDatabase, logger: logger,
+                                                     customSQLTimeout: configuration.alerting.customSQLTimeout),
+                                   metrics: MetricsEndpoint(metrics: metrics, queue: { [capacity = configuration.queueCapacity] in
+                                       (writer.queuedItems, capacity)
+                                   }),
+                                   queryCountLimit: configuration.queryCountLimit),
             server: logStream.httpServer(),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),
                                  serverName: "sightline"),
@@ -98,7 +121,14 @@ public final class SightlineServer: Sendable {
             logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let storeService = store.backgroundService { services.append(.init(service: storeService)) }
-        services += [.init(service: logFeed), .init(service: writer), .init(service: otlp), .init(service: api)]
+        services.append(.init(service: alertDatabase))
+        services += [.init(service: logFeed), .init(service: RebuildThenRun(MetricsRebuild(metrics: metrics, store: store, logger: logger), then: writer)), .init(service: otlp), .init(service: api)]
+        // The alert evaluator: last, so it stops first at shutdown.
+        if configuration.alerting.evaluatorEnabled {
+            services.append(.init(service: Self.alertEvaluator(configuration.alerting, database: alertDatabase,
+                                                               tracer: Self.selfTracer(writer: writer),
+                                                               observer: Self.alertObserver(metrics), logger: logger)))
+        }
         self.group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: signals,

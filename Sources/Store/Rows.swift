@@ -230,11 +230,14 @@ public struct WriteBatch: Sendable {
     public var traces: [TraceRow]
     public var spans: [SpanRow]
     public var logs: [LogRow]
+    /// One row per GenAI span of `spans`, written in the same transaction.
+    public var llmCalls: [LLMCallRow]
 
-    public init(traces: [TraceRow] = [], spans: [SpanRow] = [], logs: [LogRow] = []) {
+    public init(traces: [TraceRow] = [], spans: [SpanRow] = [], logs: [LogRow] = [], llmCalls: [LLMCallRow] = []) {
         self.traces = traces
         self.spans = spans
         self.logs = logs
+        self.llmCalls = llmCalls
     }
 
     /// Spans plus log records: what queue bounds count.
@@ -250,6 +253,7 @@ public struct WriteBatch: Sendable {
             combined.traces += batch.traces
             combined.spans += batch.spans
             combined.logs += batch.logs
+            combined.llmCalls += batch.llmCalls
         }
         combined.traces = TraceRow.merging(combined.traces)
         return combined

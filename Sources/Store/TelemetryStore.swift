@@ -15,6 +15,11 @@ public protocol TelemetryStore: Sendable {
     /// same `(trace_id, span_id)` is already stored, logs inserted. Returns only once committed.
     func write(_ batch: WriteBatch) async throws
 
+    /// Like `write` (LLM calls go in the same transaction), and returns what the commit added:
+    /// the spans not already stored and their LLM calls, traces and logs as given. Span-derived
+    /// metrics count exactly these, so a re-sent span is counted once, like it is stored once.
+    func commit(_ batch: WriteBatch) async throws -> WriteBatch
+
     /// Succeeds when the store answers.
     func ping() async throws
 

@@ -3,12 +3,22 @@ import AsyncHTTPClient
 import Foundation
 import OTLP
 
-/// `sightline-loadgen`: sends realistic OTLP/HTTP traffic to a running Sightline (or any OTLP
-/// receiver) and reports throughput, latency percentiles and backpressure.
+/// `sightline-loadgen`: `send` (the default) loads a running Sightline over OTLP/HTTP; `seed`
+/// fills a store directly, for the query benchmark.
 @main
-struct LoadGenerator: AsyncParsableCommand {
+struct SightlineLoadgen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sightline-loadgen",
+        abstract: "Benchmark tools: send OTLP/HTTP load to Sightline, or seed a store for query benchmarks.",
+        subcommands: [LoadGenerator.self, SeedCommand.self],
+        defaultSubcommand: LoadGenerator.self)
+}
+
+/// `sightline-loadgen [send]`: sends realistic OTLP/HTTP traffic to a running Sightline (or any
+/// OTLP receiver) and reports throughput, latency percentiles and backpressure.
+struct LoadGenerator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
         abstract: "Send realistic OTLP/HTTP traces or logs and report throughput, latency and backpressure.",
         discussion: """
             Request bodies are encoded before the timed part; each request then gets trace ids no \

@@ -24,6 +24,8 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Request body limit on the wire (SIGHTLINE_MAX_BODY_BYTES).") var maxBodyBytes: String?
     @Option(help: "Request body limit after gzip/deflate (SIGHTLINE_MAX_INFLATED_BYTES).") var maxInflatedBytes: String?
     @Option(help: "Spans and log records waiting for a commit before 503 (SIGHTLINE_QUEUE_CAPACITY).") var queueCapacity: String?
+    @Option(help: "Export requests decoded at once before 503 (SIGHTLINE_MAX_CONCURRENT_DECODES).") var maxConcurrentDecodes: String?
+    @Option(help: "Matches trace and log lists count before total_capped (SIGHTLINE_QUERY_COUNT_LIMIT).") var queryCountLimit: String?
     @Flag(help: "Allow a non-loopback API address without API keys (SIGHTLINE_ALLOW_UNAUTHENTICATED).") var allowUnauthenticated = false
     @Option(help: "Log level (SIGHTLINE_LOG_LEVEL).") var logLevel: String?
     @Flag(help: "Serve POST /_test/tracecontext for the W3C Trace Context test suite, loopback only (SIGHTLINE_TRACECONTEXT_TEST_ROUTE).")
@@ -31,6 +33,8 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "PostgreSQL TLS: disable, prefer or require (SIGHTLINE_POSTGRES_TLS).") var postgresTls: String?
     @Option(help: "Most PostgreSQL connections (SIGHTLINE_POSTGRES_POOL_SIZE).") var postgresPoolSize: String?
     @Option(help: "Seconds one PostgreSQL statement may run (SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT).") var postgresStatementTimeout: String?
+    @Option(help: "Label sets per span/LLM metric family before overflow (SIGHTLINE_SPAN_METRICS_MAX_SERIES).") var spanMetricsMaxSeries: String?
+    @Option(help: "LLM prices, MODEL=INPUT/OUTPUT USD per million tokens, comma-separated, or @FILE (SIGHTLINE_LLM_PRICES).") var llmPrices: String?
 
     var flags: [Setting: String] {
         var flags: [Setting: String] = [:]
@@ -42,12 +46,16 @@ struct SettingOptions: ParsableArguments {
         flags[.maxBodyBytes] = maxBodyBytes
         flags[.maxInflatedBytes] = maxInflatedBytes
         flags[.queueCapacity] = queueCapacity
+        flags[.maxConcurrentDecodes] = maxConcurrentDecodes
+        flags[.queryCountLimit] = queryCountLimit
         if allowUnauthenticated { flags[.allowUnauthenticated] = "true" }
         if enableTracecontextTestRoute { flags[.tracecontextTestRoute] = "true" }
         flags[.logLevel] = logLevel
         flags[.postgresTLS] = postgresTls
         flags[.postgresPoolSize] = postgresPoolSize
         flags[.postgresStatementTimeout] = postgresStatementTimeout
+        flags[.spanMetricsMaxSeries] = spanMetricsMaxSeries
+        flags[.llmPrices] = llmPrices
         return flags
     }
 

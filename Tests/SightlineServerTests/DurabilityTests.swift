@@ -71,7 +71,7 @@ func distinctTraces(_ index: Int, spans: Int = 3) -> [UInt8] {
             let spans = try await server.count("trace_spans")
             #expect(spans == 9)
             #expect(try await server.count("structured_logs") == 8)
-            #expect(try await server.count("schema_migrations") == 5)
+            #expect(try await server.count("schema_migrations") == (kind == .sqlite ? embeddedSQLiteMigrationNames : embeddedPostgresMigrationNames).count)
             #expect(try await server.post("/v1/traces", distinctTraces(1)).status == 200)
             #expect(try await server.count("trace_spans") == 12)
         }

@@ -1,5 +1,6 @@
 // The PostgreSQL migrations, embedded into the binary by the package manifest
-// (`.embedInCode`). Add each new file to the list too; a test checks it against the folder.
+// (`.embedInCode`). Add each new file to this list and to `migrationFiles` in Package.swift;
+// a test checks the list against the folder.
 
 /// The PostgreSQL migrations in the order they apply: `(version, name, sql)`.
 public let postgresMigrations: [(version: String, name: String, sql: String)] = [
@@ -8,6 +9,9 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("009", "structured_logs", text(PackageResources._09_structured_logs_sql)),
     ("010", "alert_tables", text(PackageResources._10_alert_tables_sql)),
     ("011", "otlp_fidelity", text(PackageResources._11_otlp_fidelity_sql)),
+    ("012", "alert_engine", text(PackageResources._12_alert_engine_sql)),
+    ("013", "llm_call_spans", text(PackageResources._13_llm_call_spans_sql)),
+    ("014", "query_indexes", text(PackageResources._14_query_indexes_sql)),
 ]
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

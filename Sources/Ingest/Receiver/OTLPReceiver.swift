@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -17,11 +18,20 @@ public struct OTLPReceiver: Sendable {
         public var maxInflatedBytes: Int
         /// When non-empty, requests need `Authorization: Bearer <one of these>`.
         public var ingestTokens: [String]
+        /// Prices of the LLM calls that GenAI spans describe (`llm_call_metrics.cost_usd`).
+        public var llmPrices: LLMPriceTable
+        /// Requests read and decoded at once; more are refused with 503 before their body is read.
+        public var maxConcurrentDecodes: Int = Configuration.defaultConcurrentDecodes
 
-        public init(maxBodyBytes: Int = 20 << 20, maxInflatedBytes: Int = 64 << 20, ingestTokens: [String] = []) {
+        /// Two per core, at least eight: enough that a handful of clients never meet the limit.
+        public static var defaultConcurrentDecodes: Int { max(8, 2 * ProcessInfo.processInfo.activeProcessorCount) }
+
+        public init(maxBodyBytes: Int = 20 << 20, maxInflatedBytes: Int = 64 << 20, ingestTokens: [String] = [],
+                    llmPrices: LLMPriceTable = .default) {
             self.maxBodyBytes = maxBodyBytes
             self.maxInflatedBytes = maxInflatedBytes
             self.ingestTokens = ingestTokens
+            self.llmPrices = llmPrices
         }
     }
 
@@ -37,16 +47,24 @@ public struct OTLPReceiver: Sendable {
     private let jsonDecoder = OTLPJSONDecoder()
     private let protobufDecoder = OTLPProtobufDecoder()
     private let logger: Logger
+    private let metrics: ReceiverMetrics
+    private let admission: DecodeAdmission
 
-    public init(configuration: Configuration, writer: BatchWriter, logger: Logger) {
+    /// `metricsFactory` receives the `otelcol_receiver_*` counters (see `ReceiverMetrics`).
+    public init(configuration: Configuration, writer: BatchWriter, logger: Logger,
+                metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.metrics = ReceiverMetrics(factory: metricsFactory)
         self.configuration = configuration
+        self.admission = DecodeAdmission(limit: max(1, configuration.maxConcurrentDecodes))
         self.writer = writer
         self.logger = logger
     }
 
-    /// The router of the OTLP port.
-    public func router<Context: RequestContext>(context: Context.Type = BasicRequestContext.self) -> Router<Context> {
+    /// The router of the OTLP port; `middleware` (request metrics) wraps every route.
+    public func router<Context: RequestContext>(context: Context.Type = BasicRequestContext.self,
+                                                middleware: (any MiddlewareProtocol<Request, Response, Context>)? = nil) -> Router<Context> {
         let router = Router(context: Context.self)
+        if let middleware { router.add(middleware: middleware) }
         for signal in [Signal.traces, .logs] {
             let path = RouterPath("/v1/\(signal.rawValue)")
             router.post(path) { request, _ in await self.handle(request, signal: signal) }
@@ -82,6 +100,38 @@ public struct OTLPReceiver: Sendable {
             throw .unsupportedMediaType(mediaType)
         }
 
+        // Refuse before reading the body when the queue is full or enough requests are being
+        // decoded already: under overload the answer is immediate and costs no memory.
+        guard writer.isAccepting else { throw .overloaded }
+        guard admission.tryEnter() else { throw .overloaded }
+        let decoded: (batch: WriteBatch, rejected: [OTLPDecodingError], accepted: Int)
+        do {
+            defer { admission.leave() }
+            decoded = try await decode(request, signal: signal, encoding: encoding)
+        }
+        let (batch, rejected, accepted) = decoded
+        if accepted == 0, let first = rejected.first {
+            metrics.record(signal, encoding, accepted: 0, refused: rejected.count)
+            throw .badRequest(Self.summary(of: rejected, first: first))
+        }
+
+        do {
+            try await writer.submit(batch)
+        } catch {
+            metrics.record(signal, encoding, accepted: 0, refused: accepted + rejected.count)
+            switch error {
+            case .overloaded: throw .overloaded
+            case .storeUnavailable: throw .unavailable
+            case .shuttingDown: throw .shuttingDown
+            }
+        }
+        metrics.record(signal, encoding, accepted: accepted, refused: rejected.count)
+        return Self.success(rejected: rejected, signal: signal, encoding: encoding)
+    }
+
+    /// Reads, inflates and decodes the body, and maps it onto rows.
+    private func decode(_ request: Request, signal: Signal, encoding: OTLPEncoding) async throws(IngestFailure)
+        -> (batch: WriteBatch, rejected: [OTLPDecodingError], accepted: Int) {
         let body = try await RequestBody(maxBodyBytes: configuration.maxBodyBytes,
                                          maxInflatedBytes: configuration.maxInflatedBytes).read(request)
         let data = Data(buffer: body, byteTransferStrategy: .noCopy)
@@ -97,7 +147,7 @@ public struct OTLPReceiver: Sendable {
                 case .json: try jsonDecoder.decodeTraces(from: data)
                 case .protobuf: try protobufDecoder.decodeTraces(from: data)
                 }
-                batch = decoded.request.writeBatch()
+                batch = decoded.request.writeBatch(prices: configuration.llmPrices)
                 rejected = decoded.rejected
                 accepted = decoded.request.spanCount
             case .logs:
@@ -112,20 +162,7 @@ public struct OTLPReceiver: Sendable {
         } catch {
             throw .badRequest(error.description)
         }
-        if accepted == 0, let first = rejected.first {
-            throw .badRequest(Self.summary(of: rejected, first: first))
-        }
-
-        do {
-            try await writer.submit(batch)
-        } catch {
-            switch error {
-            case .overloaded: throw .overloaded
-            case .storeUnavailable: throw .unavailable
-            case .shuttingDown: throw .shuttingDown
-            }
-        }
-        return Self.success(rejected: rejected, signal: signal, encoding: encoding)
+        return (batch, rejected, accepted)
     }
 
     private func authorize(_ request: Request) throws(IngestFailure) {

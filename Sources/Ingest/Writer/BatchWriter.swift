@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import ServiceLifecycle
 import Store
@@ -25,7 +26,7 @@ public final class BatchWriter: Service, Sendable {
         /// Items committed in one transaction at most.
         public var maxItemsPerCommit: Int
 
-        public init(queueCapacity: Int = 50_000, maxItemsPerCommit: Int = 20_000) {
+        public init(queueCapacity: Int = 20_000, maxItemsPerCommit: Int = 20_000) {
             self.queueCapacity = queueCapacity
             self.maxItemsPerCommit = maxItemsPerCommit
         }
@@ -39,11 +40,16 @@ public final class BatchWriter: Service, Sendable {
     private let wakeUps: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private let afterCommit: (@Sendable (WriteBatch) -> Void)?
+    private let metrics: WriterMetrics
 
-    /// `afterCommit` is called with the rows of each commit once it is durable (the live log
-    /// stream reads them back on SQLite). It must return at once: the writer waits for it.
+    /// `afterCommit` is called with the rows each commit added once it is durable (the live log
+    /// stream reads them back on SQLite; span metrics count the spans): spans already stored
+    /// are left out (see `TelemetryStore.commit`). It must return at once: the writer waits
+    /// for it. `metricsFactory` receives batch size, commit latency and store errors.
     public init(store: any TelemetryStore, configuration: Configuration = .init(), logger: Logger,
+                metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
                 afterCommit: (@Sendable (WriteBatch) -> Void)? = nil) {
+        self.metrics = WriterMetrics(factory: metricsFactory)
         self.store = store
         self.logger = logger
         self.afterCommit = afterCommit
@@ -100,9 +106,17 @@ public final class BatchWriter: Service, Sendable {
     private func commit(_ group: [(batch: WriteBatch, ticket: Ticket)]) async {
         do {
             let combined = WriteBatch.combining(group.map(\.batch))
-            try await store.write(combined)
+            let started = ContinuousClock.now
+            let added: WriteBatch
+            do {
+                added = try await store.commit(combined)
+            } catch {
+                metrics.committed(items: combined.itemCount, since: started, failed: true)
+                throw error
+            }
+            metrics.committed(items: combined.itemCount, since: started, failed: false)
             for submission in group { submission.ticket.resume() }
-            afterCommit?(combined)
+            afterCommit?(added)
             return
         } catch {
             logger.error("group commit failed", metadata: ["batch.submissions": "\(group.count)", "error": "\(error)"])
@@ -122,11 +136,14 @@ public final class BatchWriter: Service, Sendable {
         }
         // Commit one by one, so one bad submission cannot fail its neighbours.
         for submission in group {
+            let started = ContinuousClock.now
             do {
-                try await store.write(submission.batch)
+                let added = try await store.commit(submission.batch)
+                metrics.committed(items: submission.batch.itemCount, since: started, failed: false)
                 submission.ticket.resume()
-                afterCommit?(submission.batch)
+                afterCommit?(added)
             } catch {
+                metrics.committed(items: submission.batch.itemCount, since: started, failed: true)
                 submission.ticket.resume(throwing: WriteRejection.storeUnavailable)
             }
         }

@@ -96,6 +96,7 @@ enum PostgresStatements {
                      error_message, tags, logs, kind, trace_state, flags, status_code, attributes, events, links,
                      resource, scope, dropped_attributes, dropped_events, dropped_links)
             ON CONFLICT (trace_id, span_id) DO NOTHING
+            RETURNING trace_id, span_id
             """, binds: binds)
     }
 

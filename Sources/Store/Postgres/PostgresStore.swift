@@ -82,16 +82,32 @@ public final class PostgresStore: TelemetryStore {
     }
 
     public func write(_ batch: WriteBatch) async throws {
-        guard !batch.isEmpty else { return }
+        _ = try await commit(batch)
+    }
+
+    public func commit(_ batch: WriteBatch) async throws -> WriteBatch {
+        guard !batch.isEmpty else { return batch }
         let traces = TraceRow.merging(batch.traces)
         do {
-            try await withTimeLimit(configuration.writeTimeout) {
+            return try await withTimeLimit(configuration.writeTimeout) {
                 try await self.client.withConnection { connection in
+                    var added = batch
                     try await Self.transaction(on: connection, logger: self.logger) { statement in
                         if !traces.isEmpty { try await statement(PostgresStatements.upsertTraces(traces)) }
-                        if !batch.spans.isEmpty { try await statement(PostgresStatements.insertSpans(batch.spans)) }
-                        if !batch.logs.isEmpty { try await statement(PostgresStatements.insertLogs(batch.logs)) }
+                        if !batch.spans.isEmpty {
+                            let inserted = try await Self.insertedSpanKeys(
+                                PostgresStatements.insertSpans(batch.spans), on: connection, logger: self.logger)
+                            added = batch.keepingInserted(inserted)
+                        }
+                        if !added.llmCalls.isEmpty { try await statement(PostgresStatements.insertLLMCalls(added.llmCalls)) }
+                        let minutes = SpanOperationMinute.aggregate(added.spans)
+                        if !minutes.isEmpty { try await statement(PostgresStatements.upsertOperationMinutes(minutes)) }
+                        if !batch.logs.isEmpty {
+                            try await statement(PostgresStatements.insertLogs(batch.logs))
+                            try await statement(PostgresStatements.upsertLevelMinutes(LogLevelMinute.aggregate(batch.logs)))
+                        }
                     }
+                    return added
                 }
             }
         } catch {
@@ -141,7 +157,10 @@ public final class PostgresStore: TelemetryStore {
         guard var bytes = cell.bytes else { return .null }
         switch cell.dataType {
         case .int2, .int4, .int8: return .int(try cell.decode(Int64.self))
-        case .float4, .float8, .numeric: return .double(try cell.decode(Double.self))
+        case .float4, .float8: return .double(try cell.decode(Double.self))
+        // numeric (sums of `cost_usd`, a `custom_sql` rule's value) arrives in PostgreSQL's
+        // decimal form, which does not decode as Double.
+        case .numeric: return .double(NSDecimalNumber(decimal: try cell.decode(Decimal.self)).doubleValue)
         case .bool: return .bool(try cell.decode(Bool.self))
         case .timestamptz, .timestamp:
             let date = try cell.decode(Date.self)

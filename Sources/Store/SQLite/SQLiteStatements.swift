@@ -62,6 +62,7 @@ enum SQLiteStatements {
         INSERT INTO enterprise.trace_spans (\(spanColumns.joined(separator: ", ")))
         VALUES \(values(columns: spanColumns.count, rows: count))
         ON CONFLICT(trace_id, span_id) DO NOTHING
+        RETURNING trace_id, span_id
         """
     }
 
@@ -120,5 +121,43 @@ extension LogRow {
             SQLiteData(resource), SQLiteData(scope), SQLiteData(flags), SQLiteData(eventName),
             SQLiteData(droppedAttributesCount), SQLiteData(serviceName),
         ]
+    }
+}
+
+extension SQLiteStatements {
+    static let operationMinuteColumns = ["minute", "service_name", "operation_name", "calls", "total_ms", "max_ms"]
+
+    /// Adds spans to their minutes' rows (`SpanOperationMinute`).
+    static func upsertOperationMinutes(count: Int) -> String {
+        """
+        INSERT INTO enterprise.span_operation_minutes (\(operationMinuteColumns.joined(separator: ", ")))
+        VALUES \(values(columns: operationMinuteColumns.count, rows: count))
+        ON CONFLICT(minute, service_name, operation_name) DO UPDATE SET
+            calls = calls + excluded.calls, total_ms = total_ms + excluded.total_ms, max_ms = max(max_ms, excluded.max_ms)
+        """
+    }
+}
+
+extension SpanOperationMinute {
+    var sqliteBinds: [SQLiteData] {
+        [SQLiteData(Timestamp.iso8601(unixNano: minuteUnixNano)), SQLiteData(serviceName), SQLiteData(operationName),
+         .integer(Int(calls)), .float(totalMs), .float(maxMs)]
+    }
+}
+
+extension SQLiteStatements {
+    /// Adds records to their minutes' level counts (`LogLevelMinute`).
+    static func upsertLevelMinutes(count: Int) -> String {
+        """
+        INSERT INTO enterprise.log_level_minutes (minute, level, count)
+        VALUES \(values(columns: 3, rows: count))
+        ON CONFLICT(minute, level) DO UPDATE SET count = count + excluded.count
+        """
+    }
+}
+
+extension LogLevelMinute {
+    var sqliteBinds: [SQLiteData] {
+        [SQLiteData(Timestamp.iso8601(unixNano: minuteUnixNano)), SQLiteData(level), .integer(Int(count))]
     }
 }

@@ -68,6 +68,10 @@ public final class SQLiteStore: TelemetryStore {
             // journals stay in memory too.
             _ = try await connection.query("PRAGMA enterprise.cache_size = -65536")
             _ = try await connection.query("PRAGMA temp_store = MEMORY")
+            // `REGEXP` for the Grafana query endpoints' regular expressions.
+            try await connection.install(customFunction: SQLiteRegexp.function)
+            // Duration percentiles in one pass (the trace summary, alert latency rules).
+            try await connection.install(customFunction: SQLitePercentiles.function)
         } catch {
             try? await connection.close()
             throw StoreError(operation: "open", reason: "\(path): \(error)")
@@ -103,18 +107,36 @@ public final class SQLiteStore: TelemetryStore {
     }
 
     public func write(_ batch: WriteBatch) async throws {
-        guard !batch.isEmpty else { return }
+        _ = try await commit(batch)
+    }
+
+    public func commit(_ batch: WriteBatch) async throws -> WriteBatch {
+        guard !batch.isEmpty else { return batch }
+        var added = batch
         try await inTransaction {
             for chunk in TraceRow.merging(batch.traces).chunked(Self.rowsPerStatement) {
                 _ = try await self.connection.query(SQLiteStatements.upsertTraces(count: chunk.count), chunk.flatMap(\.sqliteBinds))
             }
+            var inserted: [SpanKey] = []
             for chunk in batch.spans.chunked(Self.rowsPerStatement) {
-                _ = try await self.connection.query(SQLiteStatements.insertSpans(count: chunk.count), chunk.flatMap(\.sqliteBinds))
+                let rows = try await self.connection.query(SQLiteStatements.insertSpans(count: chunk.count), chunk.flatMap(\.sqliteBinds))
+                inserted += rows.map { SpanKey(traceID: $0.column("trace_id")?.string ?? "", spanID: $0.column("span_id")?.string ?? "") }
+            }
+            added = batch.keepingInserted(inserted)
+            for chunk in added.llmCalls.chunked(Self.rowsPerStatement) {
+                _ = try await self.connection.query(SQLiteStatements.insertLLMCalls(count: chunk.count), chunk.flatMap(\.sqliteBinds))
+            }
+            for chunk in SpanOperationMinute.aggregate(added.spans).chunked(Self.rowsPerStatement) {
+                _ = try await self.connection.query(SQLiteStatements.upsertOperationMinutes(count: chunk.count), chunk.flatMap(\.sqliteBinds))
             }
             for chunk in batch.logs.chunked(Self.rowsPerStatement) {
                 _ = try await self.connection.query(SQLiteStatements.insertLogs(count: chunk.count), chunk.flatMap(\.sqliteBinds))
             }
+            for chunk in LogLevelMinute.aggregate(batch.logs).chunked(Self.rowsPerStatement) {
+                _ = try await self.connection.query(SQLiteStatements.upsertLevelMinutes(count: chunk.count), chunk.flatMap(\.sqliteBinds))
+            }
         }
+        return added
     }
 
     /// Reads the database file (through the reader, so a commit in progress does not delay it).

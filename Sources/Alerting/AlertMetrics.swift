@@ -1,0 +1,120 @@
+import Foundation
+import Store
+
+/// Computes a rule's metric over its window from the stored spans, logs and metric tables
+/// (DESIGN §7), with parameterised SQL for either dialect.
+public struct AlertMetrics: Sendable {
+    let database: AlertDatabase
+    /// Limit for one `custom_sql` evaluation.
+    let customSQLTimeout: Duration
+
+    public init(database: AlertDatabase, customSQLTimeout: Duration = .seconds(5)) {
+        self.database = database
+        self.customSQLTimeout = customSQLTimeout
+    }
+
+    /// The rule's value at `now`, or `nil` for "no data".
+    public func value(of rule: AlertRule, at now: Date) async throws -> Double? {
+        let sinceNano = Int64((now.timeIntervalSince1970 - Double(rule.windowMinutes) * 60) * 1e9)
+        let untilNano = Int64(now.timeIntervalSince1970 * 1e9)
+        let dialect = database.dialect
+        switch rule.metricType {
+        case .memoryPercent:
+            return nil
+        case .customSQL:
+            guard let sql = rule.customSQL else { return nil }
+            return try await database.runCustomSQL(sql, timeout: customSQLTimeout)
+        case .errorCount:
+            var sql = SQLBuilder(dialect)
+            let spans = spanFilter(&sql, rule, sinceNano, untilNano)
+            let logs = logFilter(&sql, rule, sinceNano, untilNano)
+            let text = """
+                SELECT (SELECT count(*) FROM enterprise.trace_spans WHERE \(spans) AND status = 'error')
+                     + (SELECT count(*) FROM enterprise.structured_logs WHERE \(logs) AND level IN ('ERROR', 'CRITICAL')) AS value
+                """
+            return try await number(sql.query(text))
+        case .errorRate:
+            var sql = SQLBuilder(dialect)
+            let spans = spanFilter(&sql, rule, sinceNano, untilNano)
+            let text = """
+                SELECT count(*) AS total, coalesce(sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), 0) AS failed
+                FROM enterprise.trace_spans WHERE \(spans)
+                """
+            let row = try await database.store.read(sql.query(text)).first
+            guard let total = row?["total"].double, total > 0, let failed = row?["failed"].double else { return nil }
+            return failed / total * 100
+        case .latencyP95, .ragLatencyP95:
+            return try await percentile(0.95, rule, sinceNano, untilNano)
+        case .latencyP99:
+            return try await percentile(0.99, rule, sinceNano, untilNano)
+        case .logCount:
+            var sql = SQLBuilder(dialect)
+            let logs = logFilter(&sql, rule, sinceNano, untilNano)
+            let text = "SELECT count(*) AS value FROM enterprise.structured_logs WHERE \(logs)"
+            return try await number(sql.query(text))
+        case .llmCostHourly, .llmTokens:
+            var sql = SQLBuilder(dialect)
+            let since = sql.bindTime(unixNano: sinceNano)
+            let until = sql.bindTime(unixNano: untilNano)
+            let column = rule.metricType == .llmCostHourly ? "cost_usd" : "total_tokens"
+            // cost_usd is NUMERIC on PostgreSQL: read as a double.
+            let text = "SELECT CAST(coalesce(sum(\(column)), 0) AS DOUBLE PRECISION) AS value FROM enterprise.llm_call_metrics WHERE timestamp > \(since) AND timestamp <= \(until)"
+            return try await number(sql.query(text))
+        case .cacheHitRate:
+            var sql = SQLBuilder(dialect)
+            let since = sql.bindTime(unixNano: sinceNano)
+            let until = sql.bindTime(unixNano: untilNano)
+            let text = """
+                SELECT coalesce(sum(hits), 0) AS hits, coalesce(sum(hits + misses), 0) AS lookups
+                FROM enterprise.cache_metrics WHERE timestamp > \(since) AND timestamp <= \(until)
+                """
+            let row = try await database.store.read(sql.query(text)).first
+            guard let lookups = row?["lookups"].double, lookups > 0, let hits = row?["hits"].double else { return nil }
+            return hits / lookups * 100
+        }
+    }
+
+    /// Spans that started in the window, narrowed to the rule's service and operation.
+    private func spanFilter(_ sql: inout SQLBuilder, _ rule: AlertRule, _ since: Int64, _ until: Int64) -> String {
+        var conditions = ["start_time > \(sql.bindTime(unixNano: since))", "start_time <= \(sql.bindTime(unixNano: until))"]
+        if let service = rule.serviceName { conditions.append("service_name = \(sql.bind(service))") }
+        if let operation = rule.operationName {
+            conditions.append("operation_name = \(sql.bind(operation))")
+        } else if rule.metricType == .ragLatencyP95 {
+            conditions.append("lower(operation_name) LIKE '%rag%'")
+        }
+        return conditions.joined(separator: " AND ")
+    }
+
+    /// Log records of the window, narrowed to the rule's service.
+    private func logFilter(_ sql: inout SQLBuilder, _ rule: AlertRule, _ since: Int64, _ until: Int64) -> String {
+        var conditions = ["timestamp > \(sql.bindTime(unixNano: since))", "timestamp <= \(sql.bindTime(unixNano: until))"]
+        if let service = rule.serviceName { conditions.append("service_name = \(sql.bind(service))") }
+        return conditions.joined(separator: " AND ")
+    }
+
+    /// Span duration percentile, interpolated between the two nearest ranks like
+    /// PostgreSQL's `percentile_cont` (which PostgreSQL computes itself).
+    private func percentile(_ fraction: Double, _ rule: AlertRule, _ since: Int64, _ until: Int64) async throws -> Double? {
+        var sql = SQLBuilder(database.dialect)
+        let spans = spanFilter(&sql, rule, since, until)
+        if database.dialect == .postgres {
+            let text = "SELECT percentile_cont(\(fraction)) WITHIN GROUP (ORDER BY duration_ms) AS value FROM enterprise.trace_spans WHERE \(spans) AND duration_ms IS NOT NULL"
+            return try await number(sql.query(text))
+        }
+        let countText = "SELECT count(*) AS value FROM enterprise.trace_spans WHERE \(spans) AND duration_ms IS NOT NULL"
+        guard let count = try await number(sql.query(countText)), count > 0 else { return nil }
+        let rank = fraction * (count - 1)
+        let lower = rank.rounded(.down)
+        let offset = sql.bind(Int64(lower))
+        let text = "SELECT duration_ms FROM enterprise.trace_spans WHERE \(spans) AND duration_ms IS NOT NULL ORDER BY duration_ms LIMIT 2 OFFSET \(offset)"
+        let rows = try await database.store.read(sql.query(text))
+        guard let low = rows.first?["duration_ms"].double else { return nil }
+        let high = rows.count > 1 ? rows[1]["duration_ms"].double ?? low : low
+        return low + (high - low) * (rank - lower)
+    }
+
+    private func number(_ query: ReadQuery) async throws -> Double? {
+        try await database.store.read(query).first?["value"].double
+    }
+}

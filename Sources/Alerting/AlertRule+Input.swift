@@ -1,0 +1,168 @@
+import Foundation
+import Store
+
+/// A refused rule: the field and the problem (`"threshold: expected a number"`).
+public struct RuleValidationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var field: String
+    public var problem: String
+    public var description: String { "\(field): \(problem)" }
+}
+
+extension AlertRule {
+    /// A stored rule; `nil` when the row names an unknown metric type or condition.
+    init?(row: ResultRow) {
+        guard let id = row["id"].text, let name = row["name"].text,
+              let metric = MetricType(rawValue: row["metric_type"].text ?? ""),
+              let condition = AlertCondition(rawValue: row["condition"].text ?? ""),
+              let threshold = row["threshold"].double else { return nil }
+        let channelNames = (row["notification_channels"].text.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String]) ?? []
+        let overrides = row["notification_config"].text.flatMap { try? JSONDecoder().decode(NotificationOverrides.self, from: Data($0.utf8)) }
+        let enabled: Bool
+        switch row["enabled"] {
+        case .bool(let flag): enabled = flag
+        case .int(let number): enabled = number != 0
+        default: enabled = true
+        }
+        self.init(
+            id: id, name: name, description: row["description"].text, metricType: metric, condition: condition,
+            threshold: threshold, windowMinutes: Int(row["window_minutes"].int ?? 5),
+            evaluationIntervalSeconds: Int(row["evaluation_interval_seconds"].int ?? 60), customSQL: row["custom_sql"].text,
+            severity: AlertSeverity(rawValue: row["severity"].text ?? "") ?? .warning,
+            channels: channelNames.compactMap(NotificationChannel.init(rawValue:)),
+            cooldownMinutes: Int(row["cooldown_minutes"].int ?? 15), enabled: enabled,
+            serviceName: row["service_name"].text, operationName: row["operation_name"].text,
+            forMinutes: Int(row["for_minutes"].int ?? 0), repeatIntervalMinutes: Int(row["repeat_interval_minutes"].int ?? 0),
+            overrides: overrides ?? NotificationOverrides())
+    }
+
+    /// A rule from an API body: all fields for a new rule (`base == nil`), or the fields given
+    /// applied over `base` (an update). Every field is checked; the first problem is thrown.
+    static func from(json object: [String: JSONValue], base: AlertRule?) throws(RuleValidationError) -> AlertRule {
+        func fail(_ field: String, _ problem: String) -> RuleValidationError { RuleValidationError(field: field, problem: problem) }
+        let known: Set<String> = [
+            "name", "description", "metric_type", "condition", "threshold", "window_minutes", "evaluation_interval_seconds",
+            "custom_sql", "severity", "notification_channels", "cooldown_minutes", "enabled", "service_name", "operation_name",
+            "for_minutes", "repeat_interval_minutes", "notification_config", "created_by",
+        ]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) { throw fail(unknown, "unknown field") }
+
+        func text(_ field: String, maxLength: Int = 255) throws(RuleValidationError) -> String?? {
+            guard let value = object[field] else { return .none }
+            if value == .null { return .some(nil) }
+            guard case .string(let string) = value else { throw fail(field, "expected a string") }
+            guard string.count <= maxLength else { throw fail(field, "longer than \(maxLength) characters") }
+            let trimmed = string.trimmingWhitespace
+            return .some(trimmed.isEmpty ? nil : trimmed)
+        }
+        func integer(_ field: String, _ range: ClosedRange<Int>) throws(RuleValidationError) -> Int? {
+            guard let value = object[field] else { return nil }
+            guard case .number(let number) = value, number.rounded() == number, abs(number) < 1e9 else {
+                throw fail(field, "expected a whole number")
+            }
+            let int = Int(number)
+            guard range.contains(int) else {
+                throw fail(field, range.lowerBound == 1 ? "must be positive (at most \(range.upperBound))" : "must be between \(range.lowerBound) and \(range.upperBound)")
+            }
+            return int
+        }
+        func choice<T: RawRepresentable & CaseIterable>(_ field: String, _ type: T.Type) throws(RuleValidationError) -> T? where T.RawValue == String {
+            guard let value = object[field] else { return nil }
+            guard case .string(let string) = value, let match = T(rawValue: string.lowercased()) else {
+                throw fail(field, "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return match
+        }
+
+        var rule = base ?? AlertRule(name: "", metricType: .errorCount, condition: .gt, threshold: 0)
+        if let name = try text("name") { rule.name = name ?? "" }
+        if rule.name.isEmpty { throw fail("name", "required") }
+        if let description = try text("description", maxLength: 2000) { rule.description = description }
+        if let metric = try choice("metric_type", MetricType.self) { rule.metricType = metric } else if base == nil { throw fail("metric_type", "required") }
+        if let condition = try choice("condition", AlertCondition.self) { rule.condition = condition } else if base == nil { throw fail("condition", "required") }
+        if let value = object["threshold"] {
+            guard case .number(let number) = value, number.isFinite else { throw fail("threshold", "expected a number") }
+            rule.threshold = number
+        } else if base == nil {
+            throw fail("threshold", "required")
+        }
+        if let minutes = try integer("window_minutes", 1...10_080) { rule.windowMinutes = minutes }
+        if let seconds = try integer("evaluation_interval_seconds", 1...86_400) { rule.evaluationIntervalSeconds = seconds }
+        if let minutes = try integer("cooldown_minutes", 0...10_080) { rule.cooldownMinutes = minutes }
+        if let minutes = try integer("for_minutes", 0...10_080) { rule.forMinutes = minutes }
+        if let minutes = try integer("repeat_interval_minutes", 0...10_080) { rule.repeatIntervalMinutes = minutes }
+        if let severity = try choice("severity", AlertSeverity.self) { rule.severity = severity }
+        if let value = object["enabled"] {
+            guard case .bool(let flag) = value else { throw fail("enabled", "expected true or false") }
+            rule.enabled = flag
+        }
+        if let value = object["notification_channels"] {
+            guard case .array(let names) = value else { throw fail("notification_channels", "expected an array of channel names") }
+            var channels: [NotificationChannel] = []
+            for name in names {
+                guard case .string(let name) = name, let channel = NotificationChannel(rawValue: name.lowercased()) else {
+                    throw fail("notification_channels", "expected known channel names; known: \(NotificationChannel.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                if !channels.contains(channel) { channels.append(channel) }
+            }
+            rule.channels = channels
+        }
+        if let service = try text("service_name") { rule.serviceName = service }
+        if let operation = try text("operation_name") { rule.operationName = operation }
+        if let sql = try text("custom_sql", maxLength: CustomSQLGuard.maxLength) { rule.customSQL = sql }
+        if let value = object["notification_config"] {
+            if value == .null {
+                rule.overrides = NotificationOverrides()
+            } else {
+                guard case .object(let config) = value else { throw fail("notification_config", "expected an object") }
+                rule.overrides = try overrides(config)
+            }
+        }
+        if rule.metricType == .customSQL {
+            guard let sql = rule.customSQL else { throw fail("custom_sql", "required when metric_type is custom_sql") }
+            if let problem = CustomSQLGuard.problem(in: sql) { throw fail("custom_sql", problem) }
+        } else if rule.customSQL != nil, object["custom_sql"] != nil {
+            throw fail("custom_sql", "only for metric_type custom_sql")
+        }
+        if !rule.metricType.isScopable, object["service_name"] != nil || object["operation_name"] != nil,
+           rule.serviceName != nil || rule.operationName != nil {
+            throw fail(object["service_name"] != nil ? "service_name" : "operation_name", "does not apply to \(rule.metricType.rawValue)")
+        }
+        return rule
+    }
+
+    private static func overrides(_ config: [String: JSONValue]) throws(RuleValidationError) -> NotificationOverrides {
+        var overrides = NotificationOverrides()
+        for (key, value) in config {
+            let field = "notification_config.\(key)"
+            switch key {
+            case "slack_webhook_url", "webhook_url", "alertmanager_url":
+                guard case .string(let url) = value, let components = URLComponents(string: url),
+                      ["http", "https"].contains(components.scheme ?? ""), components.host?.isEmpty == false else {
+                    throw RuleValidationError(field: field, problem: "expected an http:// or https:// URL")
+                }
+                if key == "slack_webhook_url" { overrides.slackWebhookURL = url }
+                if key == "webhook_url" { overrides.webhookURL = url }
+                if key == "alertmanager_url" { overrides.alertmanagerURL = url }
+            case "email_to":
+                let list = Self.strings(value)
+                guard !list.isEmpty, list.allSatisfy({ $0.contains("@") && $0.count <= 254 && !$0.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" }) }) else {
+                    throw RuleValidationError(field: field, problem: "expected a non-empty array of e-mail addresses")
+                }
+                overrides.emailTo = list
+            default:
+                throw RuleValidationError(field: field, problem: "unknown key; known: slack_webhook_url, webhook_url, alertmanager_url, email_to")
+            }
+        }
+        return overrides
+    }
+
+    private static func strings(_ value: JSONValue) -> [String] {
+        guard case .array(let items) = value else { return [] }
+        var strings: [String] = []
+        for item in items {
+            guard case .string(let text) = item else { return [] }
+            strings.append(text)
+        }
+        return strings
+    }
+}

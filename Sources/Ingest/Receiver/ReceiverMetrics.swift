@@ -1,0 +1,43 @@
+import CoreMetrics
+import OTLP
+
+/// The receiver's counters, named like the OpenTelemetry Collector's own so stock collector
+/// dashboards work: `otelcol_receiver_{accepted,refused}_{spans,log_records}_total` with
+/// `receiver="otlp"`, `transport="http"` and the request's `encoding` (`json`, `protobuf`).
+///
+/// Accepted: items committed to the store. Refused: items of a well-formed request that were
+/// not (rejected one by one, or the whole request refused with 503 while the queue was full or
+/// the store down). A body that is not OTLP at all has no countable items.
+struct ReceiverMetrics: Sendable {
+    static let acceptedSpans = "otelcol_receiver_accepted_spans_total"
+    static let refusedSpans = "otelcol_receiver_refused_spans_total"
+    static let acceptedLogRecords = "otelcol_receiver_accepted_log_records_total"
+    static let refusedLogRecords = "otelcol_receiver_refused_log_records_total"
+
+    private let counters: [Key: Counter]
+
+    private struct Key: Hashable {
+        var signal: OTLPReceiver.Signal
+        var encoding: OTLPEncoding
+        var accepted: Bool
+    }
+
+    init(factory: any MetricsFactory) {
+        var counters: [Key: Counter] = [:]
+        for signal in [OTLPReceiver.Signal.traces, .logs] {
+            for encoding in [OTLPEncoding.json, .protobuf] {
+                let dimensions = [("receiver", "otlp"), ("transport", "http"), ("encoding", encoding.rawValue)]
+                counters[Key(signal: signal, encoding: encoding, accepted: true)] = Counter(
+                    label: signal == .traces ? Self.acceptedSpans : Self.acceptedLogRecords, dimensions: dimensions, factory: factory)
+                counters[Key(signal: signal, encoding: encoding, accepted: false)] = Counter(
+                    label: signal == .traces ? Self.refusedSpans : Self.refusedLogRecords, dimensions: dimensions, factory: factory)
+            }
+        }
+        self.counters = counters
+    }
+
+    func record(_ signal: OTLPReceiver.Signal, _ encoding: OTLPEncoding, accepted: Int, refused: Int) {
+        if accepted > 0 { counters[Key(signal: signal, encoding: encoding, accepted: true)]?.increment(by: Int64(accepted)) }
+        if refused > 0 { counters[Key(signal: signal, encoding: encoding, accepted: false)]?.increment(by: Int64(refused)) }
+    }
+}

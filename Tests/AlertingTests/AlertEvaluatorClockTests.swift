@@ -1,0 +1,105 @@
+import Alerting
+import Foundation
+import Store
+import StoreTestSupport
+import Synchronization
+import Testing
+
+/// Records what would be sent (the channel is not under test here; the end-to-end tests send
+/// for real).
+final class RecordingNotifier: Notifier {
+    let channel: NotificationChannel = .webhook
+    private let sent = Mutex<[AlertNotification]>([])
+    var notifications: [AlertNotification] { sent.withLock { $0 } }
+    var kinds: [AlertNotification.Kind] { notifications.map(\.kind) }
+
+    func send(_ notification: AlertNotification, headers: [(String, String)], timeout: Duration) async throws(NotificationError) -> NotificationOutcome {
+        sent.withLock { $0.append(notification) }
+        return NotificationOutcome(statusCode: 200)
+    }
+}
+
+/// The evaluator driven by an injected clock over a real store: pending (for_minutes), firing,
+/// repeat, resolution, cooldown and a restart, minutes apart without sleeping. The metric is
+/// a `custom_sql` reading a "knob" row the test turns.
+@Suite("Alert evaluator with an injected clock", .serialized)
+struct AlertEvaluatorClockTests {
+    @Test("pending → firing → repeat → resolved → cooldown → pending again; a restart re-sends nothing", arguments: StoreKind.available)
+    func lifecycle(kind: StoreKind) async throws {
+        try await withTestStore(kind) { store, _ in
+            let database = try await AlertDatabase.open(store: store, logger: quiet)
+            defer { Task { await database.close() } }
+            let knobID = try await database.insert(AlertRule(name: "knob", metricType: .errorCount, condition: .gt, threshold: 10, enabled: false), createdBy: nil)
+            func turn(_ value: Double) async throws {
+                var knob = AlertRule(id: knobID, name: "knob", metricType: .errorCount, condition: .gt, threshold: value, enabled: false)
+                knob.channels = []
+                #expect(try await database.update(knob))
+            }
+            var rule = AlertRule(name: "Knob high", metricType: .customSQL, condition: .gt, threshold: 5, windowMinutes: 1,
+                                 evaluationIntervalSeconds: 60, customSQL: "SELECT threshold FROM enterprise.alert_rules WHERE name = 'knob'",
+                                 severity: .critical, channels: [.webhook], cooldownMinutes: 10, forMinutes: 2, repeatIntervalMinutes: 5)
+            rule.id = try await database.insert(rule, createdBy: "test")
+
+            let recorder = RecordingNotifier()
+            func evaluator() -> AlertEvaluator {
+                let dispatcher = NotificationDispatcher(database: database, configuration: AlertingConfiguration(), logger: quiet,
+                                                        makeNotifier: { _, _ in recorder })
+                return AlertEvaluator(database: database, metrics: AlertMetrics(database: database), dispatcher: dispatcher,
+                                      configuration: AlertingConfiguration(), logger: quiet)
+            }
+            func status() async throws -> String? {
+                try await database.run(ReadQuery(sql: "SELECT status FROM enterprise.alert_instances ORDER BY triggered_at DESC LIMIT 1")).first?["status"].text
+            }
+            let t0 = Date().addingTimeInterval(-3600)
+            func at(_ minutes: Double) -> Date { t0.addingTimeInterval(minutes * 60) }
+
+            var engine = evaluator()
+            await engine.evaluate(rule, at: at(0))
+            #expect(try await status() == "pending")
+            await engine.evaluate(rule, at: at(1))
+            #expect(try await status() == "pending")
+            #expect(recorder.kinds.isEmpty)
+            await engine.evaluate(rule, at: at(2))
+            #expect(try await status() == "firing")
+            #expect(recorder.kinds == [.firing])
+            #expect(recorder.notifications.first?.value == 10)
+
+            // A restart: a new evaluator on the same store sends nothing new while firing.
+            engine = evaluator()
+            await engine.evaluate(rule, at: at(3))
+            await engine.evaluate(rule, at: at(4))
+            #expect(recorder.kinds == [.firing])
+            // Repeat interval 5 minutes after the firing notification.
+            await engine.evaluate(rule, at: at(7))
+            #expect(recorder.kinds == [.firing, .repeated])
+            await engine.evaluate(rule, at: at(8))
+            #expect(recorder.kinds == [.firing, .repeated])
+
+            try await turn(1)
+            await engine.evaluate(rule, at: at(9))
+            #expect(try await status() == "resolved")
+            #expect(recorder.kinds == [.firing, .repeated, .resolved])
+            #expect(recorder.notifications.last?.endsAt == at(9))
+
+            // Cooldown 10 minutes from the resolution: no new alert before minute 19.
+            try await turn(50)
+            await engine.evaluate(rule, at: at(12))
+            await engine.evaluate(rule, at: at(18.9))
+            #expect(try await status() == "resolved")
+            await engine.evaluate(rule, at: at(19))
+            #expect(try await status() == "pending")
+            // Flapping below for_minutes: the pending alert is dropped, nothing is sent.
+            try await turn(0)
+            await engine.evaluate(rule, at: at(20))
+            #expect(try await status() == "resolved")
+            #expect(recorder.kinds == [.firing, .repeated, .resolved])
+
+            let instances = try await database.run(ReadQuery(sql: "SELECT count(*) AS n FROM enterprise.alert_instances"))
+            #expect(instances.first?["n"].int == 1)
+            let attempts = try await database.run(ReadQuery(sql: "SELECT kind, success FROM enterprise.notifications_sent ORDER BY id"))
+            #expect(attempts.map { $0["kind"].text ?? "" } == ["firing", "repeat", "resolved"])
+            let stored = try await database.run(ReadQuery(sql: "SELECT fired_at, last_notified_at, pending_since, resolved_at FROM enterprise.alert_instances"))
+            #expect(stored.first.map { row in row.values.allSatisfy { !$0.isNull } } == true)
+        }
+    }
+}

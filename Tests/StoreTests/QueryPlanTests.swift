@@ -1,0 +1,64 @@
+import Store
+import StoreTestSupport
+import Testing
+
+/// Every query shape of DESIGN §5 has an index behind it (migration 014): SQLite's plan for
+/// each reads the index named, never a whole table. The statements have the shapes the query
+/// API sends (Sources/QueryAPI).
+@Suite struct QueryPlanTests {
+    static let since = "'2026-01-01T00:00:00.000000Z'"
+
+    static let shapes: [(name: String, sql: String, index: String)] = [
+        ("trace list by service: total", "SELECT count(*) FROM enterprise.traces t WHERE t.start_time > \(since) AND t.service_name = 'shop'",
+         "idx_traces_service_time"),
+        ("trace list by status: page", """
+            SELECT t.trace_id FROM enterprise.traces t WHERE t.start_time > \(since) AND t.status = 'error'
+            ORDER BY t.start_time DESC, t.trace_id LIMIT 50
+            """, "idx_traces_status_time"),
+        ("trace list by user: total", "SELECT count(*) FROM enterprise.traces t WHERE t.start_time > \(since) AND t.user_email = 'a@b.c'",
+         "idx_traces_user_time"),
+        ("trace list, window only: page", """
+            SELECT t.trace_id FROM enterprise.traces t WHERE t.start_time > \(since) ORDER BY t.start_time DESC, t.trace_id LIMIT 50
+            """, "idx_traces_time_status_duration"),
+        ("summary totals", """
+            SELECT count(*), sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), avg(duration_ms)
+            FROM enterprise.traces WHERE start_time > \(since)
+            """, "COVERING INDEX idx_traces_time_status_duration"),
+        ("summary percentiles", """
+            SELECT sightline_percentiles(duration_ms, '0.5,0.95') FROM enterprise.traces
+            WHERE start_time > \(since) AND duration_ms IS NOT NULL
+            """, "COVERING INDEX idx_traces_time_status_duration"),
+        ("summary slowest operations", """
+            SELECT operation_name, count(*), avg(duration_ms), max(duration_ms) FROM enterprise.trace_spans
+            WHERE start_time > \(since) AND duration_ms IS NOT NULL GROUP BY operation_name
+            """, "COVERING INDEX idx_spans_operation_time_duration"),
+        ("trace by id: spans", "SELECT * FROM enterprise.trace_spans WHERE trace_id = 'ab' ORDER BY start_time_unix_nano, span_id",
+         "idx_spans_trace_span"),
+        ("trace by id: trace", "SELECT * FROM enterprise.traces WHERE trace_id = 'ab'", "sqlite_autoindex_traces"),
+        ("log list by level: total", "SELECT count(*) FROM enterprise.structured_logs l WHERE l.timestamp > \(since) AND l.level = 'ERROR'",
+         "idx_logs_level_time"),
+        ("log list by service: page", """
+            SELECT l.id FROM enterprise.structured_logs l WHERE l.timestamp > \(since) AND l.service_name = 'shop'
+            ORDER BY l.timestamp DESC, l.id LIMIT 100
+            """, "idx_logs_service_time"),
+        ("log list by trace", "SELECT l.id FROM enterprise.structured_logs l WHERE l.timestamp > \(since) AND l.trace_id = 'ab'",
+         "idx_logs_trace_id"),
+        ("log list, window only: page", """
+            SELECT l.id FROM enterprise.structured_logs l WHERE l.timestamp > \(since) ORDER BY l.timestamp DESC, l.id LIMIT 100
+            """, "idx_logs_timestamp"),
+    ]
+
+    @Test(arguments: shapes.map(\.name))
+    func theQueryReadsAnIndex(_ name: String) async throws {
+        let shape = try #require(Self.shapes.first { $0.name == name })
+        try await withTestStore(.sqlite) { store, _ in
+            let plan = try await store.read(ReadQuery(sql: "EXPLAIN QUERY PLAN " + shape.sql))
+            let steps = plan.compactMap { $0["detail"].text }
+            #expect(steps.contains { $0.contains(shape.index) }, "\(name): \(steps)")
+            // No step reads a whole telemetry table.
+            for step in steps where step.hasPrefix("SCAN ") {
+                #expect(step.contains("INDEX"), "\(name) scans a table: \(steps)")
+            }
+        }
+    }
+}

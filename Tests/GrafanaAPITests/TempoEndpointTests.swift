@@ -178,7 +178,7 @@ import Testing
     @Test(arguments: StoreKind.available)
     func pythonSDKTraceReadsBackEqual(_ kind: StoreKind) async throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../shared/conformance/python-sdk/python-proto-traces.bin").standardized
+            .appendingPathComponent("../Fixtures/python-sdk/python-proto-traces.bin").standardized
         let bytes = try Data(contentsOf: url)
         let sent = try OTLPProtobufDecoder().decodeTraces(from: bytes).request
         try await GrafanaTestServer.with(kind) { server in

@@ -96,22 +96,20 @@ public struct AlertMetrics: Sendable {
     /// Span duration percentile, interpolated between the two nearest ranks like
     /// PostgreSQL's `percentile_cont` (which PostgreSQL computes itself).
     private func percentile(_ fraction: Double, _ rule: AlertRule, _ since: Int64, _ until: Int64) async throws -> Double? {
-        var sql = SQLBuilder(database.dialect)
-        let spans = spanFilter(&sql, rule, since, until)
         if database.dialect == .postgres {
+            var sql = SQLBuilder(.postgres)
+            let spans = spanFilter(&sql, rule, since, until)
             let text = "SELECT percentile_cont(\(fraction)) WITHIN GROUP (ORDER BY duration_ms) AS value FROM enterprise.trace_spans WHERE \(spans) AND duration_ms IS NOT NULL"
             return try await number(sql.query(text))
         }
-        let countText = "SELECT count(*) AS value FROM enterprise.trace_spans WHERE \(spans) AND duration_ms IS NOT NULL"
-        guard let count = try await number(sql.query(countText)), count > 0 else { return nil }
-        let rank = fraction * (count - 1)
-        let lower = rank.rounded(.down)
-        let offset = sql.bind(Int64(lower))
-        let text = "SELECT duration_ms FROM enterprise.trace_spans WHERE \(spans) AND duration_ms IS NOT NULL ORDER BY duration_ms LIMIT 2 OFFSET \(offset)"
-        let rows = try await database.store.read(sql.query(text))
-        guard let low = rows.first?["duration_ms"].double else { return nil }
-        let high = rows.count > 1 ? rows[1]["duration_ms"].double ?? low : low
-        return low + (high - low) * (rank - lower)
+        // SQLite: the store's `sightline_percentiles` aggregate (the same interpolation), one
+        // pass over the window; its fraction is bound first, as it comes first in the text.
+        var sqlite = SQLBuilder(.sqlite)
+        let fractionList = sqlite.bind(String(fraction))
+        let filter = spanFilter(&sqlite, rule, since, until)
+        let text = "SELECT sightline_percentiles(duration_ms, \(fractionList)) AS value FROM enterprise.trace_spans WHERE \(filter) AND duration_ms IS NOT NULL"
+        guard let value = try await database.store.read(sqlite.query(text)).first?["value"].text else { return nil }
+        return Double(value)
     }
 
     private func number(_ query: ReadQuery) async throws -> Double? {

@@ -47,7 +47,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--max-inflated-bytes` / `SIGHTLINE_MAX_INFLATED_BYTES`: limit after gzip/deflate; default 64 MiB.
     public var maxInflatedBytes: Int
     /// `--queue-capacity` / `SIGHTLINE_QUEUE_CAPACITY`: spans and log records waiting for a
-    /// commit before the receiver answers 503; default 20000 (about one second of ingest).
+    /// commit before the receiver answers 503; default 10000 (about half a second of ingest).
     public var queueCapacity: Int
     /// `--max-concurrent-decodes` / `SIGHTLINE_MAX_CONCURRENT_DECODES`: export requests read and
     /// decoded at once; more are answered 503 before their body is read. Default: 2 per core, at least 8.
@@ -294,7 +294,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .apiKeys, .ingestTokens: ""
         case .maxBodyBytes: "20MiB"
         case .maxInflatedBytes: "64MiB"
-        case .queueCapacity: "20000"
+        case .queueCapacity: "10000"
         case .maxConcurrentDecodes: String(OTLPReceiver.Configuration.defaultConcurrentDecodes)
         case .queryCountLimit: "10000"
         case .allowUnauthenticated, .tracecontextTestRoute: "false"

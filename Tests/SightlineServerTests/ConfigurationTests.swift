@@ -9,7 +9,7 @@ import Testing
         #expect(configuration.httpHost == "127.0.0.1" && configuration.httpPort == 3200)
         #expect(configuration.maxBodyBytes == 20 << 20)
         #expect(configuration.maxInflatedBytes == 64 << 20)
-        #expect(configuration.queueCapacity == 20_000)
+        #expect(configuration.queueCapacity == 10_000)
         #expect(configuration.apiKeys.isEmpty && configuration.ingestTokens.isEmpty)
     }
 

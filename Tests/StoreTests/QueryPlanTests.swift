@@ -32,6 +32,22 @@ import Testing
             SELECT operation_name, count(*), avg(duration_ms), max(duration_ms) FROM enterprise.trace_spans
             WHERE start_time > \(since) AND duration_ms IS NOT NULL GROUP BY operation_name
             """, "COVERING INDEX idx_spans_operation_time_duration"),
+        ("summary slowest operations, whole minutes", """
+            SELECT operation_name, sum(calls), sum(total_ms), max(max_ms) FROM enterprise.span_operation_minutes
+            WHERE minute >= \(since) GROUP BY operation_name
+            """, "PRIMARY KEY"),
+        ("level counts, whole minutes", "SELECT level, sum(count) FROM enterprise.log_level_minutes WHERE minute >= \(since) GROUP BY level",
+         "PRIMARY KEY"),
+        ("error groups: failed spans", "SELECT s.trace_id FROM enterprise.trace_spans s WHERE s.start_time > \(since) AND s.status = 'error'",
+         "idx_spans_errors_time"),
+        ("error groups: error records", """
+            SELECT count(*) FROM enterprise.structured_logs
+            WHERE timestamp > \(since) AND (level IN ('ERROR', 'CRITICAL') OR exception_type IS NOT NULL)
+            """, "idx_logs_errors_time"),
+        ("alert latency of a service", """
+            SELECT sightline_percentiles(duration_ms, '0.99') FROM enterprise.trace_spans
+            WHERE start_time > \(since) AND start_time <= '2100-01-01' AND service_name = 'shop' AND duration_ms IS NOT NULL
+            """, "COVERING INDEX idx_spans_service_time_duration"),
         ("trace by id: spans", "SELECT * FROM enterprise.trace_spans WHERE trace_id = 'ab' ORDER BY start_time_unix_nano, span_id",
          "idx_spans_trace_span"),
         ("trace by id: trace", "SELECT * FROM enterprise.traces WHERE trace_id = 'ab'", "sqlite_autoindex_traces"),

@@ -27,6 +27,10 @@ CREATE INDEX IF NOT EXISTS enterprise.idx_traces_user_time ON traces(user_email,
 DROP INDEX IF EXISTS enterprise.idx_spans_operation;
 CREATE INDEX IF NOT EXISTS enterprise.idx_spans_operation_time_duration ON trace_spans(operation_name, start_time, duration_ms);
 
+-- Alert latency rules scoped to a service read (service_name, start_time, duration_ms) alone.
+DROP INDEX IF EXISTS enterprise.idx_spans_service;
+CREATE INDEX IF NOT EXISTS enterprise.idx_spans_service_time_duration ON trace_spans(service_name, start_time, duration_ms);
+
 DROP INDEX IF EXISTS enterprise.idx_logs_level;
 CREATE INDEX IF NOT EXISTS enterprise.idx_logs_level_time ON structured_logs(level, timestamp);
 DROP INDEX IF EXISTS enterprise.idx_logs_service;

@@ -23,10 +23,13 @@ public final class BatchWriter: Service, Sendable {
     public struct Configuration: Sendable {
         /// Items (spans plus log records) allowed to wait for a commit.
         public var queueCapacity: Int
-        /// Items committed in one transaction at most.
+        /// Items committed in one transaction at most: a request waits for the commit in
+        /// progress and its own, so this bounds latency under load as much as the queue does
+        /// (5,000 rows commit in about a quarter of a second; the raw baseline's databases
+        /// reach their rate at 1,000–5,000 rows per transaction).
         public var maxItemsPerCommit: Int
 
-        public init(queueCapacity: Int = 20_000, maxItemsPerCommit: Int = 20_000) {
+        public init(queueCapacity: Int = 10_000, maxItemsPerCommit: Int = 5_000) {
             self.queueCapacity = queueCapacity
             self.maxItemsPerCommit = maxItemsPerCommit
         }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The database's own limit for the rows Sightline writes: copies the rows Sightline stored
 # in one database into a fresh, identically migrated one, timed.
-#   PostgreSQL: COPY (client-side \copy) of traces, then spans, then logs.
-#   SQLite:     one transaction of prepared INSERTs per table (Python's sqlite3, C speed).
+#   PostgreSQL: COPY (client-side \copy) of traces, then spans, then logs, in transactions of
+#               5,000 rows (one \copy per 5,000 rows, one psql session).
+#   SQLite:     prepared INSERTs (Python's sqlite3, C speed), a transaction per 5,000 rows.
+# Every row keeps the id Sightline gave it. Transactions of 5,000 rows are what Sightline's
+# group commits hold at most: both then pay for a durable commit as often.
 # Usage:
 #   bench/raw_baseline.sh postgres SOURCE_URL TARGET_URL   (TARGET already migrated: sightline migrate)
 #   bench/raw_baseline.sh sqlite SOURCE_DB TARGET_DB        (TARGET already migrated)
@@ -11,9 +14,9 @@ kind=$1 source=$2 target=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-spans_cols="trace_id, span_id, parent_span_id, operation_name, service_name, start_time, end_time, duration_ms, status, error_message, tags, logs, span_kind, trace_state, flags, status_code, start_time_unix_nano, end_time_unix_nano, attributes, events, links, resource, scope, dropped_attributes_count, dropped_events_count, dropped_links_count"
-traces_cols="trace_id, entry_point, endpoint, method, session_id, user_email, department, start_time, end_time, duration_ms, status, error_message, tags, start_time_unix_nano, end_time_unix_nano, service_name, root_span_name, context_from_root, context_start_unix_nano, updated_at"
-logs_cols="timestamp, level, logger_name, message, trace_id, span_id, user_email, department, session_id, endpoint, extra, exception_type, exception_message, exception_traceback, time_unix_nano, observed_time_unix_nano, observed_timestamp, severity_number, severity_text, body, attributes, resource, scope, flags, event_name, dropped_attributes_count, service_name"
+spans_cols="id, trace_id, span_id, parent_span_id, operation_name, service_name, start_time, end_time, duration_ms, status, error_message, tags, logs, span_kind, trace_state, flags, status_code, start_time_unix_nano, end_time_unix_nano, attributes, events, links, resource, scope, dropped_attributes_count, dropped_events_count, dropped_links_count"
+traces_cols="id, trace_id, entry_point, endpoint, method, session_id, user_email, department, start_time, end_time, duration_ms, status, error_message, tags, start_time_unix_nano, end_time_unix_nano, service_name, root_span_name, context_from_root, context_start_unix_nano, updated_at"
+logs_cols="id, timestamp, level, logger_name, message, trace_id, span_id, user_email, department, session_id, endpoint, extra, exception_type, exception_message, exception_traceback, time_unix_nano, observed_time_unix_nano, observed_timestamp, severity_number, severity_text, body, attributes, resource, scope, flags, event_name, dropped_attributes_count, service_name"
 
 case "$kind" in
 postgres)
@@ -25,8 +28,14 @@ postgres)
     start=$(date +%s.%N)
     for table in traces trace_spans structured_logs; do
         cols_var="${table}_cols"; [ "$table" = trace_spans ] && cols_var=spans_cols; [ "$table" = structured_logs ] && cols_var=logs_cols
+        rm -f "$work/$table.part."*
+        split -l 5000 -d -a 5 "$work/$table.copy" "$work/$table.part."
+        : >"$work/$table.script"
+        for part in "$work/$table.part."*; do
+            [ -e "$part" ] && echo "\\copy enterprise.$table (${!cols_var}) FROM '$part'" >>"$work/$table.script"
+        done
         began=$(date +%s.%N)
-        psql "$target" -q -v ON_ERROR_STOP=1 -c "\\copy enterprise.$table (${!cols_var}) FROM '$work/$table.copy'"
+        psql "$target" -q -v ON_ERROR_STOP=1 -f "$work/$table.script"
         python3 -c "import sys; rows=int(sys.argv[3]); d=float(sys.argv[2])-float(sys.argv[1]); print(f'  {sys.argv[4]}: {rows} rows in {d:.2f}s = {rows/d:,.0f} rows/s')" "$began" "$(date +%s.%N)" "$(wc -l <"$work/$table.copy")" "$table"
     done
     end=$(date +%s.%N)
@@ -38,16 +47,19 @@ source, target, traces, spans, logs = sys.argv[1:]
 src = sqlite3.connect(source)
 dst = sqlite3.connect(target)
 dst.execute("PRAGMA journal_mode=WAL"); dst.execute("PRAGMA synchronous=FULL"); dst.execute("PRAGMA foreign_keys=ON")
-# The same settings as Sightline's SQLite store.
+# The same settings as Sightline's SQLite writer connection (SQLiteStore.connectionPragmas and
+# writerPragmas); the file, migrated by Sightline, has its page size (16 KiB).
 dst.execute("PRAGMA cache_size=-65536"); dst.execute("PRAGMA temp_store=MEMORY")
+dst.execute("PRAGMA wal_autocheckpoint=4096"); dst.execute("PRAGMA journal_size_limit=67108864")
 tables = [(t, c, src.execute(f"SELECT {c} FROM {t}").fetchall())
           for t, c in (("traces", traces), ("trace_spans", spans), ("structured_logs", logs))]
 start = time.time()
 for table, cols, rows in tables:
     began = time.time()
-    with dst:
-        marks = ",".join("?" * len(cols.split(",")))
-        dst.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+    marks = ",".join("?" * len(cols.split(",")))
+    for first in range(0, len(rows), 5000):
+        with dst:
+            dst.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows[first:first + 5000])
     took = time.time() - began
     print(f"  {table}: {len(rows)} rows in {took:.2f}s = {len(rows) / took:,.0f} rows/s", file=sys.stderr)
 print(len(tables[1][2]), len(tables[2][2]), start, time.time())

@@ -4,7 +4,17 @@ import Foundation
 /// cuts at) becomes U+FFFD in both, so both stores keep the same value.
 enum StoreText {
     static func safe(_ text: String) -> String {
-        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+        containsNUL(text) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+    }
+
+    /// `memchr` over native strings' bytes: the generic `contains` was 3% of ingest CPU.
+    static func containsNUL(_ text: String) -> Bool {
+        if let found = text.utf8.withContiguousStorageIfAvailable({ bytes in
+            bytes.isEmpty ? false : memchr(bytes.baseAddress!, 0, bytes.count) != nil
+        }) {
+            return found
+        }
+        return text.utf8.contains(0)
     }
 
     static func safe(_ text: String?) -> String? { text.map(safe) }

@@ -23,6 +23,10 @@ public protocol TelemetryStore: Sendable {
     /// Succeeds when the store answers.
     func ping() async throws
 
+    /// Commits the batch writer may have in flight at once: 1 for SQLite (one writer at a
+    /// time); PostgreSQL runs a second while the first waits for its WAL flush.
+    var concurrentCommits: Int { get }
+
     /// The dialect `read` expects.
     var dialect: SQLDialect { get }
 
@@ -35,6 +39,8 @@ public protocol TelemetryStore: Sendable {
 
 extension TelemetryStore {
     public var backgroundService: (any Service)? { nil }
+
+    public var concurrentCommits: Int { 1 }
 
     /// For stores that only write (test doubles): reads fail.
     public var dialect: SQLDialect { .sqlite }

@@ -166,3 +166,49 @@ func running<T: Sendable>(_ writer: BatchWriter, _ body: @Sendable () async thro
         try await sqlite.close()
     }
 }
+
+/// Wraps a real store, says it takes `limit` commits at once, and records how many ran at once.
+final class OverlappingStore: TelemetryStore {
+    let inner: any TelemetryStore
+    let limit: Int
+    private let state = Mutex((running: 0, most: 0, commits: 0))
+    init(_ inner: any TelemetryStore, limit: Int) {
+        self.inner = inner
+        self.limit = limit
+    }
+    var concurrentCommits: Int { limit }
+    var mostAtOnce: Int { state.withLock { $0.most } }
+    var commits: Int { state.withLock { $0.commits } }
+    func migrate() async throws -> [String] { try await inner.migrate() }
+    func write(_ batch: WriteBatch) async throws {
+        state.withLock { $0.running += 1; $0.most = max($0.most, $0.running); $0.commits += 1 }
+        defer { state.withLock { $0.running -= 1 } }
+        // Long enough that the next group is queued before this commit ends.
+        try await Task.sleep(for: .milliseconds(20))
+        try await inner.write(batch)
+    }
+    func ping() async throws { try await inner.ping() }
+    func close() async throws { try await inner.close() }
+}
+
+@Suite struct ConcurrentCommitTests {
+    /// A store that takes two commits at once gets two, never more, and every submission is
+    /// committed.
+    @Test(arguments: [1, 2])
+    func theWriterOverlapsAsManyCommitsAsTheStoreTakes(_ limit: Int) async throws {
+        let (sqlite, path) = try await temporaryStore()
+        let store = OverlappingStore(sqlite, limit: limit)
+        let writer = BatchWriter(store: store, configuration: .init(queueCapacity: 100_000, maxItemsPerCommit: 20), logger: quietLogger)
+        try await running(writer) {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for index in 0..<100 {
+                    tasks.addTask { try await writer.submit(batch(items: 5, message: "c\(index)")) }
+                }
+                try await tasks.waitForAll()
+            }
+        }
+        #expect(try await storedLogCount(path) == 500)
+        #expect(store.mostAtOnce == limit, "at most \(store.mostAtOnce) commits ran at once, \(store.commits) in all")
+        try await sqlite.close()
+    }
+}

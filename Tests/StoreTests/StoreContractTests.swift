@@ -196,6 +196,35 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
         }
     }
 
+    /// Ids are UUID version 7 in the order rows were written, so the `id` primary keys grow at
+    /// their right edge instead of taking every insert on a random page.
+    @Test(arguments: StoreKind.available)
+    func rowIdsAreTimeOrderedUUIDs(_ kind: StoreKind) async throws {
+        try await withTestStore(kind) { store, database in
+            for batch in 0..<3 {
+                var write = WriteBatch()
+                for index in 0..<4 {
+                    let start = Int64(batch * 10 + index)
+                    let pair = span(String(format: "%032x", batch + 1), String(format: "%016x", batch * 10 + index + 1),
+                                    parent: index == 0 ? nil : String(format: "%016x", batch * 10 + 1), start: start, end: start + 5)
+                    write.spans.append(pair.0)
+                    write.traces.append(pair.1)
+                    write.logs.append(log("line \(start)", at: 1_700_000_000_000_000_000 + start))
+                }
+                try await store.write(write)
+            }
+            let uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+            for (table, order) in [("trace_spans", "start_time_unix_nano"), ("structured_logs", "time_unix_nano"),
+                                   ("traces", "start_time_unix_nano")] {
+                let ids = try await database.rows("SELECT CAST(id AS TEXT) AS id FROM enterprise.\(table) ORDER BY \(order)")
+                    .compactMap { $0.string("id") }
+                #expect(ids.count == (table == "traces" ? 3 : 12), "\(table)")
+                #expect(ids.allSatisfy { $0.wholeMatch(of: uuidV7) != nil }, "\(table): \(ids)")
+                #expect(ids == ids.sorted() && Set(ids).count == ids.count, "\(table) ids in write order: \(ids)")
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.available)
     func aFailedWriteCommitsNothing(_ kind: StoreKind) async throws {
         try await withTestStore(kind) { store, database in

@@ -98,11 +98,27 @@ public final class BatchWriter: Service, Sendable {
         logger.debug("batch writer stopped")
     }
 
+    /// Commits until the queue is empty, at most `store.concurrentCommits` groups at a time; a
+    /// group is taken when a commit can start, so it holds everything queued until then.
     private func drain() async {
-        while true {
-            let group = queue.withLock { $0.takeGroup() }
-            if group.isEmpty { return }
-            await commit(group)
+        let limit = max(1, store.concurrentCommits)
+        await withTaskGroup(of: Void.self) { commits in
+            var running = 0
+            while true {
+                if running == limit {
+                    await commits.next()
+                    running -= 1
+                }
+                let group = queue.withLock { $0.takeGroup() }
+                if group.isEmpty {
+                    guard running > 0 else { return }
+                    await commits.next()
+                    running -= 1
+                    continue
+                }
+                running += 1
+                commits.addTask { await self.commit(group) }
+            }
         }
     }
 

@@ -21,6 +21,7 @@ enum PostgresStatements {
         binds.append(rows.map { StoreText.safe($0.context.rootSpanName) })
         binds.append(rows.map(\.context.fromRoot))
         binds.append(rows.map(\.context.sourceStartUnixNano))
+        binds.append(rows.map { _ in TimeOrderedID.next() })
         let contextColumns = ["entry_point", "endpoint", "method", "session_id", "user_email", "department", "tags",
                               "service_name", "root_span_name", "context_from_root", "context_start_unix_nano"]
         let incomingWins = """
@@ -29,17 +30,18 @@ enum PostgresStatements {
             """
         let contextUpdates = contextColumns.map { "\($0) = CASE WHEN \(incomingWins) THEN excluded.\($0) ELSE t.\($0) END" }
         return PostgresQuery(unsafeSQL: """
-            INSERT INTO enterprise.traces AS t (trace_id, entry_point, endpoint, method, session_id, user_email, department,
+            INSERT INTO enterprise.traces AS t (id, trace_id, entry_point, endpoint, method, session_id, user_email, department,
                 start_time, end_time, duration_ms, status, error_message, tags, start_time_unix_nano, end_time_unix_nano,
                 service_name, root_span_name, context_from_root, context_start_unix_nano, updated_at)
-            SELECT r.trace_id, r.entry_point, r.endpoint, r.method, r.session_id, r.user_email, r.department,
+            SELECT r.id, r.trace_id, r.entry_point, r.endpoint, r.method, r.session_id, r.user_email, r.department,
                 \(timestamp("r.start_ns")), \(timestamp("r.end_ns")), (r.end_ns - r.start_ns) / 1000000.0,
                 r.status, r.error_message, r.tags::jsonb, r.start_ns, r.end_ns,
                 r.service_name, r.root_span_name, r.from_root, r.context_start, now()
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[],
-                        $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[], $16::int8[])
+                        $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[], $16::int8[],
+                        $17::uuid[])
                 AS r(trace_id, entry_point, endpoint, method, session_id, user_email, department, start_ns, end_ns,
-                     status, error_message, tags, service_name, root_span_name, from_root, context_start)
+                     status, error_message, tags, service_name, root_span_name, from_root, context_start, id)
             ON CONFLICT (trace_id) DO UPDATE SET
                 start_time = CASE WHEN excluded.start_time_unix_nano < t.start_time_unix_nano THEN excluded.start_time ELSE t.start_time END,
                 end_time = CASE WHEN excluded.end_time_unix_nano > t.end_time_unix_nano THEN excluded.end_time ELSE t.end_time END,
@@ -79,22 +81,24 @@ enum PostgresStatements {
         binds.append(rows.map(\.droppedAttributesCount))
         binds.append(rows.map(\.droppedEventsCount))
         binds.append(rows.map(\.droppedLinksCount))
+        binds.append(rows.map { _ in TimeOrderedID.next() })
         return PostgresQuery(unsafeSQL: """
-            INSERT INTO enterprise.trace_spans (trace_id, span_id, parent_span_id, operation_name, service_name,
+            INSERT INTO enterprise.trace_spans (id, trace_id, span_id, parent_span_id, operation_name, service_name,
                 start_time, end_time, duration_ms, status, error_message, tags, logs, span_kind, trace_state, flags,
                 status_code, start_time_unix_nano, end_time_unix_nano, attributes, events, links, resource, scope,
                 dropped_attributes_count, dropped_events_count, dropped_links_count)
-            SELECT r.trace_id, r.span_id, r.parent_span_id, r.operation_name, r.service_name,
+            SELECT r.id, r.trace_id, r.span_id, r.parent_span_id, r.operation_name, r.service_name,
                 \(timestamp("r.start_ns")), \(timestamp("r.end_ns")), (r.end_ns - r.start_ns) / 1000000.0,
                 r.status, r.error_message, r.tags::jsonb, r.logs::jsonb, r.kind, r.trace_state, r.flags,
                 r.status_code, r.start_ns, r.end_ns, r.attributes::jsonb, r.events::jsonb, r.links::jsonb,
                 r.resource::jsonb, r.scope::jsonb, r.dropped_attributes, r.dropped_events, r.dropped_links
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::text[],
                         $9::text[], $10::text[], $11::text[], $12::int8[], $13::text[], $14::int8[], $15::int8[],
-                        $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::int8[], $22::int8[], $23::int8[])
+                        $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::int8[], $22::int8[], $23::int8[],
+                        $24::uuid[])
                 AS r(trace_id, span_id, parent_span_id, operation_name, service_name, start_ns, end_ns, status,
                      error_message, tags, logs, kind, trace_state, flags, status_code, attributes, events, links,
-                     resource, scope, dropped_attributes, dropped_events, dropped_links)
+                     resource, scope, dropped_attributes, dropped_events, dropped_links, id)
             ON CONFLICT (trace_id, span_id) DO NOTHING
             RETURNING trace_id, span_id
             """, binds: binds)
@@ -128,12 +132,13 @@ enum PostgresStatements {
         binds.append(NullableTextArray(elements: rows.map { StoreText.safe($0.eventName) }))
         binds.append(rows.map(\.droppedAttributesCount))
         binds.append(rows.map { StoreText.safe($0.serviceName) })
+        binds.append(rows.map { _ in TimeOrderedID.next() })
         return PostgresQuery(unsafeSQL: """
-            INSERT INTO enterprise.structured_logs (timestamp, level, logger_name, message, trace_id, span_id,
+            INSERT INTO enterprise.structured_logs (id, timestamp, level, logger_name, message, trace_id, span_id,
                 user_email, department, session_id, endpoint, extra, exception_type, exception_message,
                 exception_traceback, time_unix_nano, observed_time_unix_nano, observed_timestamp, severity_number,
                 severity_text, body, attributes, resource, scope, flags, event_name, dropped_attributes_count, service_name)
-            SELECT \(timestamp("r.ts_ns")), r.level, r.logger_name, r.message, r.trace_id, r.span_id,
+            SELECT r.id, \(timestamp("r.ts_ns")), r.level, r.logger_name, r.message, r.trace_id, r.span_id,
                 r.user_email, r.department, r.session_id, r.endpoint, r.extra::jsonb, r.exception_type, r.exception_message,
                 r.exception_traceback, r.time_ns, r.observed_ns,
                 CASE WHEN r.observed_ns = 0 THEN NULL ELSE \(timestamp("r.observed_ns")) END, r.severity_number,
@@ -142,11 +147,12 @@ enum PostgresStatements {
             FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int8[],
                         $16::int8[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
-                        $23::int8[], $24::text[], $25::int8[], $26::text[])
+                        $23::int8[], $24::text[], $25::int8[], $26::text[],
+                        $27::uuid[])
                 AS r(ts_ns, level, logger_name, message, trace_id, span_id, user_email, department, session_id,
                      endpoint, extra, exception_type, exception_message, exception_traceback, time_ns, observed_ns,
                      severity_number, severity_text, body, attributes, resource, scope, flags, event_name,
-                     dropped_attributes, service_name)
+                     dropped_attributes, service_name, id)
             """, binds: binds)
     }
 

@@ -31,17 +31,19 @@ extension PostgresStatements {
         binds.append(rows.map(\.costUSD))
         binds.append(rows.map(\.success))
         binds.append(NullableTextArray(elements: rows.map { StoreText.safe($0.errorMessage) }))
+        binds.append(rows.map { _ in TimeOrderedID.next() })
         return PostgresQuery(unsafeSQL: """
-            INSERT INTO enterprise.llm_call_metrics (trace_id, span_id, timestamp, model, provider, prompt_tokens,
+            INSERT INTO enterprise.llm_call_metrics (id, trace_id, span_id, timestamp, model, provider, prompt_tokens,
                 completion_tokens, total_tokens, elapsed_ms, first_token_ms, user_email, department, cost_usd,
                 success, error_message)
-            SELECT r.trace_id, r.span_id, (timestamptz 'epoch' + (r.ts_ns / 1000) * interval '1 microsecond'), r.model,
+            SELECT r.id, r.trace_id, r.span_id, (timestamptz 'epoch' + (r.ts_ns / 1000) * interval '1 microsecond'), r.model,
                 r.provider, r.prompt_tokens::int8, r.completion_tokens::int8, r.total_tokens::int8, r.elapsed_ms,
                 r.first_token_ms::float8, r.user_email, r.department, r.cost_usd::numeric, r.success, r.error_message
             FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                        $9::float8[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::bool[], $15::text[])
+                        $9::float8[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::bool[], $15::text[],
+                        $16::uuid[])
                 AS r(trace_id, span_id, ts_ns, model, provider, prompt_tokens, completion_tokens, total_tokens,
-                     elapsed_ms, first_token_ms, user_email, department, cost_usd, success, error_message)
+                     elapsed_ms, first_token_ms, user_email, department, cost_usd, success, error_message, id)
             ON CONFLICT (trace_id, span_id) DO NOTHING
             """, binds: binds)
     }

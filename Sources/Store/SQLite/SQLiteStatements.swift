@@ -3,22 +3,23 @@ import SQLiteNIO
 
 /// The SQL text of the write path, and how rows bind to it.
 enum SQLiteStatements {
+    // `id` first: the seed's primary keys, given in time order (`TimeOrderedID`).
     static let traceColumns = [
-        "trace_id", "entry_point", "endpoint", "method", "session_id", "user_email", "department",
+        "id", "trace_id", "entry_point", "endpoint", "method", "session_id", "user_email", "department",
         "start_time", "end_time", "duration_ms", "status", "error_message", "tags",
         "start_time_unix_nano", "end_time_unix_nano", "service_name", "root_span_name",
         "context_from_root", "context_start_unix_nano", "updated_at",
     ]
 
     static let spanColumns = [
-        "trace_id", "span_id", "parent_span_id", "operation_name", "service_name", "start_time", "end_time",
+        "id", "trace_id", "span_id", "parent_span_id", "operation_name", "service_name", "start_time", "end_time",
         "duration_ms", "status", "error_message", "tags", "logs", "span_kind", "trace_state", "flags",
         "status_code", "start_time_unix_nano", "end_time_unix_nano", "attributes", "events", "links",
         "resource", "scope", "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
     ]
 
     static let logColumns = [
-        "timestamp", "level", "logger_name", "message", "trace_id", "span_id", "user_email", "department",
+        "id", "timestamp", "level", "logger_name", "message", "trace_id", "span_id", "user_email", "department",
         "session_id", "endpoint", "extra", "exception_type", "exception_message", "exception_traceback",
         "time_unix_nano", "observed_time_unix_nano", "observed_timestamp", "severity_number", "severity_text",
         "body", "attributes", "resource", "scope", "flags", "event_name", "dropped_attributes_count", "service_name",
@@ -57,14 +58,15 @@ enum SQLiteStatements {
             """
     }
 
-    static func insertSpans(count: Int) -> String {
-        """
+    /// One span; it changes no row when `(trace_id, span_id)` is already stored.
+    static let insertSpan = """
         INSERT INTO enterprise.trace_spans (\(spanColumns.joined(separator: ", ")))
-        VALUES \(values(columns: spanColumns.count, rows: count))
+        VALUES \(values(columns: spanColumns.count, rows: 1))
         ON CONFLICT(trace_id, span_id) DO NOTHING
-        RETURNING trace_id, span_id
         """
-    }
+
+    static let upsertTrace = upsertTraces(count: 1)
+    static let insertLog = insertLogs(count: 1)
 
     static func insertLogs(count: Int) -> String {
         """
@@ -83,7 +85,7 @@ extension SQLiteData {
 extension TraceRow {
     var sqliteBinds: [SQLiteData] {
         [
-            SQLiteData(traceID), SQLiteData(context.entryPoint), SQLiteData(context.endpoint), SQLiteData(context.method),
+            .text(TimeOrderedID.next()), SQLiteData(traceID), SQLiteData(context.entryPoint), SQLiteData(context.endpoint), SQLiteData(context.method),
             SQLiteData(context.sessionID), SQLiteData(context.userEmail), SQLiteData(context.department),
             SQLiteData(Timestamp.iso8601(unixNano: startTimeUnixNano)), SQLiteData(Timestamp.iso8601(unixNano: endTimeUnixNano)),
             .float(durationMs), SQLiteData(status), SQLiteData(errorMessage), SQLiteData(context.tags),
@@ -97,7 +99,7 @@ extension TraceRow {
 extension SpanRow {
     var sqliteBinds: [SQLiteData] {
         [
-            SQLiteData(traceID), SQLiteData(spanID), SQLiteData(parentSpanID), SQLiteData(operationName), SQLiteData(serviceName),
+            .text(TimeOrderedID.next()), SQLiteData(traceID), SQLiteData(spanID), SQLiteData(parentSpanID), SQLiteData(operationName), SQLiteData(serviceName),
             SQLiteData(Timestamp.iso8601(unixNano: startTimeUnixNano)), SQLiteData(Timestamp.iso8601(unixNano: endTimeUnixNano)),
             .float(durationMs), SQLiteData(status), SQLiteData(errorMessage), SQLiteData(tags), SQLiteData(logs),
             .integer(Int(kind)), SQLiteData(traceState), SQLiteData(flags), .integer(Int(statusCode)),
@@ -111,7 +113,7 @@ extension SpanRow {
 extension LogRow {
     var sqliteBinds: [SQLiteData] {
         [
-            SQLiteData(Timestamp.iso8601(unixNano: timestampUnixNano)), SQLiteData(level), SQLiteData(loggerName), SQLiteData(message),
+            .text(TimeOrderedID.next()), SQLiteData(Timestamp.iso8601(unixNano: timestampUnixNano)), SQLiteData(level), SQLiteData(loggerName), SQLiteData(message),
             SQLiteData(traceID), SQLiteData(spanID), SQLiteData(userEmail), SQLiteData(department),
             SQLiteData(sessionID), SQLiteData(endpoint), SQLiteData(extra), SQLiteData(exceptionType),
             SQLiteData(exceptionMessage), SQLiteData(exceptionTraceback), SQLiteData(timeUnixNano),
@@ -126,6 +128,8 @@ extension LogRow {
 
 extension SQLiteStatements {
     static let operationMinuteColumns = ["minute", "service_name", "operation_name", "calls", "total_ms", "max_ms"]
+
+    static let upsertOperationMinute = upsertOperationMinutes(count: 1)
 
     /// Adds spans to their minutes' rows (`SpanOperationMinute`).
     static func upsertOperationMinutes(count: Int) -> String {
@@ -146,6 +150,8 @@ extension SpanOperationMinute {
 }
 
 extension SQLiteStatements {
+    static let upsertLevelMinute = upsertLevelMinutes(count: 1)
+
     /// Adds records to their minutes' level counts (`LogLevelMinute`).
     static func upsertLevelMinutes(count: Int) -> String {
         """

@@ -2,7 +2,8 @@
 # The database's own limit for the rows Sightline writes: copies the rows Sightline stored
 # in one database into a fresh, identically migrated one, timed.
 #   PostgreSQL: COPY (client-side \copy) of traces, then spans, then logs, in transactions of
-#               5,000 rows (one \copy per 5,000 rows, one psql session).
+#               5,000 rows (one \copy per 5,000 rows) on two psql sessions at once, as
+#               Sightline has two group commits in flight on PostgreSQL.
 #   SQLite:     prepared INSERTs (Python's sqlite3, C speed), a transaction per 5,000 rows.
 # Every row keeps the id Sightline gave it. Transactions of 5,000 rows are what Sightline's
 # group commits hold at most: both then pay for a durable commit as often.
@@ -30,12 +31,18 @@ postgres)
         cols_var="${table}_cols"; [ "$table" = trace_spans ] && cols_var=spans_cols; [ "$table" = structured_logs ] && cols_var=logs_cols
         rm -f "$work/$table.part."*
         split -l 5000 -d -a 5 "$work/$table.copy" "$work/$table.part."
-        : >"$work/$table.script"
+        # Alternate parts between two sessions, as Sightline keeps two commits in flight.
+        : >"$work/$table.script.0"; : >"$work/$table.script.1"
+        n=0
         for part in "$work/$table.part."*; do
-            [ -e "$part" ] && echo "\\copy enterprise.$table (${!cols_var}) FROM '$part'" >>"$work/$table.script"
+            [ -e "$part" ] || continue
+            echo "\\copy enterprise.$table (${!cols_var}) FROM '$part'" >>"$work/$table.script.$((n % 2))"
+            n=$((n + 1))
         done
         began=$(date +%s.%N)
-        psql "$target" -q -v ON_ERROR_STOP=1 -f "$work/$table.script"
+        psql "$target" -q -v ON_ERROR_STOP=1 -f "$work/$table.script.0" & first=$!
+        psql "$target" -q -v ON_ERROR_STOP=1 -f "$work/$table.script.1" & second=$!
+        wait "$first"; wait "$second"
         python3 -c "import sys; rows=int(sys.argv[3]); d=float(sys.argv[2])-float(sys.argv[1]); print(f'  {sys.argv[4]}: {rows} rows in {d:.2f}s = {rows/d:,.0f} rows/s')" "$began" "$(date +%s.%N)" "$(wc -l <"$work/$table.copy")" "$table"
     done
     end=$(date +%s.%N)

@@ -30,14 +30,20 @@ extension ObservabilityAPI {
         let userEmail = try parameters.text("user_email")
         let search = try parameters.text("search")
 
+        // The filters besides the search, built anew for each statement (SQLite's parameters
+        // are positional: each statement's text must take its own binds in order).
+        let filters = { @Sendable (sql: inout SQLBuilder, inWindow: Bool) -> [String] in
+            var conditions = inWindow ? ["l.timestamp > \(sql.bindTime(unixNano: window.sinceUnixNano))"] : []
+            if let level { conditions.append("l.level = \(sql.bind(level))") }
+            if let loggerName { conditions.append("l.logger_name LIKE \(sql.bind("%" + Self.likeEscaped(loggerName) + "%")) ESCAPE '\\'") }
+            if let service { conditions.append("l.service_name = \(sql.bind(service))") }
+            if let traceID { conditions.append("l.trace_id = \(sql.bind(traceID))") }
+            if let userEmail { conditions.append("l.user_email = \(sql.bind(userEmail))") }
+            return conditions
+        }
         var sql = SQLBuilder(store.dialect)
-        var conditions = ["l.timestamp > \(sql.bindTime(unixNano: window.sinceUnixNano))"]
-        var ftsSearch: (condition: Int, placeholder: String)?
-        if let level { conditions.append("l.level = \(sql.bind(level))") }
-        if let loggerName { conditions.append("l.logger_name LIKE \(sql.bind("%" + Self.likeEscaped(loggerName) + "%")) ESCAPE '\\'") }
-        if let service { conditions.append("l.service_name = \(sql.bind(service))") }
-        if let traceID { conditions.append("l.trace_id = \(sql.bind(traceID))") }
-        if let userEmail { conditions.append("l.user_email = \(sql.bind(userEmail))") }
+        var conditions = filters(&sql, true)
+        var ftsMatch: String?
         if let search {
             switch store.dialect {
             case .postgres:
@@ -49,24 +55,30 @@ extension ObservabilityAPI {
                     conditions.append("0")
                 } else {
                     let match = words.map { "\"\($0)\"" }.joined(separator: " ")
-                    let frequent = try await prefersProbing(match, wanted: offset + limit)
-                    let placeholder = sql.bind(match)
-                    ftsSearch = (conditions.count, placeholder)
-                    // Few matches: collect them, then order them by time. Many: read the newest
-                    // records first, each probed in the full-text index, until the page is full.
-                    conditions.append(frequent
-                        ? "EXISTS (SELECT 1 FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder) AND rowid = l.rowid)"
-                        : "l.rowid IN (SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder))")
+                    ftsMatch = match
+                    let wanted = offset + limit
+                    if let rowids = try await newestMatches(match, wanted: wanted, filters: filters) {
+                        conditions.append(rowids.isEmpty ? "0" : "l.rowid IN (\(rowids.map { sql.bind($0) }.joined(separator: ", ")))")
+                    } else {
+                        let frequent = try await prefersProbing(match, wanted: wanted)
+                        // Few matches: collect them, then order them by time. Many: read the newest
+                        // records first, each probed in the full-text index, until the page is full.
+                        let placeholder = sql.bind(match)
+                        conditions.append(frequent
+                            ? "EXISTS (SELECT 1 FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder) AND rowid = l.rowid)"
+                            : "l.rowid IN (SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder))")
+                    }
                 }
             }
         }
         let filter = conditions.joined(separator: " AND ")
         let total: (total: Int64, capped: Bool)
-        if let ftsSearch {
+        if let ftsMatch {
             // Counted from the full-text index's matches, each looked up once, up to the limit.
-            var countConditions = conditions
-            countConditions[ftsSearch.condition] = "structured_logs_fts MATCH \(ftsSearch.placeholder)"
-            total = try await cappedCount(sql, from: """
+            var counting = SQLBuilder(store.dialect)
+            let placeholder = counting.bind(ftsMatch)
+            let countConditions = ["structured_logs_fts MATCH \(placeholder)"] + filters(&counting, true)
+            total = try await cappedCount(counting, from: """
                 enterprise.structured_logs_fts JOIN enterprise.structured_logs l ON l.rowid = structured_logs_fts.rowid
                 """, filter: countConditions.joined(separator: " AND "))
         } else {
@@ -113,6 +125,76 @@ extension ObservabilityAPI {
         let matches = Double(row?["matches"].int ?? 0), records = Double(row?["records"].int ?? 0)
         return Self.prefersProbing(matches: matches, records: records, wanted: Double(wanted))
     }
+
+    /// The rowids of the newest `wanted` records (by time) that match the full-text `match` and
+    /// pass `filters`, possibly with some more; nil when this way cannot tell (the filters
+    /// leave too few of the newest matches), or `wanted` is large.
+    ///
+    /// Records are mostly stored in time order, so the full-text index's newest matches by
+    /// rowid (it reads them newest first and stops early) hold nearly all of the page:
+    /// 1. take the `16 × wanted` largest matching rowids (all of them for a rare word: then
+    ///    step 2 is the answer);
+    /// 2. keep the newest `wanted` of those records that pass the filters; the last one's
+    ///    time is `T`;
+    /// 3. add the records below the scanned rowids that pass the filters, are not older than
+    ///    `T` (stored late: found through the time index) and match (their rowids looked up in
+    ///    the full-text index).
+    /// A record of the true page is either scanned, and then in step 2's page, or ranks before
+    /// step 2's last record, so is not older than `T`, and then found in step 3.
+    private func newestMatches(_ match: String, wanted: Int,
+                               filters: (inout SQLBuilder, Bool) -> [String]) async throws(QueryFailure) -> [Int64]? {
+        guard wanted <= Self.rowidScanMaxWanted else { return nil }
+        let scanSize = Int64(max(16 * wanted, 400))
+        let newestMatches = { (sql: inout SQLBuilder) -> String in
+            let placeholder = sql.bind(match)
+            return """
+                SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder)
+                ORDER BY rowid DESC LIMIT \(sql.bind(scanSize))
+                """
+        }
+        var scan = SQLBuilder(.sqlite)
+        let scanText = newestMatches(&scan)
+        guard let scanned = try await read(scan.query("SELECT min(rowid) AS low, count(*) AS n FROM (\(scanText))")).first,
+              let scannedCount = scanned["n"].int else { return nil }
+        guard scannedCount > 0, let lowest = scanned["low"].int else { return [] }
+
+        var pick = SQLBuilder(.sqlite)
+        let pickConditions = filters(&pick, true)
+        let pickMatches = newestMatches(&pick)
+        let pickLimit = pick.bind(Int64(wanted))
+        let picked = try await read(pick.query("""
+            SELECT l.rowid AS rid, l.timestamp AS ts FROM enterprise.structured_logs l
+            WHERE \(pickConditions.joined(separator: " AND ")) AND l.rowid IN (\(pickMatches))
+            ORDER BY l.timestamp DESC, l.id LIMIT \(pickLimit)
+            """))
+        let pickedIDs = picked.compactMap { $0["rid"].int }
+        if scannedCount < scanSize { return pickedIDs } // every match was scanned
+        guard picked.count == wanted, let oldest = picked.last?["ts"].text else { return nil }
+
+        // Stored late: below the scanned rowids, not older than the page's last record. The
+        // time bound alone (not the window's start too) so SQLite reads the time index from it.
+        var late = SQLBuilder(.sqlite)
+        let notOlder = late.bind(oldest)
+        let below = late.bind(lowest)
+        let lateConditions = ["l.timestamp >= \(notOlder)", "l.rowid < \(below)"] + filters(&late, false)
+        let lateIDs = try await read(late.query("""
+            SELECT l.rowid AS rid FROM enterprise.structured_logs l WHERE \(lateConditions.joined(separator: " AND "))
+            """)).compactMap { $0["rid"].int }
+        guard let first = lateIDs.min() else { return pickedIDs }
+        // Which of them match: one pass over the full-text index's matches in their rowid range.
+        var matching = SQLBuilder(.sqlite)
+        let rangeMatch = matching.bind(match)
+        let rangeStart = matching.bind(first)
+        let rangeEnd = matching.bind(lowest)
+        let matchingIDs = Set(try await read(matching.query("""
+            SELECT rowid AS rid FROM enterprise.structured_logs_fts
+            WHERE structured_logs_fts MATCH \(rangeMatch) AND rowid >= \(rangeStart) AND rowid < \(rangeEnd)
+            """)).compactMap { $0["rid"].int })
+        return pickedIDs + lateIDs.filter { matchingIDs.contains($0) }
+    }
+
+    /// Pages further than this (offset plus limit) are found by probing instead.
+    static let rowidScanMaxWanted = 1_000
 
     static func prefersProbing(matches: Double, records: Double, wanted: Double) -> Bool {
         guard matches > 0, records > 0 else { return false }

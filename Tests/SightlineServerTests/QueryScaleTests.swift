@@ -94,6 +94,40 @@ import Testing
             #expect(none.messages.isEmpty)
         }
     }
+    /// A frequent word's newest records when records are stored mostly in time order, with a
+    /// few stored late: the newest record was sent first (stored with the smallest rowid), and
+    /// one old record is sent last. SQLite reads the newest matches by rowid, then looks for
+    /// late ones through the time index; the page must be exactly the newest records.
+    @Test(arguments: StoreKind.available)
+    func aFrequentWordFindsRecordsStoredOutOfTimeOrder(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
+            let now = UInt64(Date.now.timeIntervalSince1970 * 1e9)
+            let second: UInt64 = 1_000_000_000
+            func send(_ records: [(message: String, secondsAgo: UInt64)]) async throws {
+                let request = ExportLogsServiceRequest(resourceLogs: [ResourceLogs(
+                    resource: Resource(attributes: [KeyValue(key: "service.name", value: .string("shop"))]),
+                    scopeLogs: [ScopeLogs(scope: InstrumentationScope(name: "shop.http"), logRecords: records.map {
+                        LogRecord(timeUnixNano: now - $0.secondsAgo * second, severityNumber: SeverityNumber(rawValue: 9), body: .string($0.message))
+                    })])])
+                let answer = try await server.post("/v1/logs", Array(OTLPProtobufEncoder.encode(request)), contentType: "application/x-protobuf")
+                try #require(answer.status == 200)
+            }
+            try await send([("payment newest, stored first", 1)])
+            // 6,000 records in time order, oldest first: 6,002 s ago up to 3 s ago.
+            try await send((0..<6_000).map { ("payment \($0)", UInt64(6_002 - $0)) })
+            try await send([("payment old, stored last", 7_000)])
+
+            let object = try base.object(try await base.get(server, "/logs?search=payment&limit=10"))
+            let messages = base.list(object, "logs").compactMap { $0["message"] as? String }
+            #expect(messages == ["payment newest, stored first"] + (5_991..<6_000).reversed().map { "payment \($0)" })
+            #expect(object["total"] as? Int == 6_002)
+
+            let further = try base.object(try await base.get(server, "/logs?search=payment&limit=5&offset=3"))
+            #expect(base.list(further, "logs").compactMap { $0["message"] as? String }
+                    == (5_992...5_997).reversed().map { "payment \($0)" }.prefix(5).map { $0 })
+        }
+    }
+
     /// The summary's slowest operations come from per-minute totals plus the spans of the
     /// minute the window starts in: every span after the window's start counts once (also when
     /// its request is sent twice), and none before it.

@@ -181,6 +181,8 @@ extension ObservabilityAPI {
             SELECT l.rowid AS rid FROM enterprise.structured_logs l WHERE \(lateConditions.joined(separator: " AND "))
             """)).compactMap { $0["rid"].int }
         guard let first = lateIDs.min() else { return pickedIDs }
+        // Many records far out of time order (clients with clocks far ahead): the other plans.
+        guard lateIDs.count <= Self.lateRecordsLimit else { return nil }
         // Which of them match: one pass over the full-text index's matches in their rowid range.
         var matching = SQLBuilder(.sqlite)
         let rangeMatch = matching.bind(match)
@@ -195,6 +197,9 @@ extension ObservabilityAPI {
 
     /// Pages further than this (offset plus limit) are found by probing instead.
     static let rowidScanMaxWanted = 1_000
+    /// Records stored late that one search takes by rowid (each is a parameter of the page's
+    /// statement; SQLite takes 32,766).
+    static let lateRecordsLimit = 10_000
 
     static func prefersProbing(matches: Double, records: Double, wanted: Double) -> Bool {
         guard matches > 0, records > 0 else { return false }

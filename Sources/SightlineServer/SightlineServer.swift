@@ -110,8 +110,8 @@ public final class SightlineServer: Sendable {
                                    traceContextTestRoute: configuration.tracecontextTestRoute, logger: logger,
                                    alerts: AlertsAPI(database: alertDatabase, logger: logger,
                                                      customSQLTimeout: configuration.alerting.customSQLTimeout),
-                                   metrics: MetricsEndpoint(metrics: metrics, queue: { [capacity = configuration.queueCapacity] in
-                                       (writer.queuedItems, capacity)
+                                   metrics: MetricsEndpoint(metrics: metrics, queue: {
+                                       (writer.queuedItems, writer.admissionLimit)
                                    }),
                                    queryCountLimit: configuration.queryCountLimit),
             server: logStream.httpServer(),

@@ -31,7 +31,10 @@ import Testing
             }
 
             // Once both slots are taken (the held requests reach the handler in their own time),
-            // a complete request is refused; before that it may be accepted.
+            // a complete request is refused; before that it may be accepted. A probe decoding
+            // at the moment a held request arrives would take its slot and have it refused,
+            // so the held requests get a head start.
+            try await Task.sleep(for: .milliseconds(300))
             var refused: Answer?
             for n in 0..<100 {
                 let answer = try await server.post("/v1/traces", tracesJSON([(trace(100 + n), "a000000000000002", nil, "probe",
@@ -54,6 +57,50 @@ import Testing
             #expect(stored.first?.int("n") == 2)
 
             // Slots are given back: the next request is accepted.
+            let after = try await server.post("/v1/traces", tracesJSON([(trace(999), "a000000000000003", nil, "after",
+                                                                         1_700_000_000_000_000_000, 1_700_000_000_100_000_000)]))
+            #expect(after.status == 200)
+        }
+    }
+
+    /// A request let in holds its place in the queue while its body is read and decoded:
+    /// with room for one submission, a second request is refused at the door instead of
+    /// being decoded and then refused (or let past the bound).
+    @Test func aRequestBeingDecodedHoldsItsPlaceInTheQueue() async throws {
+        try await TestServer.with(flags: [.queueCapacity: "1"]) { server in
+            let trace = { (n: Int) in String(format: "%032x", 0xC0_0000 + n) }
+            let body = tracesJSON([(trace(1), "a000000000000001", nil, "reserved", 1_700_000_000_000_000_000, 1_700_000_000_100_000_000)])
+            let (stream, rest) = AsyncStream.makeStream(of: ByteBuffer.self)
+            rest.yield(ByteBuffer(bytes: body.prefix(10)))
+            var request = HTTPClientRequest(url: server.otlp + "/v1/traces")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .stream(stream, length: .known(Int64(body.count)))
+            let held = Task {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                return Int(response.status.code)
+            }
+
+            // A head start, as above: a probe in the queue when the held request arrives
+            // would take the one place.
+            try await Task.sleep(for: .milliseconds(300))
+            var refused: Answer?
+            for n in 0..<100 {
+                let answer = try await server.post("/v1/traces", tracesJSON([(trace(100 + n), "a000000000000002", nil, "probe",
+                                                                              1_700_000_000_000_000_000, 1_700_000_000_100_000_000)]))
+                if answer.status == 503 { refused = answer; break }
+                #expect(answer.status == 200)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let answer = try #require(refused, "no request was refused while one was being decoded with room for one")
+            #expect(answer.headers.first(name: "Retry-After") == "1")
+
+            rest.yield(ByteBuffer(bytes: body.dropFirst(10)))
+            rest.finish()
+            #expect(try await held.value == 200)
+            let stored = try await server.rows("SELECT count(*) AS n FROM enterprise.trace_spans WHERE operation_name = 'reserved'")
+            #expect(stored.first?.int("n") == 1)
             let after = try await server.post("/v1/traces", tracesJSON([(trace(999), "a000000000000003", nil, "after",
                                                                          1_700_000_000_000_000_000, 1_700_000_000_100_000_000)]))
             #expect(after.status == 200)

@@ -101,22 +101,38 @@ public struct OTLPReceiver: Sendable {
         }
 
         // Refuse before reading the body when the queue is full or enough requests are being
-        // decoded already: under overload the answer is immediate and costs no memory.
-        guard writer.isAccepting else { throw .overloaded }
+        // decoded already: under overload the answer is immediate and costs no memory. A
+        // request let in has its place in the queue reserved, so its decoding is never
+        // wasted on a refusal afterwards (under overload, before the reservation, three of
+        // four decoded requests were refused at the queue and the decoders starved the
+        // writer of CPU).
         guard admission.tryEnter() else { throw .overloaded }
+        do {
+            try writer.reserve()
+        } catch {
+            admission.leave()
+            switch error {
+            case .shuttingDown: throw .shuttingDown
+            case .overloaded, .storeUnavailable: throw .overloaded
+            }
+        }
         let decoded: (batch: WriteBatch, rejected: [OTLPDecodingError], accepted: Int)
         do {
             defer { admission.leave() }
             decoded = try await decode(request, signal: signal, encoding: encoding)
+        } catch {
+            writer.cancelReservation()
+            throw error
         }
         let (batch, rejected, accepted) = decoded
         if accepted == 0, let first = rejected.first {
+            writer.cancelReservation()
             metrics.record(signal, encoding, accepted: 0, refused: rejected.count)
             throw .badRequest(Self.summary(of: rejected, first: first))
         }
 
         do {
-            try await writer.submit(batch)
+            try await writer.submit(batch, reserved: true)
         } catch {
             metrics.record(signal, encoding, accepted: 0, refused: accepted + rejected.count)
             switch error {

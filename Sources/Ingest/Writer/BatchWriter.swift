@@ -29,9 +29,18 @@ public final class BatchWriter: Service, Sendable {
         /// reach their rate at 1,000–5,000 rows per transaction).
         public var maxItemsPerCommit: Int
 
-        public init(queueCapacity: Int = 10_000, maxItemsPerCommit: Int = 5_000) {
+        /// Work admitted ahead of a new submission, in time at the store's measured commit
+        /// rate (see `GroupCommitQueue`); nil bounds the queue in items only.
+        public var maxWait: Duration?
+        /// One commit's work, in time at the measured rate (groups shrink on a slow store).
+        public var targetCommitTime: Duration
+
+        public init(queueCapacity: Int = 10_000, maxItemsPerCommit: Int = 5_000,
+                    maxWait: Duration? = .milliseconds(500), targetCommitTime: Duration = .milliseconds(300)) {
             self.queueCapacity = queueCapacity
             self.maxItemsPerCommit = maxItemsPerCommit
+            self.maxWait = maxWait
+            self.targetCommitTime = targetCommitTime
         }
     }
 
@@ -56,23 +65,55 @@ public final class BatchWriter: Service, Sendable {
         self.store = store
         self.logger = logger
         self.afterCommit = afterCommit
+        let pacing = configuration.maxWait.map {
+            CommitPacing(commitsInFlight: max(1, store.concurrentCommits), maxWait: $0,
+                         targetCommitTime: configuration.targetCommitTime)
+        }
         self.queue = Mutex(GroupCommitQueue(capacity: configuration.queueCapacity,
-                                            maxItemsPerGroup: configuration.maxItemsPerCommit))
+                                            maxItemsPerGroup: configuration.maxItemsPerCommit, pacing: pacing))
         (wakeUps, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Items waiting for a commit.
     public var queuedItems: Int { queue.withLock { $0.queuedItems } }
 
+    /// Items that may wait for a commit now: the queue's capacity, or less once the store's
+    /// rate is measured (see `GroupCommitQueue`).
+    public var admissionLimit: Int {
+        queue.withLock { queue in
+            min(queue.capacity, max(0, queue.admissionLimit - queue.inFlightItems))
+        }
+    }
+
     /// Whether new submissions would currently be accepted.
     public var isAccepting: Bool { queue.withLock { !$0.isClosed && !$0.isFull } }
 
-    /// Commits `batch`; returns once it is durable in the store.
-    public func submit(_ batch: WriteBatch) async throws(WriteRejection) {
-        guard !batch.isEmpty else { return }
+    /// Reserves a place for a submission whose body is still to be read and decoded (see
+    /// `GroupCommitQueue.reserve`): refused at once when the queue is full. Every granted
+    /// reservation must end in `submit(_:reserved: true)` or `cancelReservation()`.
+    public func reserve() throws(WriteRejection) {
+        switch queue.withLock({ $0.reserve() }) {
+        case .accepted: return
+        case .full: throw .overloaded
+        case .closed: throw .shuttingDown
+        }
+    }
+
+    /// Gives back a reservation whose submission will not come.
+    public func cancelReservation() {
+        queue.withLock { $0.cancelReservation() }
+    }
+
+    /// Commits `batch`; returns once it is durable in the store. `reserved`: the place was
+    /// taken by `reserve()`, and the batch is not refused for lack of room.
+    public func submit(_ batch: WriteBatch, reserved: Bool = false) async throws(WriteRejection) {
+        guard !batch.isEmpty else {
+            if reserved { cancelReservation() }
+            return
+        }
         do {
             try await withCheckedThrowingContinuation { (continuation: Ticket) in
-                switch queue.withLock({ $0.enqueue(batch, ticket: continuation) }) {
+                switch queue.withLock({ $0.enqueue(batch, ticket: continuation, reserved: reserved) }) {
                 case .accepted: wake.yield()
                 case .full: continuation.resume(throwing: WriteRejection.overloaded)
                 case .closed: continuation.resume(throwing: WriteRejection.shuttingDown)
@@ -109,7 +150,7 @@ public final class BatchWriter: Service, Sendable {
                     await commits.next()
                     running -= 1
                 }
-                let group = queue.withLock { $0.takeGroup() }
+                let (group, backlogged) = queue.withLock { $0.takeGroup() }
                 if group.isEmpty {
                     guard running > 0 else { return }
                     await commits.next()
@@ -117,12 +158,18 @@ public final class BatchWriter: Service, Sendable {
                     continue
                 }
                 running += 1
-                commits.addTask { await self.commit(group) }
+                commits.addTask {
+                    let duration = await self.commit(group)
+                    let items = group.reduce(0) { $0 + $1.batch.itemCount }
+                    self.queue.withLock { $0.finishCommit(items: items, duration: duration, backlogged: backlogged) }
+                }
             }
         }
     }
 
-    private func commit(_ group: [(batch: WriteBatch, ticket: Ticket)]) async {
+    /// Commits `group`; returns the duration of its commit, or nil when it failed (and its
+    /// submissions were committed one by one, or failed).
+    private func commit(_ group: [(batch: WriteBatch, ticket: Ticket)]) async -> Duration? {
         do {
             let combined = WriteBatch.combining(group.map(\.batch))
             let started = ContinuousClock.now
@@ -134,9 +181,10 @@ public final class BatchWriter: Service, Sendable {
                 throw error
             }
             metrics.committed(items: combined.itemCount, since: started, failed: false)
+            let duration = ContinuousClock.now - started
             for submission in group { submission.ticket.resume() }
             afterCommit?(added)
-            return
+            return duration
         } catch {
             logger.error("group commit failed", metadata: ["batch.submissions": "\(group.count)", "error": "\(error)"])
         }
@@ -151,7 +199,7 @@ public final class BatchWriter: Service, Sendable {
         }
         guard group.count > 1, reachable else {
             for submission in group { submission.ticket.resume(throwing: WriteRejection.storeUnavailable) }
-            return
+            return nil
         }
         // Commit one by one, so one bad submission cannot fail its neighbours.
         for submission in group {
@@ -166,5 +214,6 @@ public final class BatchWriter: Service, Sendable {
                 submission.ticket.resume(throwing: WriteRejection.storeUnavailable)
             }
         }
+        return nil
     }
 }

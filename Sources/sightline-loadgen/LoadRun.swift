@@ -97,8 +97,16 @@ struct LoadRun: Sendable {
                 if status == 429 { statistics.tooManyRequests += 1 } else { statistics.unavailable += 1 }
                 let wait = Self.retryAfter(response.headers.first(name: "Retry-After"))
                 refusals += 1
-                if refusals > settings.maxRetries || .now + wait >= deadline {
+                if refusals > settings.maxRetries {
                     statistics.abandoned += 1
+                    return
+                }
+                if .now + wait >= deadline {
+                    // The run ends before the retry. Wait it out: taking the next request
+                    // would only be refused again at once, and a worker would spin through
+                    // hundreds of refusals in the last second.
+                    statistics.abandoned += 1
+                    try? await Task.sleep(until: deadline, clock: .continuous)
                     return
                 }
                 try? await Task.sleep(for: wait)

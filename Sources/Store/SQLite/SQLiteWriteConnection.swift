@@ -25,6 +25,10 @@ final class SQLiteWriteConnection: Sendable {
     fileprivate final class Handle: @unchecked Sendable {
         var database: OpaquePointer?
         var statements: [String: OpaquePointer] = [:]
+        /// The statement run last: a commit runs one statement for many rows in a row, and
+        /// comparing the same string is one pointer check where the dictionary hashes the
+        /// whole SQL text (2% of an ingest profile).
+        var last: (sql: String, statement: OpaquePointer)?
     }
 
     private init(handle: Handle, threadPool: NIOThreadPool) {
@@ -90,6 +94,7 @@ final class SQLiteWriteConnection: Sendable {
                 let handle = self.handle
                 for statement in handle.statements.values { sqlite_nio_sqlite3_finalize(statement) }
                 handle.statements = [:]
+                handle.last = nil
                 if let database = handle.database { sqlite_nio_sqlite3_close_v2(database) }
                 handle.database = nil
             }
@@ -129,11 +134,16 @@ final class SQLiteWriteConnection: Sendable {
         }
 
         private func prepared(_ sql: String) throws -> OpaquePointer {
-            if let statement = handle.statements[sql] { return statement }
+            if let last = handle.last, last.sql == sql { return last.statement }
+            if let statement = handle.statements[sql] {
+                handle.last = (sql, statement)
+                return statement
+            }
             var statement: OpaquePointer?
             try check(sqlite_nio_sqlite3_prepare_v3(handle.database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil))
             guard let statement else { throw StoreError(operation: "write", reason: "empty statement") }
             handle.statements[sql] = statement
+            handle.last = (sql, statement)
             return statement
         }
 

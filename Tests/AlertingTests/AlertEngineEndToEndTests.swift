@@ -63,8 +63,13 @@ struct AlertEngineEndToEndTests {
             let scrape = try await http(.GET, metricsURL).body
             #expect(scrape.contains(#"sightline_alerts_firing{rule="Checkout errors",severity="critical"} 1"#), "\(scrape)")
             #expect(scrape.contains(#"sightline_alert_notifications_total{channel="slack",outcome="sent"}"#))
-            #expect(scrape.contains(#"sightline_alert_evaluations_total{outcome="value",rule="Checkout errors"}"#)
-                || scrape.contains(#"sightline_alert_evaluations_total{rule="Checkout errors",outcome="value"}"#))
+            // The evaluation is counted once its notifications are dispatched, which may be
+            // after the receivers saw them.
+            #expect(try await eventually(10) {
+                let scrape = try await http(.GET, metricsURL).body
+                return scrape.contains(#"sightline_alert_evaluations_total{outcome="value",rule="Checkout errors"}"#)
+                    || scrape.contains(#"sightline_alert_evaluations_total{rule="Checkout errors",outcome="value"}"#)
+            })
 
             let firing = try await sightline.instances(ruleID: ruleID)
             #expect(firing.count == 1)

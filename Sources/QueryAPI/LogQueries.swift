@@ -44,11 +44,13 @@ extension ObservabilityAPI {
         var sql = SQLBuilder(store.dialect)
         var conditions = filters(&sql, true)
         var ftsMatch: String?
+        var postgresSearch: (text: String, plan: PostgresSearchPlan)?
         if let search {
             switch store.dialect {
             case .postgres:
-                // The expression of the seed's GIN index, so the index serves it.
-                conditions.append("to_tsvector('english', l.message) @@ plainto_tsquery('english', \(sql.bind(search)))")
+                let plan = try await postgresSearchPlan(search, since: window.sinceUnixNano, wanted: offset + limit, filters: filters)
+                conditions.append(PostgresSearchPlan.condition(sql.bind(search), walking: plan.walkPage))
+                postgresSearch = (search, plan)
             case .sqlite:
                 let words = Self.searchWords(search)
                 if words.isEmpty {
@@ -72,8 +74,27 @@ extension ObservabilityAPI {
             }
         }
         let filter = conditions.joined(separator: " AND ")
+        let countBuilder = sql // the page's statement binds two more values
+        let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
+        let idColumn = store.dialect == .postgres ? "l.id::text AS id" : "l.id"
+        let columns = [idColumn] + Self.logListColumns.dropFirst().map { "l.\($0)" }
+        let rows = try await read(sql.query("""
+            SELECT \(columns.joined(separator: ", ")) FROM enterprise.structured_logs l
+            WHERE \(filter) ORDER BY l.timestamp DESC, l.id \(page)
+            """))
         let total: (total: Int64, capped: Bool)
-        if let ftsMatch {
+        if rows.count < limit, !rows.isEmpty || offset == 0 {
+            // The page holds the last match: the total needs no count.
+            let known = offset + rows.count
+            total = known > countLimit ? (Int64(countLimit), true) : (Int64(known), false)
+        } else if let postgresSearch {
+            var counting = SQLBuilder(store.dialect)
+            let countConditions = filters(&counting, true)
+                + [PostgresSearchPlan.condition(counting.bind(postgresSearch.text), walking: postgresSearch.plan.walkCount)]
+            // Walking, in time order, so the planner reads the time index from the newest record.
+            total = try await cappedCount(counting, from: "enterprise.structured_logs l", filter: countConditions.joined(separator: " AND "),
+                                          order: postgresSearch.plan.walkCount ? "ORDER BY l.timestamp DESC" : "")
+        } else if let ftsMatch {
             // Counted from the full-text index's matches, each looked up once, up to the limit.
             var counting = SQLBuilder(store.dialect)
             let placeholder = counting.bind(ftsMatch)
@@ -82,15 +103,8 @@ extension ObservabilityAPI {
                 enterprise.structured_logs_fts JOIN enterprise.structured_logs l ON l.rowid = structured_logs_fts.rowid
                 """, filter: countConditions.joined(separator: " AND "))
         } else {
-            total = try await cappedCount(sql, from: "enterprise.structured_logs l", filter: filter)
+            total = try await cappedCount(countBuilder, from: "enterprise.structured_logs l", filter: filter)
         }
-        let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
-        let idColumn = store.dialect == .postgres ? "l.id::text AS id" : "l.id"
-        let columns = [idColumn] + Self.logListColumns.dropFirst().map { "l.\($0)" }
-        let rows = try await read(sql.query("""
-            SELECT \(columns.joined(separator: ", ")) FROM enterprise.structured_logs l
-            WHERE \(filter) ORDER BY l.timestamp DESC, l.id \(page)
-            """))
         return .jsonObject { body in
             body.key("logs")
             body.beginArray()
@@ -211,13 +225,24 @@ extension ObservabilityAPI {
     static let probeCost = 100.0, collectCost = 2.4
     static let matchCountLimit = 1_000_000
 
+    /// Every column of a record as stored, in the table's order (not PostgreSQL's search
+    /// vector, migration 015, which is the message again).
+    static let logColumns = [
+        "id", "timestamp", "level", "logger_name", "message", "trace_id", "span_id", "user_email", "department", "session_id",
+        "endpoint", "extra", "exception_type", "exception_message", "exception_traceback", "time_unix_nano",
+        "observed_time_unix_nano", "observed_timestamp", "severity_number", "severity_text", "body", "attributes", "resource",
+        "scope", "flags", "event_name", "dropped_attributes_count", "service_name",
+    ]
+
     /// `GET /logs/{id}`: every column of one record.
     func log(_ request: Request, id text: String) async throws(QueryFailure) -> Response {
         guard let uuid = UUID(uuidString: text) else { throw .badParameter("id", "expected a UUID") }
         let id = uuid.uuidString.lowercased()
         var sql = SQLBuilder(store.dialect)
         let condition = store.dialect == .postgres ? "id = \(sql.bind(id))::uuid" : "id = \(sql.bind(id))"
-        guard let row = try await read(sql.query("SELECT * FROM enterprise.structured_logs WHERE \(condition)")).first else {
+        guard let row = try await read(sql.query("""
+            SELECT \(Self.logColumns.joined(separator: ", ")) FROM enterprise.structured_logs WHERE \(condition)
+            """)).first else {
             throw .notFound("log \(id)")
         }
         return .jsonObject { body in RowJSON.write(row, into: &body) }

@@ -59,6 +59,9 @@ public final class PostgresStore: TelemetryStore {
             for migration in postgresMigrations where !applied.contains(migration.version) {
                 try await connection.query("BEGIN", logger: logger)
                 do {
+                    // A migration may rewrite a large table (015 takes minutes on millions of
+                    // records): the per-statement limit guards queries, not the schema.
+                    try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
                     for statement in SQLScript.statements(in: migration.sql) {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
@@ -72,6 +75,13 @@ public final class PostgresStore: TelemetryStore {
                 }
                 logger.info("applied migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
                 newlyApplied.append(migration.version)
+                // A rewritten table has an empty visibility map (index-only scans read the table
+                // again until autovacuum, which a rewrite does not prompt, comes by) and no
+                // statistics for its new columns. VACUUM cannot run in a transaction.
+                if let table = postgresRewrittenTables[migration.version] {
+                    try await connection.query("SET statement_timeout = 0", logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(table)"), logger: logger)
+                }
             }
             return newlyApplied
         } catch let error as StoreError {

@@ -1,0 +1,76 @@
+import Store
+
+// Full-text search over log messages on PostgreSQL (`GET /logs?search=`), newest first.
+//
+// A GIN index cannot hand out its matches in time order, so a search page is found one of two
+// ways, and PostgreSQL's planner picks the wrong one for the words that matter: it guesses how
+// many records match two words by multiplying their shares (words that occur together, like
+// "pool exhausted", match 30 times more often than that), and then orders 150,000 matches by
+// time to show 100 of them.
+// - walking: read the window's records newest first through the time index and test each
+//   against the stored vector (`message_search`, migration 015), about 1.5 µs a record; the
+//   cost is the records read, `wanted / share` for a page.
+// - collecting: the GIN index's matches, each record fetched, then ordered by time; the cost
+//   is the number of matches.
+// Which one is measured, not guessed: the newest `probeSize` records of the window are tested
+// against the filters and the search (a few milliseconds), and their share of matches says how
+// far a walk would read. The same choice is made again for the total, counted up to the
+// count limit: walking reads `(limit + 1) / share` records, collecting hands the rest to the
+// planner, whose guesses for one word come from the column's statistics.
+
+struct PostgresSearchPlan: Equatable, Sendable {
+    /// Find the page by walking the time index (else from the GIN index's matches).
+    var walkPage: Bool
+    /// Count the total by walking the time index (else from the GIN index's matches).
+    var walkCount: Bool
+
+    /// Records tested for the share of matches.
+    static let probeSize = 1_000
+    /// The most records a page's walk should read (about 30 ms), and a count's (about 90 ms).
+    static let pageWalkRecords = 20_000.0
+    static let countWalkRecords = 60_000.0
+
+    /// The plan for a page of `wanted` records (offset plus limit) and a total counted to
+    /// `countLimit`, given that `matched` of the window's newest `probed` records pass the
+    /// filters and match.
+    static func choose(probed: Int, matched: Int, wanted: Int, countLimit: Int) -> PostgresSearchPlan {
+        // The probe read the whole window: a walk reads no more than it did.
+        guard probed >= probeSize else { return PostgresSearchPlan(walkPage: true, walkCount: true) }
+        // None of the newest records match: a walk could read the whole window for nothing.
+        guard matched > 0 else { return PostgresSearchPlan(walkPage: false, walkCount: false) }
+        let share = Double(matched) / Double(probed)
+        return PostgresSearchPlan(walkPage: Double(wanted) / share <= pageWalkRecords,
+                                  walkCount: Double(countLimit + 1) / share <= countWalkRecords)
+    }
+
+    /// The search condition for `placeholder` (the bound search text). Walking, it is a plain
+    /// function call, which no index serves, so the planner walks the time index; collecting,
+    /// the `@@` operator the GIN index serves.
+    static func condition(_ placeholder: String, walking: Bool) -> String {
+        walking
+            ? "ts_match_vq(l.message_search, plainto_tsquery('english', \(placeholder)))"
+            : "l.message_search @@ plainto_tsquery('english', \(placeholder))"
+    }
+}
+
+extension ObservabilityAPI {
+    /// Measures the share of matches among the window's newest records and chooses the plan.
+    /// The probe reads at most `probeSize` records however selective the filters are: they are
+    /// tested in the select list, not used to find records.
+    func postgresSearchPlan(_ search: String, since: Int64, wanted: Int,
+                            filters: (inout SQLBuilder, Bool) -> [String]) async throws(QueryFailure) -> PostgresSearchPlan {
+        var sql = SQLBuilder(.postgres)
+        let window = sql.bindTime(unixNano: since)
+        let size = sql.bind(Int64(PostgresSearchPlan.probeSize))
+        let tests = filters(&sql, false) + [PostgresSearchPlan.condition(sql.bind(search), walking: true)]
+        let text = """
+            SELECT count(*) AS probed, count(*) FILTER (WHERE \(tests.joined(separator: " AND "))) AS matched
+            FROM (SELECT l.level, l.logger_name, l.service_name, l.trace_id, l.user_email, l.message_search
+                  FROM enterprise.structured_logs l WHERE l.timestamp > \(window)
+                  ORDER BY l.timestamp DESC LIMIT \(size)) l
+            """
+        let row = try await read(sql.query(text)).first
+        return PostgresSearchPlan.choose(probed: Int(row?["probed"].int ?? 0), matched: Int(row?["matched"].int ?? 0),
+                                         wanted: wanted, countLimit: countLimit)
+    }
+}

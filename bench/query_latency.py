@@ -85,6 +85,8 @@ def main() -> int:
         "trace summary (24 h)": lambda: "/traces/stats/summary",
         "log list (ERROR, 24 h)": lambda: "/logs?level=ERROR&limit=100",
         "log search (full text)": lambda: "/logs?search=" + urllib.parse.quote(random.choice(SEARCHES)),
+        # Each word alone, so the search's p99 can be traced to the word that sets it.
+        **{f'  search "{word}"': (lambda word=word: "/logs?search=" + urllib.parse.quote(word)) for word in SEARCHES},
         "log level counts (24 h)": lambda: "/logs/stats/levels",
         "error groups (24 h)": lambda: "/errors",
     }

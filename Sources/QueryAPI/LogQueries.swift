@@ -48,8 +48,8 @@ extension ObservabilityAPI {
         if let search {
             switch store.dialect {
             case .postgres:
+                // Found and counted apart (`postgresSearchPage`, `postgresSearchCount`).
                 let plan = try await postgresSearchPlan(search, since: window.sinceUnixNano, wanted: offset + limit, filters: filters)
-                conditions.append(PostgresSearchPlan.condition(sql.bind(search), walking: plan.walkPage))
                 postgresSearch = (search, plan)
             case .sqlite:
                 let words = Self.searchWords(search)
@@ -78,22 +78,22 @@ extension ObservabilityAPI {
         let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
         let idColumn = store.dialect == .postgres ? "l.id::text AS id" : "l.id"
         let columns = [idColumn] + Self.logListColumns.dropFirst().map { "l.\($0)" }
-        let rows = try await read(sql.query("""
-            SELECT \(columns.joined(separator: ", ")) FROM enterprise.structured_logs l
-            WHERE \(filter) ORDER BY l.timestamp DESC, l.id \(page)
-            """))
+        let rows = if let postgresSearch {
+            try await postgresSearchPage(postgresSearch.text, plan: postgresSearch.plan, columns: columns,
+                                         limit: limit, offset: offset, filters: filters)
+        } else {
+            try await read(sql.query("""
+                SELECT \(columns.joined(separator: ", ")) FROM enterprise.structured_logs l
+                WHERE \(filter) ORDER BY l.timestamp DESC, l.id \(page)
+                """))
+        }
         let total: (total: Int64, capped: Bool)
         if rows.count < limit, !rows.isEmpty || offset == 0 {
             // The page holds the last match: the total needs no count.
             let known = offset + rows.count
             total = known > countLimit ? (Int64(countLimit), true) : (Int64(known), false)
         } else if let postgresSearch {
-            var counting = SQLBuilder(store.dialect)
-            let countConditions = filters(&counting, true)
-                + [PostgresSearchPlan.condition(counting.bind(postgresSearch.text), walking: postgresSearch.plan.walkCount)]
-            // Walking, in time order, so the planner reads the time index from the newest record.
-            total = try await cappedCount(counting, from: "enterprise.structured_logs l", filter: countConditions.joined(separator: " AND "),
-                                          order: postgresSearch.plan.walkCount ? "ORDER BY l.timestamp DESC" : "")
+            total = try await postgresSearchCount(postgresSearch.text, plan: postgresSearch.plan, filters: filters)
         } else if let ftsMatch {
             // Counted from the full-text index's matches, each looked up once, up to the limit.
             var counting = SQLBuilder(store.dialect)

@@ -17,12 +17,17 @@ import Store
 // far a walk would read. The same choice is made again for the total, counted up to the
 // count limit: walking reads `(limit + 1) / share` records, collecting hands the rest to the
 // planner, whose guesses for one word come from the column's statistics.
+// A walk is bounded: it reads a few times the records the share predicts, then gives up and
+// collects, so a word that is frequent only among the newest records (a burst) costs a bounded
+// detour, not a walk through the whole window.
 
 struct PostgresSearchPlan: Equatable, Sendable {
     /// Find the page by walking the time index (else from the GIN index's matches).
     var walkPage: Bool
     /// Count the total by walking the time index (else from the GIN index's matches).
     var walkCount: Bool
+    /// The share of matches among the newest records; nil when the probe read the whole window.
+    var share: Double? = nil
 
     /// Records tested for the share of matches.
     static let probeSize = 1_000
@@ -40,7 +45,18 @@ struct PostgresSearchPlan: Equatable, Sendable {
         guard matched > 0 else { return PostgresSearchPlan(walkPage: false, walkCount: false) }
         let share = Double(matched) / Double(probed)
         return PostgresSearchPlan(walkPage: Double(wanted) / share <= pageWalkRecords,
-                                  walkCount: Double(countLimit + 1) / share <= countWalkRecords)
+                                  walkCount: Double(countLimit + 1) / share <= countWalkRecords, share: share)
+    }
+
+    /// The most records a page's walk reads before it collects instead: four times the
+    /// prediction (at most 80,000); nil for the whole window (the probe read all of it).
+    func pageWalkLimit(wanted: Int) -> Int? {
+        share.map { Int(min(4 * Double(wanted) / $0, 4 * Self.pageWalkRecords).rounded(.up)) }
+    }
+
+    /// The same for a count to `countLimit`: twice the prediction (at most 120,000).
+    func countWalkLimit(countLimit: Int) -> Int? {
+        share.map { Int(min(2 * Double(countLimit + 1) / $0, 2 * Self.countWalkRecords).rounded(.up)) }
     }
 
     /// The search condition for `placeholder` (the bound search text). Walking, it is a plain
@@ -72,5 +88,72 @@ extension ObservabilityAPI {
         let row = try await read(sql.query(text)).first
         return PostgresSearchPlan.choose(probed: Int(row?["probed"].int ?? 0), matched: Int(row?["matched"].int ?? 0),
                                          wanted: wanted, countLimit: countLimit)
+    }
+}
+
+extension ObservabilityAPI {
+    typealias LogFilters = (inout SQLBuilder, Bool) -> [String]
+
+    /// The window's records that pass the filters, newest first, at most `limit` of them (all
+    /// when nil): the time index read in order, stopped early by whatever reads from it.
+    private static func newestRecords(_ sql: inout SQLBuilder, filters: LogFilters, limit: Int?) -> String {
+        let conditions = filters(&sql, true)
+        let cut = limit.map { "LIMIT \(sql.bind(Int64($0)))" } ?? ""
+        return """
+            SELECT * FROM enterprise.structured_logs l WHERE \(conditions.isEmpty ? "TRUE" : conditions.joined(separator: " AND "))
+            ORDER BY l.timestamp DESC, l.id \(cut)
+            """
+    }
+
+    /// A search's page, newest first. Walking, the newest records are tested one by one (the
+    /// subquery is in the page's order, so its matches come in that order too); when the walk's
+    /// bound leaves the page short, the GIN index's matches are collected instead.
+    func postgresSearchPage(_ search: String, plan: PostgresSearchPlan, columns: [String], limit: Int, offset: Int,
+                            filters: LogFilters) async throws(QueryFailure) -> [ResultRow] {
+        if plan.walkPage {
+            var sql = SQLBuilder(.postgres)
+            let walkLimit = plan.pageWalkLimit(wanted: offset + limit)
+            let newest = Self.newestRecords(&sql, filters: filters, limit: walkLimit)
+            let match = PostgresSearchPlan.condition(sql.bind(search), walking: true)
+            let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
+            let rows = try await read(sql.query("""
+                SELECT \(columns.joined(separator: ", ")) FROM (\(newest)) l
+                WHERE \(match) ORDER BY l.timestamp DESC, l.id \(page)
+                """))
+            // A full page, or a walk through the whole window: exact.
+            if rows.count == limit || walkLimit == nil { return rows }
+        }
+        var sql = SQLBuilder(.postgres)
+        let conditions = filters(&sql, true) + [PostgresSearchPlan.condition(sql.bind(search), walking: false)]
+        let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
+        return try await read(sql.query("""
+            SELECT \(columns.joined(separator: ", ")) FROM enterprise.structured_logs l
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY l.timestamp DESC, l.id \(page)
+            """))
+    }
+
+    /// A search's matches in the window, counted up to `countLimit`. Walking, the count stops at
+    /// the limit; short of it, the walk's bound decides: if the window has no more records than
+    /// the walk read, the count is exact, else the GIN index's matches are counted instead.
+    func postgresSearchCount(_ search: String, plan: PostgresSearchPlan,
+                             filters: LogFilters) async throws(QueryFailure) -> (total: Int64, capped: Bool) {
+        if plan.walkCount {
+            let walkLimit = plan.countWalkLimit(countLimit: countLimit)
+            var sql = SQLBuilder(.postgres)
+            let newest = Self.newestRecords(&sql, filters: filters, limit: walkLimit)
+            let match = PostgresSearchPlan.condition(sql.bind(search), walking: true)
+            let counted = try await read(sql.query("""
+                SELECT count(*) AS total FROM (SELECT 1 FROM (\(newest)) l WHERE \(match) LIMIT \(countLimit + 1)) counted
+                """)).first?["total"].int ?? 0
+            if counted > countLimit { return (Int64(countLimit), true) }
+            guard let walkLimit else { return (counted, false) }
+            var records = SQLBuilder(.postgres)
+            let window = Self.newestRecords(&records, filters: filters, limit: walkLimit)
+            let read = try await read(records.query("SELECT count(*) AS n FROM (\(window)) l")).first?["n"].int ?? 0
+            if read < walkLimit { return (counted, false) }
+        }
+        var sql = SQLBuilder(.postgres)
+        let conditions = filters(&sql, true) + [PostgresSearchPlan.condition(sql.bind(search), walking: false)]
+        return try await cappedCount(sql, from: "enterprise.structured_logs l", filter: conditions.joined(separator: " AND "))
     }
 }

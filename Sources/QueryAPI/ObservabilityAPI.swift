@@ -52,8 +52,8 @@ public struct ObservabilityAPI: Sendable {
 
     /// How many rows of `from` (a table with its alias) match `filter`, counted up to
     /// `countLimit`; `capped` when there are more. `sql` holds the filter's binds.
-    func cappedCount(_ sql: SQLBuilder, from: String, filter: String, order: String = "") async throws(QueryFailure) -> (total: Int64, capped: Bool) {
-        let text = "SELECT count(*) AS total FROM (SELECT 1 FROM \(from) WHERE \(filter) \(order) LIMIT \(countLimit + 1)) counted"
+    func cappedCount(_ sql: SQLBuilder, from: String, filter: String) async throws(QueryFailure) -> (total: Int64, capped: Bool) {
+        let text = "SELECT count(*) AS total FROM (SELECT 1 FROM \(from) WHERE \(filter) LIMIT \(countLimit + 1)) counted"
         let counted = try await read(sql.query(text)).first?["total"].int ?? 0
         return counted > countLimit ? (Int64(countLimit), true) : (counted, false)
     }

@@ -188,4 +188,39 @@ import Testing
             #expect(day == ["INFO": 4, "ERROR": 4, "WARNING": 1])
         }
     }
+
+    /// A word frequent among the newest records only (a burst), with more matches far back:
+    /// on PostgreSQL a walk from the newest records is chosen, stops at its bound short of a
+    /// page, and the matches are collected instead; the count likewise. The page and the total
+    /// must be the same as without the burst's shortcut.
+    @Test(arguments: StoreKind.available)
+    func aBurstAmongTheNewestRecordsFindsOlderMatchesToo(_ kind: StoreKind) async throws {
+        // 20,000 records, index 0 the newest: "burst" in every 20th of the newest 1,000 (50)
+        // and every 16th of the oldest 1,000 (62); none between.
+        let count = 20_000
+        let isBurst = { @Sendable (index: Int) in (index < 1_000 && index % 20 == 0) || (index >= 19_000 && index % 16 == 0) }
+        let message = { @Sendable (index: Int) in isBurst(index) ? "burst \(index) of refusals" : "steady \(index)" }
+        let expected = (0..<count).filter(isBurst).map(message)
+        for countLimit in ["10000", "100"] {
+            try await TestServer.with(kind, flags: [.queryCountLimit: countLimit]) { server in
+                let now = UInt64(Date.now.timeIntervalSince1970 * 1e9)
+                let answer = try await server.post("/v1/logs", Array(OTLPProtobufEncoder.encode(Self.logs(count, now: now, message: message))),
+                                                   contentType: "application/x-protobuf")
+                try #require(answer.status == 200)
+                let object = try base.object(try await base.get(server, "/logs?search=burst&limit=100"))
+                let messages = base.list(object, "logs").compactMap { $0["message"] as? String }
+                #expect(messages == Array(expected.prefix(100)), "count limit \(countLimit)")
+                if countLimit == "100" {
+                    #expect(object["total"] as? Int == 100)
+                    #expect(object["total_capped"] as? Bool == true)
+                } else {
+                    #expect(object["total"] as? Int == expected.count)
+                    #expect(object["total_capped"] as? Bool == false)
+                }
+                // The page further on, past the burst.
+                let later = try base.object(try await base.get(server, "/logs?search=burst&limit=30&offset=40"))
+                #expect(base.list(later, "logs").compactMap { $0["message"] as? String } == Array(expected[40..<70]))
+            }
+        }
+    }
 }

@@ -90,6 +90,17 @@ public struct AlertTransitionError: Error, Sendable, Equatable, CustomStringConv
 /// resolved, one notification per firing, a resolved notification when the condition
 /// clears, cooldown after resolution and an optional repeat interval. Pure: no I/O, no clock.
 public enum AlertStateMachine {
+    /// How much earlier than the exact instant a duration counts as elapsed. Times come back
+    /// from the store truncated to microseconds and through floating-point seconds, so an
+    /// evaluation exactly `forDuration` after the pending one could measure a fraction of a
+    /// microsecond less and fire one evaluation late (the injected-clock test did, now and then).
+    public static let tolerance: TimeInterval = 0.001
+
+    /// Whether `interval` has passed from `start` to `now`, within `tolerance`.
+    static func elapsed(_ interval: Duration, from start: Date, to now: Date) -> Bool {
+        now.timeIntervalSince(start) >= interval.seconds - tolerance
+    }
+
     /// The next state after `observation` at `now`, and the actions to carry out in order.
     public static func evaluate(_ state: AlertState, _ observation: AlertObservation, at now: Date,
                                 policy: AlertPolicy) -> (state: AlertState, actions: [AlertAction]) {
@@ -98,7 +109,7 @@ public enum AlertStateMachine {
         switch (state.status, breached) {
         case (.inactive, true), (.resolved, true):
             if state.status == .resolved, let resolvedAt = state.resolvedAt,
-               now < resolvedAt.addingTimeInterval(policy.cooldown.seconds) {
+               !elapsed(policy.cooldown, from: resolvedAt, to: now) {
                 return (state, [])
             }
             if policy.forDuration > .zero {
@@ -111,7 +122,7 @@ public enum AlertStateMachine {
             return (state, [])
         case (.pending, true):
             let since = state.pendingSince ?? now
-            guard now >= since.addingTimeInterval(policy.forDuration.seconds) else { return (state, []) }
+            guard elapsed(policy.forDuration, from: since, to: now) else { return (state, []) }
             next.status = .firing
             next.firedAt = now
             next.lastNotifiedAt = now
@@ -120,7 +131,7 @@ public enum AlertStateMachine {
             return (AlertState(status: .inactive, resolvedAt: state.resolvedAt), [.cancelPending])
         case (.firing, true):
             if let repeatInterval = policy.repeatInterval, let last = state.lastNotifiedAt,
-               now >= last.addingTimeInterval(repeatInterval.seconds) {
+               elapsed(repeatInterval, from: last, to: now) {
                 next.lastNotifiedAt = now
                 return (next, [.notifyRepeat])
             }

@@ -12,6 +12,20 @@ struct AlertStateMachineTests {
     func breach(_ value: Double = 20) -> AlertObservation { .value(value, breached: true) }
     var clear: AlertObservation { .value(1, breached: false) }
 
+    @Test("a duration read back from the store a fraction of a microsecond short still counts")
+    func durationsToleratePrecisionLoss() {
+        // Pending since a time stored to the microsecond, read back 0.3 µs later than the
+        // evaluation that opened it: two minutes on is still two minutes.
+        let pending = AlertState(status: .pending, pendingSince: at(0.000_000_3))
+        let (state, actions) = AlertStateMachine.evaluate(pending, breach(), at: at(120), policy: damped)
+        #expect(state.status == .firing)
+        #expect(actions == [.promoteToFiring, .notifyFiring])
+        // A whole second short is not.
+        let early = AlertStateMachine.evaluate(pending, breach(), at: at(119), policy: damped)
+        #expect(early.state.status == .pending)
+        #expect(early.actions.isEmpty)
+    }
+
     @Test("inactive + breach fires at once and notifies once")
     func inactiveFires() {
         let (state, actions) = AlertStateMachine.evaluate(.inactive, breach(), at: t0, policy: immediate)

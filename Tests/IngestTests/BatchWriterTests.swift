@@ -98,6 +98,22 @@ func running<T: Sendable>(_ writer: BatchWriter, _ body: @Sendable () async thro
         try await sqlite.close()
     }
 
+    /// Metrics and the live log stream learn of a commit before its submitters are answered:
+    /// a client that reads /metrics after its 200 finds its spans counted.
+    @Test func afterCommitRunsBeforeTheSubmitterIsAnswered() async throws {
+        let (sqlite, _) = try await temporaryStore()
+        let seen = Mutex(0)
+        let writer = BatchWriter(store: sqlite, logger: quietLogger, afterCommit: { added in
+            Thread.sleep(forTimeInterval: 0.2) // a slow observer: the answer must still wait for it
+            seen.withLock { $0 += added.logs.count }
+        })
+        try await running(writer) {
+            try await writer.submit(batch(items: 3))
+            #expect(seen.withLock { $0 } == 3)
+        }
+        try await sqlite.close()
+    }
+
     @Test func aFailingSubmissionDoesNotFailItsNeighbours() async throws {
         let (sqlite, path) = try await temporaryStore()
         let writer = BatchWriter(store: PoisonedStore(inner: sqlite, poison: "poison"), logger: quietLogger)

@@ -54,10 +54,10 @@ public final class BatchWriter: Service, Sendable {
     private let afterCommit: (@Sendable (WriteBatch) -> Void)?
     private let metrics: WriterMetrics
 
-    /// `afterCommit` is called with the rows each commit added once it is durable (the live log
-    /// stream reads them back on SQLite; span metrics count the spans): spans already stored
-    /// are left out (see `TelemetryStore.commit`). It must return at once: the writer waits
-    /// for it. `metricsFactory` receives batch size, commit latency and store errors.
+    /// `afterCommit` is called with the rows each commit added once it is durable, before the
+    /// commit's submitters are answered (the live log stream reads them back on SQLite; span
+    /// metrics count the spans): spans already stored are left out (see
+    /// `TelemetryStore.commit`). It must return at once: the writer waits for it. `metricsFactory` receives batch size, commit latency and store errors.
     public init(store: any TelemetryStore, configuration: Configuration = .init(), logger: Logger,
                 metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
                 afterCommit: (@Sendable (WriteBatch) -> Void)? = nil) {
@@ -182,8 +182,10 @@ public final class BatchWriter: Service, Sendable {
             }
             metrics.committed(items: combined.itemCount, since: started, failed: false)
             let duration = ContinuousClock.now - started
-            for submission in group { submission.ticket.resume() }
+            // Counted before anyone is answered: a client that reads /metrics after its 200
+            // finds its spans there.
             afterCommit?(added)
+            for submission in group { submission.ticket.resume() }
             return duration
         } catch {
             logger.error("group commit failed", metadata: ["batch.submissions": "\(group.count)", "error": "\(error)"])
@@ -207,8 +209,8 @@ public final class BatchWriter: Service, Sendable {
             do {
                 let added = try await store.commit(submission.batch)
                 metrics.committed(items: submission.batch.itemCount, since: started, failed: false)
-                submission.ticket.resume()
                 afterCommit?(added)
+                submission.ticket.resume()
             } catch {
                 metrics.committed(items: submission.batch.itemCount, since: started, failed: true)
                 submission.ticket.resume(throwing: WriteRejection.storeUnavailable)

@@ -62,9 +62,12 @@ struct AlertEngineEndToEndTests {
             let metricsURL = sightline.api.replacingOccurrences(of: "/api/observability", with: "/metrics")
             let scrape = try await http(.GET, metricsURL).body
             #expect(scrape.contains(#"sightline_alerts_firing{rule="Checkout errors",severity="critical"} 1"#), "\(scrape)")
-            #expect(scrape.contains(#"sightline_alert_notifications_total{channel="slack",outcome="sent"}"#))
-            // The evaluation is counted once its notifications are dispatched, which may be
-            // after the receivers saw them.
+            // A notification is counted once Sightline has read the receiver's answer, and the
+            // evaluation once its notifications are dispatched: both may come after the
+            // receivers saw the requests.
+            #expect(try await eventually(10) {
+                try await http(.GET, metricsURL).body.contains(#"sightline_alert_notifications_total{channel="slack",outcome="sent"}"#)
+            })
             #expect(try await eventually(10) {
                 let scrape = try await http(.GET, metricsURL).body
                 return scrape.contains(#"sightline_alert_evaluations_total{outcome="value",rule="Checkout errors"}"#)

@@ -294,4 +294,19 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
             #expect(hits == ["payment gateway timed out", "retrying payments"])
         }
     }
+
+    /// Sightline's sessions carry its settings: a statement time limit, and room for a full-text
+    /// search's bitmap of matches (`PostgresStore.Configuration.workMem`).
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func postgresSessionsCarrySightlinesSettings() async throws {
+        try await withTestStore(.postgres) { store, _ in
+            let rows = try await store.read(ReadQuery(sql: """
+                SELECT current_setting('work_mem') AS work_mem, current_setting('statement_timeout') AS timeout,
+                       current_setting('application_name') AS name
+                """, binds: []))
+            #expect(rows.first?["work_mem"].text == "32MB")
+            #expect(rows.first?["timeout"].text == "30s")
+            #expect(rows.first?["name"].text == "sightline")
+        }
+    }
 }

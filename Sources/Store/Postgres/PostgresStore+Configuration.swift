@@ -22,6 +22,11 @@ extension PostgresStore {
         public var statementTimeout: Duration
         /// Limit for one whole write (waiting for a connection included).
         public var writeTimeout: Duration
+        /// Memory one sort, hash or bitmap of a Sightline statement may use (`work_mem`) before
+        /// spilling. At PostgreSQL's default 4 MB, the bitmap of a full-text search matching
+        /// 150,000 of 5 million log records turns lossy (pages instead of rows), and counting
+        /// its matches rechecks every record on 11,000 pages: 110 ms instead of 85 ms.
+        public var workMem = "32MB"
 
         /// Parses `url`; `tls` overrides the URL's `sslmode` (default `prefer`).
         public init(url: String, tls: TLSMode? = nil, poolSize: Int = 10,
@@ -66,7 +71,7 @@ extension PostgresStore {
         private var startupParameters: [(String, String)] {
             let milliseconds = statementTimeout.components.seconds * 1000
                 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
-            return [("statement_timeout", String(milliseconds)), ("application_name", "sightline")]
+            return [("statement_timeout", String(milliseconds)), ("work_mem", workMem), ("application_name", "sightline")]
         }
 
         var clientConfiguration: PostgresClient.Configuration {

@@ -8,23 +8,34 @@ public enum Timestamp {
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         seconds -= days * 86_400
         let (year, month, day) = civil(fromDays: &days)
-        var text = ""
-        text.reserveCapacity(27)
-        append(&text, year, width: 4)
-        text += "-"; append(&text, month, width: 2)
-        text += "-"; append(&text, day, width: 2)
-        text += "T"; append(&text, seconds / 3600, width: 2)
-        text += ":"; append(&text, seconds / 60 % 60, width: 2)
-        text += ":"; append(&text, seconds % 60, width: 2)
-        text += "."; append(&text, fraction, width: 6)
-        text += "Z"
-        return text
+        guard (0...9999).contains(year) else {
+            return padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2) + "T" + padded(seconds / 3600, 2) + ":"
+                + padded(seconds / 60 % 60, 2) + ":" + padded(seconds % 60, 2) + "." + padded(fraction, 6) + "Z"
+        }
+        // Written byte by byte: two to four of these per row, in the writer's transaction.
+        return String(unsafeUninitializedCapacity: 27) { bytes in
+            func put(_ value: Int64, _ width: Int, at start: Int) {
+                var value = value
+                for position in stride(from: start + width - 1, through: start, by: -1) {
+                    bytes[position] = UInt8(truncatingIfNeeded: 48 + value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0); bytes[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5); bytes[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8); bytes[10] = UInt8(ascii: "T")
+            put(seconds / 3600, 2, at: 11); bytes[13] = UInt8(ascii: ":")
+            put(seconds / 60 % 60, 2, at: 14); bytes[16] = UInt8(ascii: ":")
+            put(seconds % 60, 2, at: 17); bytes[19] = UInt8(ascii: ".")
+            put(fraction, 6, at: 20); bytes[26] = UInt8(ascii: "Z")
+            return 27
+        }
     }
 
-    private static func append(_ text: inout String, _ value: Int64, width: Int) {
+    /// `value` in decimal, zero-padded to `width` digits (years outside 0–9999 only).
+    private static func padded(_ value: Int64, _ width: Int) -> String {
         let digits = String(value)
-        if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-        text += digits
+        return digits.count < width ? String(repeating: "0", count: width - digits.count) + digits : digits
     }
 
     /// Howard Hinnant's days-to-civil algorithm.

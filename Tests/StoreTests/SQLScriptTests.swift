@@ -35,15 +35,6 @@ import Testing
     }
 }
 
-@Suite struct TimestampTests {
-    @Test func formatsUTCWithMicroseconds() {
-        #expect(Timestamp.iso8601(unixNano: 0) == "1970-01-01T00:00:00.000000Z")
-        #expect(Timestamp.iso8601(unixNano: 1_795_312_307_879_279_681) == "2026-11-22T01:51:47.879279Z")
-        #expect(Timestamp.iso8601(unixNano: 951_782_400_000_001_000) == "2000-02-29T00:00:00.000001Z")
-        #expect(Timestamp.iso8601(unixNano: -1_000) == "1969-12-31T23:59:59.999999Z")
-    }
-}
-
 @Suite struct EmbeddedMigrationTests {
     @Test func everyPostgresMigrationFileIsEmbedded() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

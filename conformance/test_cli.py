@@ -40,3 +40,23 @@ def test_a_public_api_address_without_keys_is_refused():
     result = run("serve", "--http-host", "0.0.0.0", "--storage", "sqlite:/tmp/never-created/x.db")
     assert result.returncode == 2
     assert "--allow-unauthenticated" in result.stderr
+
+
+def test_a_public_receiver_without_ingest_tokens_is_refused():
+    result = run("serve", "--otlp-host", "0.0.0.0", "--storage", "sqlite:/tmp/never-created/x.db")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert '--otlp-host="0.0.0.0"' in lines[0]
+    assert "SIGHTLINE_INGEST_TOKENS" in lines[0] and "--allow-unauthenticated-ingest" in lines[0]
+    assert not os.path.exists("/tmp/never-created")
+
+
+def test_a_public_receiver_starts_with_the_explicit_opt_out(tmp_path):
+    # `migrate` resolves the same settings as `serve`, then exits: no port is opened.
+    result = run("migrate", "--otlp-host", "0.0.0.0", "--allow-unauthenticated-ingest",
+                 "--storage", f"sqlite:{tmp_path}/x.db")
+    assert result.returncode == 0, result.stderr
+    result = run("migrate", "--storage", f"sqlite:{tmp_path}/y.db",
+                 environment={"SIGHTLINE_OTLP_HOST": "0.0.0.0", "SIGHTLINE_INGEST_TOKENS": "t"})
+    assert result.returncode == 0, result.stderr

@@ -15,21 +15,22 @@ import Synchronization
 ///
 /// The upgrade is refused, before it happens, like any API request: 401 without a valid API key
 /// (when keys are configured; browsers offer it as the subprotocol `sightline.key.<base64url>`,
-/// see `APIKeyMiddleware.webSocketKey`), 400 naming a bad parameter, 503 when `LogFeed` has its maximum
+/// see `APIKeys.webSocketKey`), 421 for a foreign `Host`, 403 for a foreign `Origin` (a page
+/// on another site cannot read the stream), 400 naming a bad parameter, 503 when `LogFeed` has its maximum
 /// of clients; a plain GET gets 426.
 public struct LogStreamEndpoint: Sendable {
     public static let path = "/api/observability/logs/stream"
 
     let feed: LogFeed
-    let keys: APIKeyMiddleware<BasicRequestContext>
+    let policy: APIAccessPolicy
     let logger: Logger
 
     /// Other WebSocket endpoints upgraded by this port's server (`WebSocketRoute`).
     let otherRoutes: [WebSocketRoute]
 
-    public init(feed: LogFeed, apiKeys: [String], logger: Logger, otherRoutes: [WebSocketRoute] = []) {
+    public init(feed: LogFeed, policy: APIAccessPolicy, logger: Logger, otherRoutes: [WebSocketRoute] = []) {
         self.feed = feed
-        self.keys = APIKeyMiddleware(keys: apiKeys, guarding: "/api/")
+        self.policy = policy
         self.logger = logger
         self.otherRoutes = otherRoutes
     }
@@ -60,12 +61,10 @@ public struct LogStreamEndpoint: Sendable {
         }
     }
 
-    /// Whether a request to the endpoint may be upgraded: its API key, its parameters, room
-    /// for one more client.
+    /// Whether a request to the endpoint may be upgraded: the access policy (Host, Origin,
+    /// API key), its parameters, room for one more client.
     func admission(_ request: Request) -> Result<LogStreamFilter, QueryFailure> {
-        guard keys.admits(request) else {
-            return .failure(QueryFailure(.unauthorized, "missing or invalid API key (Authorization: Bearer <key> or X-API-Key)"))
-        }
+        if let refusal = policy.refusal(upgradeRequest(request, route: Self.path)) { return .failure(refusal.failure) }
         let filter: LogStreamFilter
         do {
             filter = try LogStreamFilter(Parameters(request))
@@ -82,13 +81,16 @@ public struct LogStreamEndpoint: Sendable {
     /// refused, or are for another path, go on as plain requests so the router answers them.
     private func admitsUpgrade(_ head: HTTPRequestHead) -> Bool {
         var fields = HTTPFields()
+        var authority: String?
         for (name, value) in head.headers {
+            // HTTP/1's Host is HTTPTypes' authority, as in the requests the router sees.
+            if name.lowercased() == "host" { authority = authority ?? value; continue }
             if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
         }
-        let request = Request(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: head.uri, headerFields: fields),
+        let request = Request(head: HTTPRequest(method: .get, scheme: nil, authority: authority, path: head.uri, headerFields: fields),
                               body: RequestBody(buffer: ByteBuffer()))
         if head.method == .GET, let route = otherRoutes.first(where: { $0.path == request.uri.path }) {
-            return APIKeyMiddleware<BasicRequestContext>(keys: keys.keys, guarding: route.path).admits(request) && route.admit(request) == nil
+            return policy.refusal(upgradeRequest(request, route: route.path)) == nil && route.admit(request) == nil
         }
         guard head.method == .GET, request.uri.path == Self.path, case .success = admission(request) else { return false }
         return true
@@ -100,9 +102,9 @@ public struct LogStreamEndpoint: Sendable {
         async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
         if let route = otherRoutes.first(where: { $0.path == request.uri.path }) {
-            guard APIKeyMiddleware<BasicRequestContext>(keys: keys.keys, guarding: route.path).admits(request), route.admit(request) == nil,
+            guard policy.refusal(upgradeRequest(request, route: route.path)) == nil, route.admit(request) == nil,
                   let session = await route.open(request) else { return .dontUpgrade }
-            return .upgrade(APIKeyMiddleware<BasicRequestContext>.webSocketResponseHeaders(head.headerFields)) { inbound, outbound, _ in
+            return .upgrade(APIKeys.webSocketResponseHeaders(head.headerFields)) { inbound, outbound, _ in
                 try await session(inbound, outbound, channel)
             }
         }
@@ -111,7 +113,7 @@ public struct LogStreamEndpoint: Sendable {
             return .dontUpgrade
         }
         // A browser that sent its key as a subprotocol is answered with `sightline`, or it drops the connection.
-        return .upgrade(APIKeyMiddleware<BasicRequestContext>.webSocketResponseHeaders(head.headerFields)) { inbound, outbound, _ in
+        return .upgrade(APIKeys.webSocketResponseHeaders(head.headerFields)) { inbound, outbound, _ in
             try await Self.stream(subscription, inbound: inbound, outbound: outbound, channel: channel, logger: logger)
         }
     }
@@ -178,12 +180,11 @@ private final class PendingWrite: Sendable {
     var waited: Duration { since.withLock { $0.map { .now - $0 } } ?? .zero }
 }
 
-extension APIKeyMiddleware {
-    /// Whether `request` gets past this middleware (the rule of `handle`), for the checks made
-    /// before a WebSocket upgrade, which happens before routing.
-    func admits(_ request: Request) -> Bool {
-        guard !keys.isEmpty, request.uri.path.hasPrefix(prefix) else { return true }
-        guard let presented = Self.presentedKey(request) else { return false }
-        return keys.contains { Self.equal($0, presented) }
+extension LogStreamEndpoint {
+    /// A WebSocket upgrade as the access policy sees it. The upgrade is decided before routing,
+    /// on the exact path of a WebSocket route (`route`), so that route is the one reached.
+    func upgradeRequest(_ request: Request, route: String) -> APIAccessPolicy.Request {
+        APIAccessPolicy.Request(method: request.method, route: route, authority: request.head.authority,
+                                headers: request.headers, isWebSocketUpgrade: true)
     }
 }

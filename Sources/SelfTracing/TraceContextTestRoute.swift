@@ -19,6 +19,11 @@ public struct TraceContextTestRoute: Sendable {
 
     public init(tracer: SightlineTracer) { self.tracer = tracer }
 
+    /// The route's own client: redirects are not followed, so a loopback URL cannot send the
+    /// call on to another address.
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                   configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
     public func handle(_ request: Request) async -> Response {
         let calls: [(url: String, arguments: Data)]
         do {
@@ -38,7 +43,7 @@ public struct TraceContextTestRoute: Sendable {
         guard calls.count <= Self.maxCalls else { return Self.answer(.badRequest, "body: at most \(Self.maxCalls) calls") }
         for call in calls {
             guard let url = URL(string: call.url), url.scheme == "http", let host = url.host, Self.isLoopback(host) else {
-                return Self.answer(.badRequest, "url: only http URLs on a loopback address")
+                return Self.answer(.badRequest, "url: only http URLs on a loopback IP address (127.0.0.0/8 or [::1])")
             }
         }
         let parent = InstrumentationContext.current ?? .topLevel
@@ -50,7 +55,7 @@ public struct TraceContextTestRoute: Sendable {
             tracer.inject(span.context, into: &outgoing.headers, using: NIOHeaderInjector())
             outgoing.body = .bytes(ByteBuffer(data: call.arguments))
             do {
-                let response = try await HTTPClient.shared.execute(outgoing, timeout: .seconds(5))
+                let response = try await Self.client.execute(outgoing, timeout: .seconds(5))
                 _ = try await response.body.collect(upTo: 1 << 20)
                 span.attributes["http.response.status_code"] = Int64(response.status.code)
             } catch {
@@ -62,8 +67,18 @@ public struct TraceContextTestRoute: Sendable {
         return Self.answer(.ok, nil)
     }
 
+    /// An IP literal of the loopback interface (127.0.0.0/8, `::1`); never a name, which could
+    /// resolve anywhere (`127.0.0.1.evil.example`, or `localhost` on a tampered resolver).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        var text = host
+        if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.dropLast().allSatisfy { $0 == 0 } && bytes.last == 1 }
+        }
+        return false
     }
 
     static func answer(_ status: HTTPResponse.Status, _ error: String?) -> Response {

@@ -16,18 +16,29 @@ import Store
 /// (open: they hold no data; their API calls need the key). Every request but the probes and
 /// the admin pages' files is traced into the store (service `sightline`, DESIGN §8).
 enum APIRouter {
-    static func make(store: any TelemetryStore, writer: BatchWriter, apiKeys: [String], tracer: SightlineTracer,
+    /// Routes served without an API key: the probes, and the admin pages and their files
+    /// (they hold no data; the API calls they make need the key). Everything else needs one
+    /// when keys are configured, decided on the route the router matched (`APIAccessPolicy`).
+    static func openRoutes(traceContextTestRoute: Bool) -> Set<String> {
+        var paths = AdminPages.paths.union(["/health", "/ready"])
+        // For the W3C harness, which sends no key; only ever on a loopback API address.
+        if traceContextTestRoute { paths.insert(traceContextPath) }
+        return Set(paths.map { RouterPath($0).description })
+    }
+
+    static let traceContextPath = "/_test/tracecontext"
+
+    /// `POST` routes that only read: Grafana sends Loki's series lookups as a form.
+    static let readOnlyPostRoutes: Set<String> = [RouterPath("/loki/api/v1/series").description]
+
+    static func make(store: any TelemetryStore, writer: BatchWriter, access: APIAccessPolicy, tracer: SightlineTracer,
                      logStream: LogStreamEndpoint, traceContextTestRoute: Bool = false,
                      logger: Logger, alerts: AlertsAPI? = nil, metrics: MetricsEndpoint? = nil,
                      queryCountLimit: Int = ObservabilityAPI.defaultCountLimit) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         if let metrics { router.add(middleware: RequestMetricsMiddleware(factory: metrics.metrics.factory)) }
-        router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/api/"))
-        // Span metrics name services and operations: /metrics needs a key too when keys are
-        // configured (Prometheus sends one with `authorization: {credentials: KEY}`).
-        router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/metrics"))
-        // Loki's API (Grafana's Loki data source) lives outside /api/; Tempo's is under it.
-        router.add(middleware: APIKeyMiddleware(keys: apiKeys, guarding: "/loki/"))
+        // Host, Origin, media type and API key, on the route each request reaches.
+        router.add(middleware: APIAccessMiddleware(policy: access))
         // Inside the key check: only requests that get through are traced into the store.
         // The admin pages and their files carry no data; the API calls they make are traced.
         router.add(middleware: SelfTracingMiddleware(tracer: tracer, untraced: Set(["/health", "/ready", "/metrics"]).union(AdminPages.paths)))
@@ -42,7 +53,7 @@ enum APIRouter {
         if traceContextTestRoute {
             // For the W3C Trace Context test suite; only configurable on a loopback address.
             let route = TraceContextTestRoute(tracer: tracer)
-            router.post("/_test/tracecontext") { request, _ in await route.handle(request) }
+            router.post(RouterPath(traceContextPath)) { request, _ in await route.handle(request) }
         }
         // Liveness: the process answers and the store is reachable.
         router.get("/health") { _, _ -> Response in

@@ -1,5 +1,6 @@
 import Alerting
 import Foundation
+import QueryAPI
 import Ingest
 import Logging
 import Store
@@ -58,6 +59,13 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--allow-unauthenticated` / `SIGHTLINE_ALLOW_UNAUTHENTICATED`: allow a non-loopback
     /// API address without API keys.
     public var allowUnauthenticated: Bool
+    /// `--allowed-hosts` / `SIGHTLINE_ALLOWED_HOSTS`: host names (or `*.domain`) both ports answer
+    /// to besides their bound address and the loopback names; other `Host` headers get 421
+    /// (docs/security.md). With a wildcard address and no entries, any name is answered.
+    public var allowedHosts: [String] = []
+    /// `--allow-unauthenticated-ingest` / `SIGHTLINE_ALLOW_UNAUTHENTICATED_INGEST`: allow a
+    /// non-loopback receiver address without ingest tokens.
+    public var allowUnauthenticatedIngest = false
     /// `--enable-tracecontext-test-route` / `SIGHTLINE_TRACECONTEXT_TEST_ROUTE`: serve
     /// `POST /_test/tracecontext` for the W3C Trace Context test suite (loopback API only).
     public var tracecontextTestRoute: Bool
@@ -185,6 +193,14 @@ public struct SightlineConfiguration: Sendable, Equatable {
             postgresStatementTimeoutSeconds: count(.postgresStatementTimeout)
         )
         configuration.spanMetricsMaxSeries = count(.spanMetricsMaxSeries)
+        configuration.allowUnauthenticatedIngest = flag(.allowUnauthenticatedIngest)
+        configuration.allowedHosts = list(.allowedHosts)
+        for entry in configuration.allowedHosts {
+            let name = entry.hasPrefix("*.") ? String(entry.dropFirst(2)) : entry
+            if entry.contains("://") || HostAllowList.host(ofAuthority: name) == nil || name.isEmpty {
+                problems.append("\(value(.allowedHosts).source): \"\(entry)\" is not a host name (expected names like sightline.example.com or *.example.com, no scheme)")
+            }
+        }
         // The alert engine's variables (the seeds' SLACK_WEBHOOK_URL, SMTP_*, ALERT_* and
         // SIGHTLINE_ALERT_*), environment only: they hold secrets.
         let (alerting, alertingProblems) = AlertingConfiguration.fromEnvironment(environment)
@@ -200,6 +216,9 @@ public struct SightlineConfiguration: Sendable, Equatable {
         }
         if configuration.apiKeys.isEmpty, !configuration.allowUnauthenticated, !Self.isLoopback(configuration.httpHost) {
             problems.append("\(value(.httpHost).source)=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
+        }
+        if configuration.ingestTokens.isEmpty, !configuration.allowUnauthenticatedIngest, !Self.isLoopback(configuration.otlpHost) {
+            problems.append("\(value(.otlpHost).source)=\"\(configuration.otlpHost)\" is not a loopback address and SIGHTLINE_INGEST_TOKENS is empty: anyone who reaches the receiver could write telemetry; configure ingest tokens or pass --allow-unauthenticated-ingest")
         }
         if configuration.tracecontextTestRoute, !Self.isLoopback(configuration.httpHost) {
             problems.append("\(value(.tracecontextTestRoute).source): the trace-context test route is only for a loopback API address, not \"\(configuration.httpHost)\"")
@@ -220,8 +239,9 @@ public struct SightlineConfiguration: Sendable, Equatable {
         }
     }
 
+    /// `localhost`, or an IP literal in 127.0.0.0/8 or `::1` (a name like `127.evil.example` is not).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        host == "localhost" || LoopbackAddress.isLoopbackLiteral(host)
     }
 
     /// The settings worth logging at start-up; secrets are counted, never shown.
@@ -251,7 +271,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case storage, otlpHost, otlpPort, httpHost, httpPort, apiKeys, ingestTokens
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
-    case spanMetricsMaxSeries, llmPrices
+    case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
 
     /// The command-line flag without dashes, e.g. `otlp-port`.
     public var flag: String {
@@ -276,6 +296,8 @@ public enum Setting: String, CaseIterable, Sendable {
         case .tracecontextTestRoute: "enable-tracecontext-test-route"
         case .spanMetricsMaxSeries: "span-metrics-max-series"
         case .llmPrices: "llm-prices"
+        case .allowedHosts: "allowed-hosts"
+        case .allowUnauthenticatedIngest: "allow-unauthenticated-ingest"
         }
     }
 
@@ -297,13 +319,13 @@ public enum Setting: String, CaseIterable, Sendable {
         case .queueCapacity: "10000"
         case .maxConcurrentDecodes: String(OTLPReceiver.Configuration.defaultConcurrentDecodes)
         case .queryCountLimit: "10000"
-        case .allowUnauthenticated, .tracecontextTestRoute: "false"
+        case .allowUnauthenticated, .tracecontextTestRoute, .allowUnauthenticatedIngest: "false"
         case .logLevel: "info"
         case .postgresTLS: ""
         case .postgresPoolSize: "10"
         case .postgresStatementTimeout: "30"
         case .spanMetricsMaxSeries: "2000"
-        case .llmPrices: ""
+        case .llmPrices, .allowedHosts: ""
         }
     }
 }

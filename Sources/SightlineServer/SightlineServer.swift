@@ -89,8 +89,12 @@ public final class SightlineServer: Sendable {
             })
         // Grafana's Loki tail shares the feed and the port's WebSocket upgrades with the log stream.
         let lokiTail = LokiTail(store: store, feed: logFeed, logger: logger)
-        let logStream = LogStreamEndpoint(feed: logFeed, apiKeys: configuration.apiKeys, logger: logger,
-                                          otherRoutes: [lokiTail.route])
+        let access = APIAccessPolicy(
+            keys: configuration.apiKeys,
+            openRoutes: APIRouter.openRoutes(traceContextTestRoute: configuration.tracecontextTestRoute),
+            readOnlyPostRoutes: APIRouter.readOnlyPostRoutes,
+            allowedHosts: HostAllowList.forBinding(configuration.httpHost, configured: configuration.allowedHosts))
+        let logStream = LogStreamEndpoint(feed: logFeed, policy: access, logger: logger, otherRoutes: [lokiTail.route])
         var receiverConfiguration = OTLPReceiver.Configuration(
             maxBodyBytes: configuration.maxBodyBytes, maxInflatedBytes: configuration.maxInflatedBytes,
             ingestTokens: configuration.ingestTokens)
@@ -99,13 +103,16 @@ public final class SightlineServer: Sendable {
         let receiver = OTLPReceiver(configuration: receiverConfiguration, writer: writer, logger: logger,
                                     metricsFactory: metrics.factory)
         let otlp = Application(
-            router: receiver.router(middleware: RequestMetricsMiddleware(factory: metrics.factory)),
+            router: receiver.router(middleware: [
+                RequestMetricsMiddleware(factory: metrics.factory),
+                HostCheckMiddleware(allowedHosts: HostAllowList.forBinding(configuration.otlpHost, configured: configuration.allowedHosts)),
+            ]),
             configuration: .init(address: .hostname(configuration.otlpHost, port: configuration.otlpPort),
                                  serverName: "sightline-otlp"),
             onServerRunning: { channel in started.set(otlpPort: channel.localAddress?.port ?? 0) },
             logger: logger)
         let api = Application(
-            router: APIRouter.make(store: store, writer: writer, apiKeys: configuration.apiKeys,
+            router: APIRouter.make(store: store, writer: writer, access: access,
                                    tracer: Self.selfTracer(writer: writer), logStream: logStream,
                                    traceContextTestRoute: configuration.tracecontextTestRoute, logger: logger,
                                    alerts: AlertsAPI(database: alertDatabase, logger: logger,

@@ -27,6 +27,10 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Export requests decoded at once before 503 (SIGHTLINE_MAX_CONCURRENT_DECODES).") var maxConcurrentDecodes: String?
     @Option(help: "Matches trace and log lists count before total_capped (SIGHTLINE_QUERY_COUNT_LIMIT).") var queryCountLimit: String?
     @Flag(help: "Allow a non-loopback API address without API keys (SIGHTLINE_ALLOW_UNAUTHENTICATED).") var allowUnauthenticated = false
+    @Flag(help: "Allow a non-loopback receiver address without ingest tokens (SIGHTLINE_ALLOW_UNAUTHENTICATED_INGEST).")
+    var allowUnauthenticatedIngest = false
+    @Option(help: "Host names both ports answer to besides their address and localhost, comma-separated (SIGHTLINE_ALLOWED_HOSTS).")
+    var allowedHosts: String?
     @Option(help: "Log level (SIGHTLINE_LOG_LEVEL).") var logLevel: String?
     @Flag(help: "Serve POST /_test/tracecontext for the W3C Trace Context test suite, loopback only (SIGHTLINE_TRACECONTEXT_TEST_ROUTE).")
     var enableTracecontextTestRoute = false
@@ -49,6 +53,8 @@ struct SettingOptions: ParsableArguments {
         flags[.maxConcurrentDecodes] = maxConcurrentDecodes
         flags[.queryCountLimit] = queryCountLimit
         if allowUnauthenticated { flags[.allowUnauthenticated] = "true" }
+        if allowUnauthenticatedIngest { flags[.allowUnauthenticatedIngest] = "true" }
+        flags[.allowedHosts] = allowedHosts
         if enableTracecontextTestRoute { flags[.tracecontextTestRoute] = "true" }
         flags[.logLevel] = logLevel
         flags[.postgresTLS] = postgresTls

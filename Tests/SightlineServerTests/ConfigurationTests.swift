@@ -58,8 +58,38 @@ import Testing
         #expect(withKeys.httpHost == "0.0.0.0")
         let optedOut = try SightlineConfiguration.resolve(flags: [.httpHost: "0.0.0.0", .allowUnauthenticated: "true"])
         #expect(optedOut.allowUnauthenticated)
-        // The receiver may listen publicly without API keys (ingest tokens are separate).
-        #expect(try SightlineConfiguration.resolve(flags: [.otlpHost: "0.0.0.0"]).otlpHost == "0.0.0.0")
+        // The receiver needs no API keys (ingest tokens are separate).
+        let receiver = try SightlineConfiguration.resolve(flags: [.otlpHost: "0.0.0.0"], environment: ["SIGHTLINE_INGEST_TOKENS": "t"])
+        #expect(receiver.otlpHost == "0.0.0.0")
+    }
+
+    /// A receiver anyone can reach, with no token, would let anyone write the telemetry that
+    /// drives alerts and fills the disk: it starts only when asked for explicitly.
+    @Test func aPublicReceiverNeedsIngestTokensOrAnExplicitOptOut() throws {
+        for host in ["0.0.0.0", "::", "10.1.2.3", "127.evil.example"] {
+            #expect {
+                try SightlineConfiguration.resolve(flags: [.otlpHost: host])
+            } throws: { error in
+                "\(error)".contains("--otlp-host=\"\(host)\"") && "\(error)".contains("SIGHTLINE_INGEST_TOKENS")
+                    && "\(error)".contains("--allow-unauthenticated-ingest")
+            }
+        }
+        let optedOut = try SightlineConfiguration.resolve(flags: [.otlpHost: "0.0.0.0", .allowUnauthenticatedIngest: "true"])
+        #expect(optedOut.allowUnauthenticatedIngest)
+        let fromEnvironment = try SightlineConfiguration.resolve(
+            flags: [.otlpHost: "0.0.0.0"], environment: ["SIGHTLINE_ALLOW_UNAUTHENTICATED_INGEST": "true"])
+        #expect(fromEnvironment.allowUnauthenticatedIngest)
+        for loopback in ["127.0.0.1", "127.0.0.2", "localhost", "::1"] {
+            #expect(try SightlineConfiguration.resolve(flags: [.otlpHost: loopback]).otlpHost == loopback)
+        }
+    }
+
+    @Test func allowedHostsAreHostNames() throws {
+        let configured = try SightlineConfiguration.resolve(environment: ["SIGHTLINE_ALLOWED_HOSTS": "sightline.example.com, *.corp.example"])
+        #expect(configured.allowedHosts == ["sightline.example.com", "*.corp.example"])
+        #expect {
+            try SightlineConfiguration.resolve(environment: ["SIGHTLINE_ALLOWED_HOSTS": "https://sightline.example.com"])
+        } throws: { "\($0)".contains("SIGHTLINE_ALLOWED_HOSTS") && "\($0)".contains("not a host name") }
     }
 
     @Test func secretsAreNeverInTheLoggedDescription() throws {

@@ -61,10 +61,9 @@ public struct OTLPReceiver: Sendable {
     }
 
     /// The router of the OTLP port; `middleware` (request metrics) wraps every route.
-    public func router<Context: RequestContext>(context: Context.Type = BasicRequestContext.self,
-                                                middleware: (any MiddlewareProtocol<Request, Response, Context>)? = nil) -> Router<Context> {
-        let router = Router(context: Context.self)
-        if let middleware { router.add(middleware: middleware) }
+    public func router(middleware: [any MiddlewareProtocol<Request, Response, BasicRequestContext>] = []) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        for middleware in middleware { router.add(middleware: middleware) }
         for signal in [Signal.traces, .logs] {
             let path = RouterPath("/v1/\(signal.rawValue)")
             router.post(path) { request, _ in await self.handle(request, signal: signal) }

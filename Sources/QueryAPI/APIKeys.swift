@@ -1,41 +1,29 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
 
-/// Requires an API key (`Authorization: Bearer <key>` or `X-API-Key: <key>`) on every request
-/// it guards, when keys are configured (DESIGN §9); 401 otherwise. Keys are compared in
-/// constant time and never logged.
-public struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
-    let keys: [String]
-    /// Paths under this prefix are guarded, routes or not (an unknown path is a 401 too,
-    /// so the API's shape is not visible without a key).
-    let prefix: String
-
-    public init(keys: [String], guarding prefix: String) {
-        self.keys = keys
-        self.prefix = prefix
+/// How a caller presents an API key: `Authorization: Bearer <key>`, `X-API-Key: <key>`, Basic
+/// auth with the key as the password (Grafana's data sources), or, for browsers' WebSockets,
+/// the subprotocol `sightline.key.<base64url>`. Keys are compared in constant time and never
+/// logged. Which routes need one is `APIAccessPolicy`'s decision.
+public enum APIKeys {
+    /// Whether `headers` present one of `keys`.
+    public static func admit(_ headers: HTTPFields, keys: [String]) -> Bool {
+        guard let presented = presentedKey(headers) else { return false }
+        return keys.contains { equal($0, presented) }
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !keys.isEmpty, request.uri.path.hasPrefix(prefix) else { return try await next(request, context) }
-        guard let presented = Self.presentedKey(request), keys.contains(where: { Self.equal($0, presented) }) else {
-            return QueryFailure(.unauthorized, "missing or invalid API key (Authorization: Bearer <key> or X-API-Key)").response
-        }
-        return try await next(request, context)
-    }
-
-    static func presentedKey(_ request: Request) -> String? {
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+    static func presentedKey(_ headers: HTTPFields) -> String? {
+        if let header = headers[.authorization], header.lowercased().hasPrefix("bearer ") {
             return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         }
-        if let key = request.headers[HTTPField.Name("X-API-Key")!] { return key.trimmingCharacters(in: .whitespaces) }
+        if let key = headers[HTTPField.Name("X-API-Key")!] { return key.trimmingCharacters(in: .whitespaces) }
         // Grafana data sources with "Basic auth" on: any user name, the key as the password.
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
+        if let header = headers[.authorization], header.lowercased().hasPrefix("basic "),
            let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
            let colon = decoded.firstIndex(of: UInt8(ascii: ":")) {
             return String(decoding: decoded[decoded.index(after: colon)...], as: UTF8.self)
         }
-        return webSocketKey(request.headers)
+        return webSocketKey(headers)
     }
 
     /// The subprotocol a WebSocket client offers to show it sends its key as another one,

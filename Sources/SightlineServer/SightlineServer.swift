@@ -26,6 +26,7 @@ public struct BoundAddresses: Sendable, Equatable {
 public final class SightlineServer: Sendable {
     public let configuration: SightlineConfiguration
     private let store: any TelemetryStore
+    private let alertDatabase: AlertDatabase
     private let group: ServiceGroup
     private let started: StartupBarrier
     private let logger: Logger
@@ -64,6 +65,7 @@ public final class SightlineServer: Sendable {
     private init(configuration: SightlineConfiguration, store: any TelemetryStore, alertDatabase: AlertDatabase, logger: Logger, signals: [UnixSignal]) {
         self.configuration = configuration
         self.store = store
+        self.alertDatabase = alertDatabase
         self.logger = logger
         let started = StartupBarrier()
         self.started = started
@@ -165,11 +167,15 @@ public final class SightlineServer: Sendable {
         } catch {
             started.fail()
             _ = await announcement
+            // A service that failed may have stopped the group before the alert database's
+            // own service ran, which closes it otherwise.
+            await alertDatabase.close()
             try? await store.close()
             throw error
         }
         started.fail()
         _ = await announcement
+        await alertDatabase.close()
         try await store.close()
     }
 

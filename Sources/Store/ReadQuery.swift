@@ -39,9 +39,10 @@ public enum SQLValue: Sendable, Hashable {
     public var isNull: Bool { self == .null }
 }
 
-/// A parameterised read: SQL text with placeholders (`?` for SQLite, `$1`… for PostgreSQL,
-/// as `SQLBuilder` writes them) and the values bound to them. Values are never spliced into
-/// the text.
+/// A parameterised read: SQL text with numbered placeholders (`?1`… for SQLite, `$1`… for
+/// PostgreSQL, as `SQLBuilder` writes them) and the values bound to them, the first value to
+/// number 1. Values are never spliced into the text, and the text may use a placeholder in any
+/// order, or more than once.
 public struct ReadQuery: Sendable {
     public var sql: String
     public var binds: [SQLValue]
@@ -59,11 +60,12 @@ public struct SQLBuilder: Sendable {
 
     public init(_ dialect: SQLDialect) { self.dialect = dialect }
 
-    /// The placeholder for `value`, which is bound at that position.
+    /// The numbered placeholder for `value` (`?N` on SQLite, `$N` on PostgreSQL): the text
+    /// may place it anywhere, and more than once.
     public mutating func bind(_ value: SQLValue) -> String {
         binds.append(value)
         switch dialect {
-        case .sqlite: return "?"
+        case .sqlite: return "?\(binds.count)"
         case .postgres: return "$\(binds.count)"
         }
     }

@@ -186,7 +186,6 @@ public struct LokiAPI: Sendable {
     /// Lines and bytes per series and bucket, counted by the store.
     func bucketCounts(_ selector: LogSelector, labels: [String], origin: Int64, last: Int64, width: Int64) async throws(GrafanaFailure) -> [BucketCounts] {
         let maxRows = 200_000
-        // Bound in the order the placeholders appear in the text (SQLite's `?` are positional).
         var sql = SQLBuilder(store.dialect)
         let bucketOrigin = sql.bind(origin)
         let bucketWidth = sql.bind(width)

@@ -9,20 +9,12 @@ import Foundation
 /// `JSONPoster` the connecting. docs/security-egress.md describes it for operators.
 public struct EgressPolicy: Sendable, Equatable {
     /// An entry of `SIGHTLINE_ALERT_ALLOWED_HOSTS`.
-    public enum Allowance: Sendable, Equatable, CustomStringConvertible {
+    public enum Allowance: Sendable, Equatable {
         /// A URL whose host is this name or address (compared as `EgressPolicy.hostKey` writes
         /// it), on any port or only on `port`.
         case host(String, port: Int?)
         /// A destination whose addresses are all in this block (or global).
         case network(IPNetwork)
-
-        public var description: String {
-            switch self {
-            case .host(let host, let port?): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            case .host(let host, nil): host
-            case .network(let network): network.description
-            }
-        }
     }
 
     /// `SIGHTLINE_ALERT_ALLOWED_HOSTS`: destinations opened despite their addresses.

@@ -36,8 +36,10 @@ extension AlertRule {
     }
 
     /// A rule from an API body: all fields for a new rule (`base == nil`), or the fields given
-    /// applied over `base` (an update). Every field is checked; the first problem is thrown.
-    static func from(json object: [String: JSONValue], base: AlertRule?) throws(RuleValidationError) -> AlertRule {
+    /// applied over `base` (an update). Every field is checked, destinations in
+    /// `notification_config` against `egress` as far as possible without a lookup; the first
+    /// problem is thrown.
+    static func from(json object: [String: JSONValue], base: AlertRule?, egress: EgressPolicy) throws(RuleValidationError) -> AlertRule {
         func fail(_ field: String, _ problem: String) -> RuleValidationError { RuleValidationError(field: field, problem: problem) }
         let known: Set<String> = [
             "name", "description", "metric_type", "condition", "threshold", "window_minutes", "evaluation_interval_seconds",
@@ -114,7 +116,7 @@ extension AlertRule {
                 rule.overrides = NotificationOverrides()
             } else {
                 guard case .object(let config) = value else { throw fail("notification_config", "expected an object") }
-                rule.overrides = try overrides(config)
+                rule.overrides = try overrides(config, egress: egress)
             }
         }
         if rule.metricType == .customSQL {
@@ -130,16 +132,16 @@ extension AlertRule {
         return rule
     }
 
-    private static func overrides(_ config: [String: JSONValue]) throws(RuleValidationError) -> NotificationOverrides {
+    private static func overrides(_ config: [String: JSONValue], egress: EgressPolicy) throws(RuleValidationError) -> NotificationOverrides {
         var overrides = NotificationOverrides()
         for (key, value) in config {
             let field = "notification_config.\(key)"
             switch key {
             case "slack_webhook_url", "webhook_url", "alertmanager_url":
-                guard case .string(let url) = value, let components = URLComponents(string: url),
-                      ["http", "https"].contains(components.scheme ?? ""), components.host?.isEmpty == false else {
-                    throw RuleValidationError(field: field, problem: "expected an http:// or https:// URL")
+                guard case .string(let url) = value else {
+                    throw RuleValidationError(field: field, problem: EgressPolicy.URLProblem.notHTTP.description)
                 }
+                if let problem = egress.problem(withURL: url) { throw RuleValidationError(field: field, problem: problem.description) }
                 if key == "slack_webhook_url" { overrides.slackWebhookURL = url }
                 if key == "webhook_url" { overrides.webhookURL = url }
                 if key == "alertmanager_url" { overrides.alertmanagerURL = url }
@@ -147,6 +149,9 @@ extension AlertRule {
                 let list = Self.strings(value)
                 guard !list.isEmpty, list.allSatisfy({ $0.contains("@") && $0.count <= 254 && !$0.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" }) }) else {
                     throw RuleValidationError(field: field, problem: "expected a non-empty array of e-mail addresses")
+                }
+                if let outside = egress.refusedRecipient(in: list) {
+                    throw RuleValidationError(field: field, problem: "\(outside): domain not in SIGHTLINE_ALERT_EMAIL_DOMAINS")
                 }
                 overrides.emailTo = list
             default:

@@ -30,11 +30,15 @@ public struct AlertingConfiguration: Sendable, Equatable {
     public var maxConcurrentEvaluations: Int
     /// Link put into webhook and Alertmanager payloads (`SIGHTLINE_EXTERNAL_URL`).
     public var externalURL: String
+    /// Where destinations set through the API may go (`SIGHTLINE_ALERT_ALLOWED_HOSTS`,
+    /// `SIGHTLINE_ALERT_EMAIL_DOMAINS`; see `EgressPolicy`).
+    public var egress: EgressPolicy
 
     public init(slackWebhookURL: String? = nil, webhookURL: String? = nil, alertmanagerURL: String? = nil, smtp: SMTPSettings? = nil,
                 emailFrom: String = "alerts@sightline.local", emailTo: [String] = [], evaluatorEnabled: Bool = true,
                 tick: Duration = .seconds(1), notifyTimeout: Duration = .seconds(10), retry: RetrySchedule = RetrySchedule(),
-                customSQLTimeout: Duration = .seconds(5), maxConcurrentEvaluations: Int = 8, externalURL: String = "") {
+                customSQLTimeout: Duration = .seconds(5), maxConcurrentEvaluations: Int = 8, externalURL: String = "",
+                egress: EgressPolicy = EgressPolicy()) {
         self.slackWebhookURL = slackWebhookURL
         self.webhookURL = webhookURL
         self.alertmanagerURL = alertmanagerURL
@@ -48,6 +52,7 @@ public struct AlertingConfiguration: Sendable, Equatable {
         self.customSQLTimeout = customSQLTimeout
         self.maxConcurrentEvaluations = maxConcurrentEvaluations
         self.externalURL = externalURL
+        self.egress = egress
     }
 
     /// Reads the variables above from `environment`; returns the problems found (each naming
@@ -108,13 +113,17 @@ public struct AlertingConfiguration: Sendable, Equatable {
                                             initialDelay: .milliseconds(positive("SIGHTLINE_ALERT_RETRY_INITIAL_MS", 1000)))
         configuration.customSQLTimeout = .seconds(positive("SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT", 5))
         configuration.externalURL = text("SIGHTLINE_EXTERNAL_URL") ?? ""
+        let (egress, egressProblems) = EgressPolicy.fromEnvironment(environment)
+        configuration.egress = egress
+        problems += egressProblems
         return (configuration, problems)
     }
 
     /// For the start-up log: which destinations are set, never their values.
     public var redactedDescription: String {
         "alerts=\(evaluatorEnabled ? "on" : "off") slack=\(slackWebhookURL != nil) webhook=\(webhookURL != nil) "
-            + "alertmanager=\(alertmanagerURL != nil) smtp=\(smtp != nil) email_to=\(emailTo.count)"
+            + "alertmanager=\(alertmanagerURL != nil) smtp=\(smtp != nil) email_to=\(emailTo.count) "
+            + "alert_allowed_hosts=\(egress.allowances.count) alert_email_domains=\(egress.emailDomains.count)"
     }
 }
 

@@ -14,12 +14,15 @@ public struct AlertsAPI: Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
     let customSQLTimeout: Duration
+    let egress: EgressPolicy
 
-    public init(database: AlertDatabase, logger: Logger, customSQLTimeout: Duration = .seconds(5),
+    /// `egress`: what a rule's own destinations may name (`AlertingConfiguration.egress`).
+    public init(database: AlertDatabase, logger: Logger, customSQLTimeout: Duration = .seconds(5), egress: EgressPolicy = EgressPolicy(),
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.logger = logger
         self.customSQLTimeout = customSQLTimeout
+        self.egress = egress
         self.now = now
     }
 
@@ -62,7 +65,7 @@ public struct AlertsAPI: Sendable {
         let body = try await jsonBody(request)
         let rule: AlertRule
         do {
-            rule = try AlertRule.from(json: body, base: nil)
+            rule = try AlertRule.from(json: body, base: nil, egress: egress)
         } catch {
             throw APIFailure(.badRequest, error.description)
         }
@@ -81,7 +84,7 @@ public struct AlertsAPI: Sendable {
         let body = try await jsonBody(request)
         let rule: AlertRule
         do {
-            rule = try AlertRule.from(json: body, base: nil)
+            rule = try AlertRule.from(json: body, base: nil, egress: egress)
         } catch {
             throw APIFailure(.badRequest, error.description)
         }
@@ -111,7 +114,7 @@ public struct AlertsAPI: Sendable {
         let body = try await jsonBody(request)
         var rule: AlertRule
         do {
-            rule = try AlertRule.from(json: body, base: existing)
+            rule = try AlertRule.from(json: body, base: existing, egress: egress)
         } catch {
             throw APIFailure(.badRequest, error.description)
         }

@@ -6,8 +6,10 @@ public struct SlackNotifier: Notifier {
     public var channel: NotificationChannel { .slack }
     let poster: JSONPoster
 
-    public init(webhookURL: String, client: HTTPClient = .shared) {
-        self.poster = JSONPoster(url: webhookURL, client: client)
+    /// `egress`: the policy for a destination set through the API; `nil` for one from the
+    /// environment (trusted).
+    public init(webhookURL: String, egress: EgressPolicy? = nil, client: HTTPClient = .shared) {
+        self.poster = JSONPoster(url: webhookURL, client: client, egress: egress)
     }
 
     static func colour(_ notification: AlertNotification) -> String {
@@ -52,8 +54,10 @@ public struct WebhookNotifier: Notifier {
     let poster: JSONPoster
     let externalURL: String
 
-    public init(url: String, externalURL: String = "", client: HTTPClient = .shared) {
-        self.poster = JSONPoster(url: url, client: client)
+    /// `egress`: the policy for a destination set through the API; `nil` for one from the
+    /// environment (trusted).
+    public init(url: String, externalURL: String = "", egress: EgressPolicy? = nil, client: HTTPClient = .shared) {
+        self.poster = JSONPoster(url: url, client: client, egress: egress)
         self.externalURL = externalURL
     }
 
@@ -97,11 +101,12 @@ public struct AlertmanagerNotifier: Notifier {
     let poster: JSONPoster
     let generatorURL: String
 
-    /// `baseURL` is the Alertmanager's address, e.g. `http://127.0.0.1:9093`.
-    public init(baseURL: String, generatorURL: String = "", client: HTTPClient = .shared) {
+    /// `baseURL` is the Alertmanager's address, e.g. `http://127.0.0.1:9093`. `egress`: the
+    /// policy for a destination set through the API; `nil` for one from the environment (trusted).
+    public init(baseURL: String, generatorURL: String = "", egress: EgressPolicy? = nil, client: HTTPClient = .shared) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
-        self.poster = JSONPoster(url: base + "/api/v2/alerts", client: client)
+        self.poster = JSONPoster(url: base + "/api/v2/alerts", client: client, egress: egress)
         self.generatorURL = generatorURL
     }
 

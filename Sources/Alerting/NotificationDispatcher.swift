@@ -31,21 +31,25 @@ public struct NotificationDispatcher: Sendable {
         self.sleep = sleep
     }
 
-    /// The notifier the configuration (and the rule's overrides) give for `channel`.
+    /// The notifier the configuration (and the rule's overrides) give for `channel`. A rule's
+    /// own destination (set through the API) goes through the egress policy; the environment's
+    /// is trusted.
     static func standardNotifier(_ channel: NotificationChannel, _ rule: AlertRule, _ configuration: AlertingConfiguration) -> (any Notifier)? {
+        let egress = configuration.egress
         switch channel {
         case .slack:
-            guard let url = rule.overrides.slackWebhookURL ?? configuration.slackWebhookURL else { return nil }
-            return SlackNotifier(webhookURL: url)
+            if let url = rule.overrides.slackWebhookURL { return SlackNotifier(webhookURL: url, egress: egress) }
+            return configuration.slackWebhookURL.map { SlackNotifier(webhookURL: $0) }
         case .webhook:
-            guard let url = rule.overrides.webhookURL ?? configuration.webhookURL else { return nil }
-            return WebhookNotifier(url: url, externalURL: configuration.externalURL)
+            if let url = rule.overrides.webhookURL { return WebhookNotifier(url: url, externalURL: configuration.externalURL, egress: egress) }
+            return configuration.webhookURL.map { WebhookNotifier(url: $0, externalURL: configuration.externalURL) }
         case .alertmanager:
-            guard let url = rule.overrides.alertmanagerURL ?? configuration.alertmanagerURL else { return nil }
-            return AlertmanagerNotifier(baseURL: url, generatorURL: configuration.externalURL)
+            if let url = rule.overrides.alertmanagerURL { return AlertmanagerNotifier(baseURL: url, generatorURL: configuration.externalURL, egress: egress) }
+            return configuration.alertmanagerURL.map { AlertmanagerNotifier(baseURL: $0, generatorURL: configuration.externalURL) }
         case .email:
             let recipients = rule.overrides.emailTo ?? configuration.emailTo
             guard let smtp = configuration.smtp, !recipients.isEmpty else { return nil }
+            if let own = rule.overrides.emailTo, egress.refusedRecipient(in: own) != nil { return RefusedDestination(channel: .email) }
             return SMTPNotifier(settings: smtp, from: configuration.emailFrom, to: recipients)
         }
     }

@@ -69,12 +69,16 @@ public enum NotificationError: Error, Sendable, CustomStringConvertible, Equatab
     case rejected(statusCode: Int)
     /// Connection, TLS or protocol failure, or the time limit.
     case transport(String)
+    /// The egress policy refused the destination (set through the API). Says nothing of the
+    /// addresses it resolved to or of what listens there.
+    case refused
 
     public var description: String {
         switch self {
         case .notConfigured(let channel): "\(channel.rawValue) is not configured"
         case .rejected(let code): "receiver answered \(code)"
         case .transport(let reason): reason
+        case .refused: "destination refused by the egress policy"
         }
     }
 
@@ -85,7 +89,7 @@ public enum NotificationError: Error, Sendable, CustomStringConvertible, Equatab
 
     var isRetryable: Bool {
         switch self {
-        case .notConfigured: false
+        case .notConfigured, .refused: false
         case .rejected(let code): RetrySchedule.isRetryable(statusCode: code)
         case .transport: true
         }
@@ -100,9 +104,18 @@ public protocol Notifier: Sendable {
 }
 
 /// POSTs JSON to a URL with async-http-client: the common part of the HTTP notifiers.
+///
+/// With an `egress` policy (a destination set through the API) each attempt first decides
+/// where to connect (`EgressPolicy.route`: the name looked up, every address checked), then
+/// sends on a client of its own, pinned to a checked address, that follows no redirects; when
+/// that address refuses the connection, the next checked one is tried. Without a policy (a
+/// destination from the environment) it sends on `client`, as configured.
 struct JSONPoster: Sendable {
     let url: String
     let client: HTTPClient
+    let egress: EgressPolicy?
+    /// How `egress` looks names up (replaceable in tests).
+    var lookup: @Sendable (String, Duration) async throws(HostResolver.Failure) -> [IPAddress] = HostResolver.addresses
 
     func post(_ object: Any, headers: [(String, String)], timeout: Duration) async throws(NotificationError) -> NotificationOutcome {
         let body: Data
@@ -117,9 +130,38 @@ struct JSONPoster: Sendable {
         request.headers.add(name: "User-Agent", value: "sightline-alerting")
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         request.body = .bytes(ByteBuffer(data: body))
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.seconds * 1e9))
+        guard let egress else { return try await Self.execute(request, on: client, deadline: deadline) }
+
+        let overrides = try await egress.route(url, lookupTimeout: timeout, lookup: lookup).dnsOverrides
+        var lastError = NotificationError.transport("connection failed")
+        for dnsOverride in overrides {
+            var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+            configuration.dnsOverride = dnsOverride
+            // A failed connection fails the attempt (the next address, or the dispatcher's
+            // retry schedule, follows) instead of being retried until the deadline.
+            configuration.connectionPool.retryConnectionEstablishment = false
+            let pinned = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            let result: Result<NotificationOutcome, NotificationError>
+            do {
+                result = .success(try await Self.execute(request, on: pinned, deadline: deadline))
+            } catch {
+                result = .failure(error)
+            }
+            try? await pinned.shutdown()
+            // Only a refused connection moves on: nothing of the request was sent.
+            guard case .failure(let error) = result, error == Self.connectionRefused else { return try result.get() }
+            lastError = error
+        }
+        throw lastError
+    }
+
+    static let connectionRefused = NotificationError.transport("connection refused")
+
+    private static func execute(_ request: HTTPClientRequest, on client: HTTPClient, deadline: NIODeadline) async throws(NotificationError) -> NotificationOutcome {
         let status: Int
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+            let response = try await client.execute(request, deadline: deadline)
             status = Int(response.status.code)
             _ = try? await response.body.collect(upTo: 64 * 1024)
         } catch {

@@ -118,7 +118,8 @@ public final class SightlineServer: Sendable {
                                    tracer: Self.selfTracer(writer: writer), logStream: logStream,
                                    traceContextTestRoute: configuration.tracecontextTestRoute, logger: logger,
                                    alerts: AlertsAPI(database: alertDatabase, logger: logger,
-                                                     customSQLTimeout: configuration.alerting.customSQLTimeout),
+                                                     customSQLTimeout: configuration.alerting.customSQLTimeout,
+                                                     egress: configuration.alerting.egress),
                                    metrics: MetricsEndpoint(metrics: metrics, queue: {
                                        (writer.queuedItems, writer.admissionLimit)
                                    }),

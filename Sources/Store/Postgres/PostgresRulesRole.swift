@@ -173,7 +173,7 @@ public struct PostgresRulesRole: Sendable {
             "-- The role Sightline's custom_sql alert rules log in as, on database \(Self.identifier(database)).",
             "-- Run it as a superuser on that database (a role with CREATEROLE may run the first",
             "-- transaction; the second, which takes dangerous functions from PUBLIC, needs a superuser):",
-            "--   psql -v ON_ERROR_STOP=1 -U ADMIN -d DATABASE -f rules-role.sql",
+            "--   psql -v ON_ERROR_STOP=1 -U ADMIN -d \(database) -f rules-role.sql",
             "-- then start Sightline with",
             "--   SIGHTLINE_RULES_STORAGE='\(url.string ?? "")'",
             "-- Sightline grants the role SELECT on the telemetry tables itself when it starts.",

@@ -86,7 +86,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
     public var rulesStorage: String?
     /// `--alert-custom-sql-concurrency` / `SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY`: `custom_sql`
     /// statements running at once, previews and evaluations together; a preview beyond it is
-    /// answered 429, an evaluation waits (up to 30 s). Default 2.
+    /// answered 429, an evaluation waits (up to 30 s). 1 to 32; default 2.
     public var customSQLConcurrency: Int = 2
     /// The alert engine: notification destinations and evaluator timing, from environment
     /// variables only (`AlertingConfiguration.fromEnvironment`; README lists them).
@@ -195,6 +195,11 @@ public struct SightlineConfiguration: Sendable, Equatable {
         )
         configuration.spanMetricsMaxSeries = count(.spanMetricsMaxSeries)
         configuration.customSQLConcurrency = count(.alertCustomSQLConcurrency)
+        if configuration.customSQLConcurrency > 32 {
+            // Each slot may hold a connection of the rules role, whose connection limit is 32.
+            let (text, source) = value(.alertCustomSQLConcurrency)
+            problems.append("\(source)=\"\(text)\": expected a whole number from 1 to 32")
+        }
         let (rulesText, rulesSource) = value(.rulesStorage)
         if !rulesText.trimmed.isEmpty {
             if case .sqlite = storage {

@@ -401,6 +401,7 @@ struct CustomSQLSettingsTests {
         for (environment, says) in [
             (["SIGHTLINE_RULES_STORAGE": "postgres://rules:hunter2@127.0.0.1/db"], "only for PostgreSQL storage"),
             (["SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY": "0"], "SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY"),
+            (["SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY": "33"], "from 1 to 32"),
         ] {
             #expect { try SightlineConfiguration.resolve(flags: [.storage: "sqlite:/tmp/x.db"], environment: environment) } throws: { error in
                 "\(error)".contains(says) && !"\(error)".contains("hunter2")

@@ -55,8 +55,15 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
             do {
                 let connection = try await PostgresConnection.connect(
                     configuration: configuration.connectionConfiguration, id: 0, logger: logger)
-                defer { Task { try? await connection.close() } }
-                if let password = try await PostgresRulesRole.storedPassword(role: role.name, on: connection, logger: logger, create: false) {
+                let stored: String?
+                do {
+                    stored = try await PostgresRulesRole.storedPassword(role: role.name, on: connection, logger: logger, create: false)
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+                if let password = stored {
                     var rules = configuration
                     rules.username = role.name
                     rules.password = password
@@ -75,7 +82,7 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
         if case .ready = login {
             do {
                 let connection = try await runner.connect()
-                runner.recycle(connection)
+                await runner.recycle(connection)
             } catch {
                 if case .unavailable = error {} else {
                     logger.warning("custom_sql: cannot connect as the rules role yet", metadata: ["error": "\(error)"])
@@ -137,7 +144,7 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
             let value = try await withTimeLimit(timeout + Self.clientGrace) {
                 try await Self.execute(statement, milliseconds: milliseconds, on: connection, logger: logger)
             }
-            recycle(connection)
+            await recycle(connection)
             return value
         } catch let error as PSQLError where error.code == .server {
             await reset(connection)
@@ -145,10 +152,10 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
             throw Self.ruleError(sqlState: error.serverInfo?[.sqlState], message: error.serverInfo?[.message],
                                  hasPosition: error.serverInfo?[.position] != nil, timeout: timeout)
         } catch is TimeLimitExceeded {
-            discard(connection)
+            await discard(connection)
             throw .timedOut(timeout)
         } catch {
-            discard(connection)
+            await discard(connection)
             logger.debug("custom_sql connection failed", metadata: ["error": "\(PostgresStore.describe(error))"])
             throw .failed("the connection to PostgreSQL failed")
         }
@@ -187,11 +194,11 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
         do {
             problem = try await withTimeLimit(.seconds(5)) { try await Self.privilegeProblem(on: connection, logger: self.logger) }
         } catch {
-            discard(connection)
+            await discard(connection)
             throw .failed("cannot connect to PostgreSQL as the rules role \(role)")
         }
         if let problem {
-            discard(connection)
+            await discard(connection)
             let reason = "the rules role \(role) \(problem); it must read only the telemetry tables (docs/security-customsql.md)"
             // Said with every refusal; the alert engine also logs it once at start-up.
             login.withLock { $0 = .unavailable(reason) }
@@ -224,7 +231,7 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
     }
 
     /// Back to the idle list (closed instead once the runner is).
-    private func recycle(_ connection: PostgresConnection) {
+    private func recycle(_ connection: PostgresConnection) async {
         let keep = closed.withLock { closed in
             guard !closed, !connection.isClosed else { return false }
             return idle.withLock { idle in
@@ -233,7 +240,7 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
                 return true
             }
         }
-        if !keep { discard(connection) }
+        if !keep { await discard(connection) }
     }
 
     /// After an SQL error: rolled back and reset, then reused; closed if that fails.
@@ -244,14 +251,14 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
                 try await PostgresStore.run("ROLLBACK", on: connection, logger: logger)
                 try await PostgresStore.run("DISCARD ALL", on: connection, logger: logger)
             }
-            recycle(connection)
+            await recycle(connection)
         } catch {
-            discard(connection)
+            await discard(connection)
         }
     }
 
-    private func discard(_ connection: PostgresConnection) {
-        Task { try? await connection.close() }
+    private func discard(_ connection: PostgresConnection) async {
+        try? await connection.close()
     }
 
     /// The query without trailing semicolons and spaces, to be wrapped.

@@ -356,6 +356,41 @@ struct PostgresRulesRoleTests {
         await Self.drop(database: name, roles: [PostgresRulesRole.defaultName(database: name), owner], server: server)
     }
 
+    @Test("an owner with CREATEROLE (not a superuser) creates the rules role itself; pg_sleep stays, bounded by the time limit",
+          .enabled(if: enabled))
+    func createRole() async throws {
+        let server = try #require(StoreKind.postgresURL)
+        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        let owner = "sightline_creator_\(suffix)", name = "sightline_created_\(suffix)"
+        try await CustomSQLSandboxTests.withAdminConnection(server) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(owner) LOGIN CREATEROLE"), logger: quiet)
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(owner)"), logger: quiet)
+        }
+        var components = try #require(URLComponents(string: server))
+        components.user = owner
+        components.path = "/\(name)"
+        let storage = try #require(components.string)
+        do {
+            try await Sightline.with(storage: storage, environment: [
+                "SIGHTLINE_ALERTS_ENABLED": "false", "SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT": "1",
+            ]) { sightline in
+                try await sightline.sendSpans([TestSpan(startNano: nowNano(minus: 5))])
+                for (sql, status, says) in [
+                    ("SELECT count(*) FROM enterprise.trace_spans WHERE service_name = 'checkout'", 200, "\"value\":1"),
+                    ("SELECT count(*) FROM enterprise.alert_rules", 400, "permission denied for table alert_rules"),
+                    ("SELECT count(*) FROM pg_sleep(3)", 422, "timed out after 1 s"),
+                ] {
+                    let answer = try await http(.POST, sightline.api + "/alerts/rules/preview", json: CustomSQLSandboxTests.previewBody(sql))
+                    #expect(answer.status == status && answer.body.contains(says), "\(sql): \(answer.body)")
+                }
+            }
+        } catch {
+            await Self.drop(database: name, roles: [PostgresRulesRole.defaultName(database: name), owner], server: server)
+            throw error
+        }
+        await Self.drop(database: name, roles: [PostgresRulesRole.defaultName(database: name), owner], server: server)
+    }
+
     @Test("SIGHTLINE_RULES_STORAGE that logs in as a broad role: custom_sql refused", .enabled(if: enabled))
     func broadRole() async throws {
         let database = try await TestDatabase.create(.postgres)

@@ -136,7 +136,8 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
     private func run(_ statement: String, timeout: Duration, wait: Duration) async throws(RuleQueryError) -> Double? {
         if let reason = unavailableReason { throw .unavailable(reason) }
         guard await slots.acquire(waitingAtMost: wait) else { throw .busy }
-        defer { slots.release() }
+        var releaseNow = true
+        defer { if releaseNow { slots.release() } }
         let connection = try await connect()
         let logger = logger
         let milliseconds = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
@@ -153,6 +154,15 @@ final class PostgresRuleQueryRunner: RuleQueryRunner {
                                  hasPosition: error.serverInfo?[.position] != nil, timeout: timeout)
         } catch is TimeLimitExceeded {
             await discard(connection)
+            // The server may still be running the statement until its own time limit (armed
+            // when it began, before this deadline): its slot stays taken that long, so the
+            // bound holds for what the server runs, not only for what the client waits on.
+            releaseNow = false
+            let slots = slots
+            Task {
+                try? await Task.sleep(for: timeout)
+                slots.release()
+            }
             throw .timedOut(timeout)
         } catch {
             await discard(connection)

@@ -190,6 +190,8 @@ class PostgresStore:
 
     def drop(self) -> None:
         self._admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        # The role custom_sql rules log in as is the cluster's, named after the database.
+        self._admin(f"DROP ROLE IF EXISTS sightline_rules_{self.database}")
 
 
 @dataclass

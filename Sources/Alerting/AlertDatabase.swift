@@ -1,56 +1,61 @@
 import Foundation
 import Logging
 import NIOPosix
-import PostgresNIO
 import SQLiteNIO
 import Store
 
-/// The alert engine's access to the store: statements on the alert tables and `custom_sql`
-/// in a read-only, time-limited transaction.
+/// The alert engine's access to the store: statements on the alert tables, and rules' own
+/// SQL (`custom_sql`) through the store's `RuleQueryRunner`.
 ///
 /// On SQLite, alert statements go through a connection of their own (the store's writer
 /// connection belongs to the group-commit writer; WAL and the busy timeout let both write);
 /// on PostgreSQL through the store's pool (`read` runs any single statement). `custom_sql`
-/// runs on a connection of its own: a raw read-only SQLite handle with a progress deadline,
-/// or a PostgreSQL connection in `START TRANSACTION READ ONLY` with `statement_timeout`.
+/// runs where the database limits it: see `RuleQueryRunner` and docs/security-customsql.md.
 public final class AlertDatabase: Sendable {
     public let store: any TelemetryStore
     public var dialect: SQLDialect { store.dialect }
     private let sqliteConnection: SQLiteConnection?
-    private let sqlitePath: String?
     private let threadPool: NIOThreadPool?
-    /// Threads for `custom_sql` on SQLite (blocking calls), apart from the connection's own.
-    private let customSQLPool: NIOThreadPool?
+    /// Rules' own SQL, at most a few statements at once (previews and evaluations together).
+    private let ruleQueries: any RuleQueryRunner
     let logger: Logger
 
-    /// Opens what `store` needs (a connection on SQLite).
-    public static func open(store: any TelemetryStore, logger: Logger) async throws -> AlertDatabase {
+    /// Opens what `store` needs (a connection on SQLite, the rule runner's connections), with
+    /// at most `customSQLConcurrency` `custom_sql` statements at once. When the store cannot
+    /// run `custom_sql` (PostgreSQL without a rules role), says so once, here.
+    public static func open(store: any TelemetryStore, customSQLConcurrency: Int = 2, logger: Logger) async throws -> AlertDatabase {
+        let ruleQueries = await store.ruleQueryRunner(maxConcurrent: customSQLConcurrency)
+        if let reason = ruleQueries.unavailableReason {
+            logger.warning("custom_sql rules are refused: \(reason)")
+        }
         if let sqlite = store as? SQLiteStore {
             let pool = NIOThreadPool(numberOfThreads: 1)
             pool.start()
-            let customSQLPool = NIOThreadPool(numberOfThreads: 2)
-            customSQLPool.start()
-            let connection = try await SQLiteStore.openConnection(path: sqlite.path, threadPool: pool, logger: logger)
-            return AlertDatabase(store: store, sqliteConnection: connection, sqlitePath: sqlite.path, threadPool: pool,
-                                 customSQLPool: customSQLPool, logger: logger)
+            do {
+                let connection = try await SQLiteStore.openConnection(path: sqlite.path, threadPool: pool, logger: logger)
+                return AlertDatabase(store: store, sqliteConnection: connection, threadPool: pool, ruleQueries: ruleQueries, logger: logger)
+            } catch {
+                try? await pool.shutdownGracefully()
+                await ruleQueries.close()
+                throw error
+            }
         }
-        return AlertDatabase(store: store, sqliteConnection: nil, sqlitePath: nil, threadPool: nil, customSQLPool: nil, logger: logger)
+        return AlertDatabase(store: store, sqliteConnection: nil, threadPool: nil, ruleQueries: ruleQueries, logger: logger)
     }
 
-    private init(store: any TelemetryStore, sqliteConnection: SQLiteConnection?, sqlitePath: String?, threadPool: NIOThreadPool?,
-                 customSQLPool: NIOThreadPool?, logger: Logger) {
+    private init(store: any TelemetryStore, sqliteConnection: SQLiteConnection?, threadPool: NIOThreadPool?,
+                 ruleQueries: any RuleQueryRunner, logger: Logger) {
         self.store = store
         self.sqliteConnection = sqliteConnection
-        self.sqlitePath = sqlitePath
         self.threadPool = threadPool
-        self.customSQLPool = customSQLPool
+        self.ruleQueries = ruleQueries
         self.logger = logger
     }
 
     public func close() async {
         try? await sqliteConnection?.close()
         try? await threadPool?.shutdownGracefully()
-        try? await customSQLPool?.shutdownGracefully()
+        await ruleQueries.close()
     }
 
     /// A new builder for this store's dialect.
@@ -91,93 +96,19 @@ public final class AlertDatabase: Sendable {
 
     // MARK: custom_sql
 
-    /// Checks a `custom_sql` query without running it: it must compile as one read-only
-    /// statement with one result column. `nil` when fine, else the problem.
-    public func checkCustomSQL(_ sql: String) async -> String? {
-        if let problem = CustomSQLGuard.problem(in: sql) { return problem }
-        let statement = CustomSQLGuard.statement(sql)
-        if let sqlitePath, let customSQLPool {
-            do {
-                return try await customSQLPool.runIfActive {
-                    try SQLiteCustomQuery(path: sqlitePath).check(statement)
-                }
-            } catch {
-                return "cannot be checked (\(error))"
-            }
-        }
-        guard let postgres = store as? PostgresStore else { return nil }
-        do {
-            // Planned, not executed (LIMIT 0): a scalar subquery refuses several columns.
-            _ = try await runPostgresReadOnly(
-                "SELECT (\n\(statement)\n)::double precision AS value LIMIT 0", configuration: postgres.configuration,
-                timeout: .seconds(5))
-            return nil
-        } catch let error as CustomSQLError {
-            return error.description
-        } catch {
-            return "is not valid: \(error)"
-        }
+    /// Checks a `custom_sql` query without running it: the pre-check's friendly refusals, then
+    /// the store compiles it as the rule would run (one read-only statement, one column, only
+    /// what rules may read). Waits at most `wait` for a free slot.
+    public func checkCustomSQL(_ sql: String, waitingAtMost wait: Duration = .zero) async throws(RuleQueryError) {
+        if let problem = CustomSQLPrecheck.problem(in: sql) { throw .refused(problem) }
+        try await ruleQueries.check(CustomSQLPrecheck.statement(sql), waitingAtMost: wait)
     }
 
-    /// Runs a `custom_sql` query read-only, cancelled after `timeout`; its first column of
-    /// its first row as a number (`nil`: no row or NULL).
-    public func runCustomSQL(_ sql: String, timeout: Duration) async throws -> Double? {
-        if let problem = CustomSQLGuard.problem(in: sql) { throw CustomSQLError.refused(problem) }
-        let statement = CustomSQLGuard.statement(sql)
-        if let sqlitePath, let customSQLPool {
-            return try await customSQLPool.runIfActive {
-                try SQLiteCustomQuery(path: sqlitePath).value(of: statement, timeout: timeout)
-            }
-        }
-        guard let postgres = store as? PostgresStore else { throw CustomSQLError.failed("unsupported store") }
-        let rows = try await runPostgresReadOnly(
-            "SELECT (\n\(statement)\n)::double precision AS value", configuration: postgres.configuration, timeout: timeout)
-        return rows.first ?? nil
-    }
-
-    /// BEGIN READ ONLY, a statement timeout, `sql`, ROLLBACK, on a connection of its own.
-    private func runPostgresReadOnly(_ sql: String, configuration: PostgresStore.Configuration, timeout: Duration) async throws -> [Double?] {
-        let connection: PostgresConnection
-        do {
-            var connectionConfiguration = configuration.connectionConfiguration
-            connectionConfiguration.options.connectTimeout = .seconds(3)
-            connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 1, logger: logger)
-        } catch {
-            throw CustomSQLError.failed("cannot connect")
-        }
-        defer { Task { try? await connection.close() } }
-        let milliseconds = max(1, Int(timeout.seconds * 1000))
-        do {
-            try await connection.query("START TRANSACTION READ ONLY", logger: logger)
-            // A number this process chose, not user input.
-            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(milliseconds)"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = \(milliseconds)"), logger: logger)
-            var values: [Double?] = []
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
-                values.append(try row.decode(Double?.self))
-            }
-            try await connection.query("ROLLBACK", logger: logger)
-            return values
-        } catch let error as PSQLError {
-            let state = error.serverInfo?[.sqlState]
-            if state == "57014" { throw CustomSQLError.timedOut(timeout) }
-            throw CustomSQLError.failed(error.serverInfo?[.message] ?? "\(error.code)")
-        }
-    }
-}
-
-/// Why a `custom_sql` query was refused or did not give a value.
-public enum CustomSQLError: Error, Sendable, CustomStringConvertible, Equatable {
-    case refused(String)
-    case timedOut(Duration)
-    case failed(String)
-
-    public var description: String {
-        switch self {
-        case .refused(let problem): "custom_sql \(problem)"
-        case .timedOut(let limit): "custom_sql cancelled after \(limit.seconds)s (statement timeout)"
-        case .failed(let reason): reason
-        }
+    /// Runs a `custom_sql` query, cut off after `timeout`; its first column of its first row as
+    /// a number (`nil`: no row or NULL). Waits at most `wait` for a free slot.
+    public func runCustomSQL(_ sql: String, timeout: Duration, waitingAtMost wait: Duration) async throws(RuleQueryError) -> Double? {
+        if let problem = CustomSQLPrecheck.problem(in: sql) { throw .refused(problem) }
+        return try await ruleQueries.value(of: CustomSQLPrecheck.statement(sql), timeout: timeout, waitingAtMost: wait)
     }
 }
 

@@ -192,7 +192,7 @@ public final class AlertEvaluator: Service {
     /// Error text safe for the API (`last_error`): no SQL, no data.
     static func describe(_ error: any Error) -> String {
         switch error {
-        case let error as CustomSQLError: return error.description
+        case let error as RuleQueryError: return error.description
         case let error as StoreError: return error.description
         default: return "evaluation failed"
         }

@@ -7,10 +7,17 @@ public struct AlertMetrics: Sendable {
     let database: AlertDatabase
     /// Limit for one `custom_sql` evaluation.
     let customSQLTimeout: Duration
+    /// How long a `custom_sql` evaluation waits for a free slot: evaluations wait (30 s, for
+    /// `evaluationSlotWait`), previews do not (`.zero`: `RuleQueryError.busy` at once).
+    let customSQLWait: Duration
 
-    public init(database: AlertDatabase, customSQLTimeout: Duration = .seconds(5)) {
+    /// Evaluations queue behind the few `custom_sql` statements allowed at once, for this long.
+    public static let evaluationSlotWait: Duration = .seconds(30)
+
+    public init(database: AlertDatabase, customSQLTimeout: Duration = .seconds(5), customSQLWait: Duration = evaluationSlotWait) {
         self.database = database
         self.customSQLTimeout = customSQLTimeout
+        self.customSQLWait = customSQLWait
     }
 
     /// The rule's value at `now`, or `nil` for "no data".
@@ -23,7 +30,7 @@ public struct AlertMetrics: Sendable {
             return nil
         case .customSQL:
             guard let sql = rule.customSQL else { return nil }
-            return try await database.runCustomSQL(sql, timeout: customSQLTimeout)
+            return try await database.runCustomSQL(sql, timeout: customSQLTimeout, waitingAtMost: customSQLWait)
         case .errorCount:
             var sql = SQLBuilder(dialect)
             let spans = spanFilter(&sql, rule, sinceNano, untilNano)

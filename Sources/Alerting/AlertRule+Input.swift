@@ -110,7 +110,7 @@ extension AlertRule {
         }
         if let service = try text("service_name") { rule.serviceName = service }
         if let operation = try text("operation_name") { rule.operationName = operation }
-        if let sql = try text("custom_sql", maxLength: CustomSQLGuard.maxLength) { rule.customSQL = sql }
+        if let sql = try text("custom_sql", maxLength: CustomSQLPrecheck.maxLength) { rule.customSQL = sql }
         if let value = object["notification_config"] {
             if value == .null {
                 rule.overrides = NotificationOverrides()
@@ -121,7 +121,7 @@ extension AlertRule {
         }
         if rule.metricType == .customSQL {
             guard let sql = rule.customSQL else { throw fail("custom_sql", "required when metric_type is custom_sql") }
-            if let problem = CustomSQLGuard.problem(in: sql) { throw fail("custom_sql", problem) }
+            if let problem = CustomSQLPrecheck.problem(in: sql) { throw fail("custom_sql", problem) }
         } else if rule.customSQL != nil, object["custom_sql"] != nil {
             throw fail("custom_sql", "only for metric_type custom_sql")
         }

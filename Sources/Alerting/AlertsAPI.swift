@@ -7,7 +7,7 @@ import Store
 
 /// `/api/observability/alerts` (DESIGN §5, seed 5.2): rules (list, create, update, delete)
 /// and instances (list, one with its notification attempts, acknowledge, resolve). JSON;
-/// refusals are `{"error": "<field>: <problem>"}` with 400, 404, 409 or 503. Destinations in
+/// refusals are `{"error": "<field>: <problem>"}` with 400, 404, 409, 422, 429 or 503. Destinations in
 /// `notification_config` are secrets: answers say which keys are set, never the values.
 public struct AlertsAPI: Sendable {
     let database: AlertDatabase
@@ -89,11 +89,15 @@ public struct AlertsAPI: Sendable {
             throw APIFailure(.badRequest, error.description)
         }
         try await checkCustomSQL(rule)
-        let metrics = AlertMetrics(database: database, customSQLTimeout: customSQLTimeout)
+        // No waiting for a custom_sql slot: a busy server answers 429 at once.
+        let metrics = AlertMetrics(database: database, customSQLTimeout: customSQLTimeout, customSQLWait: .zero)
         let started = ContinuousClock.now
         let value: Double?
         do {
             value = try await metrics.value(of: rule, at: now())
+        } catch let error as RuleQueryError {
+            logger.warning("alert rule preview failed", metadata: ["alert.rule": "\(rule.name)", "error": "\(error)"])
+            throw customSQLFailure(error, status: .unprocessableContent)
         } catch {
             logger.warning("alert rule preview failed", metadata: ["alert.rule": "\(rule.name)", "error": "\(AlertEvaluator.describe(error))"])
             throw APIFailure(.unprocessableContent, "metric_type: evaluation failed: \(AlertEvaluator.describe(error))")
@@ -131,10 +135,32 @@ public struct AlertsAPI: Sendable {
         return .json(["message": "Rule deleted", "id": id])
     }
 
-    /// `custom_sql` compiled (not run) by the store itself: one read-only statement, one column.
+    /// `custom_sql` compiled (not run) by the store itself: one read-only statement, one
+    /// column, reading only what rules may read.
     private func checkCustomSQL(_ rule: AlertRule) async throws(APIFailure) {
         guard rule.metricType == .customSQL, let sql = rule.customSQL else { return }
-        if let problem = await database.checkCustomSQL(sql) { throw APIFailure(.badRequest, "custom_sql: \(problem)") }
+        do {
+            try await database.checkCustomSQL(sql)
+        } catch {
+            throw customSQLFailure(error, status: .badRequest)
+        }
+    }
+
+    /// The answer for a `custom_sql` that could not run: 429 with `Retry-After` when every slot
+    /// is taken, 400 when the server cannot run rules' SQL, else `status` (400 for a check, 422
+    /// for a run). The message names the field and holds no data (`RuleQueryError`).
+    private func customSQLFailure(_ error: RuleQueryError, status: HTTPResponse.Status) -> APIFailure {
+        switch error {
+        case .busy:
+            var failure = APIFailure(.tooManyRequests, error.description)
+            // A slot frees within one statement's time limit.
+            failure.retryAfterSeconds = max(1, Int(customSQLTimeout.components.seconds))
+            return failure
+        case .unavailable, .refused:
+            return APIFailure(.badRequest, error.description)
+        case .failed, .timedOut:
+            return APIFailure(status, error.description)
+        }
     }
 
     // MARK: instances
@@ -260,6 +286,8 @@ public struct AlertsAPI: Sendable {
 struct APIFailure: Error, Sendable {
     var status: HTTPResponse.Status
     var message: String
+    /// `Retry-After` in seconds, for 429 (503 always says 5).
+    var retryAfterSeconds: Int?
 
     init(_ status: HTTPResponse.Status, _ message: String) {
         self.status = status
@@ -270,7 +298,9 @@ struct APIFailure: Error, Sendable {
 
     var response: Response {
         var response = Response.json(["error": message], status: status)
-        if status == .serviceUnavailable { response.headers[HTTPField.Name("Retry-After")!] = "5" }
+        if let seconds = retryAfterSeconds ?? (status == .serviceUnavailable ? 5 : nil) {
+            response.headers[HTTPField.Name("Retry-After")!] = String(seconds)
+        }
         return response
     }
 }

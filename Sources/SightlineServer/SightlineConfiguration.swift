@@ -87,6 +87,15 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `MODEL=INPUT/OUTPUT` entries separated by commas (`*` for other models), or `@FILE` holding
     /// such entries one per line; applied over the built-in table (`LLMPriceTable.default`).
     public var llmPrices: LLMPriceTable = .default
+    /// `--rules-storage` / `SIGHTLINE_RULES_STORAGE`: a `postgres://` URL for the role that
+    /// alert rules' `custom_sql` logs in as, where Sightline's own user may not create it
+    /// (`sightline migrate --print-rules-role-sql` prints the SQL); PostgreSQL storage only.
+    /// Unset: the role Sightline creates itself. Holds a password: never logged.
+    public var rulesStorage: String?
+    /// `--alert-custom-sql-concurrency` / `SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY`: `custom_sql`
+    /// statements running at once, previews and evaluations together; a preview beyond it is
+    /// answered 429, an evaluation waits (up to 30 s). 1 to 32; default 2.
+    public var customSQLConcurrency: Int = 2
     /// The alert engine: notification destinations and evaluator timing, from environment
     /// variables only (`AlertingConfiguration.fromEnvironment`; README lists them).
     public var alerting: AlertingConfiguration = AlertingConfiguration()
@@ -201,6 +210,28 @@ public struct SightlineConfiguration: Sendable, Equatable {
                 problems.append("\(value(.allowedHosts).source): \"\(entry)\" is not a host name (expected names like sightline.example.com or *.example.com, no scheme)")
             }
         }
+        configuration.customSQLConcurrency = count(.alertCustomSQLConcurrency)
+        if configuration.customSQLConcurrency > 32 {
+            // Each slot may hold a connection of the rules role, whose connection limit is 32.
+            let (text, source) = value(.alertCustomSQLConcurrency)
+            problems.append("\(source)=\"\(text)\": expected a whole number from 1 to 32")
+        }
+        let (rulesText, rulesSource) = value(.rulesStorage)
+        if !rulesText.trimmed.isEmpty {
+            if case .sqlite = storage {
+                problems.append("\(rulesSource): only for PostgreSQL storage")
+            } else if rulesText.trimmed.hasPrefix("postgres://") || rulesText.trimmed.hasPrefix("postgresql://") {
+                do {
+                    _ = try PostgresStore.Configuration(url: rulesText.trimmed)
+                    configuration.rulesStorage = rulesText.trimmed
+                } catch {
+                    // The URL holds a password: name the setting, not the value.
+                    problems.append("\(rulesSource): \(error.reason)")
+                }
+            } else {
+                problems.append("\(rulesSource): expected a postgres:// URL")
+            }
+        }
         // The alert engine's variables (the seeds' SLACK_WEBHOOK_URL, SMTP_*, ALERT_* and
         // SIGHTLINE_ALERT_*), environment only: they hold secrets.
         let (alerting, alertingProblems) = AlertingConfiguration.fromEnvironment(environment)
@@ -248,7 +279,8 @@ public struct SightlineConfiguration: Sendable, Equatable {
     public var redactedDescription: String {
         "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
-            + "queue_capacity=\(queueCapacity) \(alerting.redactedDescription)"
+            + "queue_capacity=\(queueCapacity) rules_storage=\(rulesStorage == nil ? "unset" : "set") "
+            + "custom_sql_concurrency=\(customSQLConcurrency) \(alerting.redactedDescription)"
     }
 }
 
@@ -272,6 +304,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
+    case rulesStorage, alertCustomSQLConcurrency
 
     /// The command-line flag without dashes, e.g. `otlp-port`.
     public var flag: String {
@@ -298,6 +331,8 @@ public enum Setting: String, CaseIterable, Sendable {
         case .llmPrices: "llm-prices"
         case .allowedHosts: "allowed-hosts"
         case .allowUnauthenticatedIngest: "allow-unauthenticated-ingest"
+        case .rulesStorage: "rules-storage"
+        case .alertCustomSQLConcurrency: "alert-custom-sql-concurrency"
         }
     }
 
@@ -326,6 +361,8 @@ public enum Setting: String, CaseIterable, Sendable {
         case .postgresStatementTimeout: "30"
         case .spanMetricsMaxSeries: "2000"
         case .llmPrices, .allowedHosts: ""
+        case .rulesStorage: ""
+        case .alertCustomSQLConcurrency: "2"
         }
     }
 }

@@ -41,7 +41,8 @@ public final class SightlineServer: Sendable {
         let alertDatabase: AlertDatabase
         do {
             try await store.migrate()
-            alertDatabase = try await AlertDatabase.open(store: store, logger: logger)
+            alertDatabase = try await AlertDatabase.open(store: store, customSQLConcurrency: configuration.customSQLConcurrency,
+                                                         logger: logger)
         } catch {
             try? await store.close()
             throw error
@@ -55,9 +56,10 @@ public final class SightlineServer: Sendable {
         case .sqlite(let path):
             return try await SQLiteStore.open(path: path, logger: logger)
         case .postgres(let url):
-            let postgres = try PostgresStore.Configuration(
+            var postgres = try PostgresStore.Configuration(
                 url: url, tls: configuration.postgresTLS, poolSize: configuration.postgresPoolSize,
                 statementTimeout: .seconds(configuration.postgresStatementTimeoutSeconds))
+            postgres.rulesURL = configuration.rulesStorage
             return PostgresStore(configuration: postgres, logger: logger)
         }
     }

@@ -34,6 +34,10 @@ public protocol TelemetryStore: Sendable {
     /// wait behind a commit in progress.
     func read(_ query: ReadQuery) async throws -> [ResultRow]
 
+    /// Where alert rules' own SQL (`custom_sql`) runs, at most `maxConcurrent` statements at
+    /// once (see `RuleQueryRunner`). Opened after `migrate()`; the caller closes it.
+    func ruleQueryRunner(maxConcurrent: Int) async -> any RuleQueryRunner
+
     func close() async throws
 }
 
@@ -47,6 +51,10 @@ extension TelemetryStore {
 
     public func read(_ query: ReadQuery) async throws -> [ResultRow] {
         throw StoreError(operation: "read", reason: "this store does not support reads")
+    }
+
+    public func ruleQueryRunner(maxConcurrent: Int) async -> any RuleQueryRunner {
+        UnavailableRuleQueryRunner(reason: "this store does not run custom_sql")
     }
 }
 

@@ -192,6 +192,9 @@ public struct TestDatabase: Sendable {
             guard let serverURL, let databaseName else { return }
             _ = try? await TestDatabase.withAdminConnection(serverURL) { connection in
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)"), logger: quietLogger)
+                // The role custom_sql logs in as is the cluster's, named after the database.
+                let role = PostgresRulesRole.defaultName(database: databaseName)
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \(role)"), logger: quietLogger)
             }
         }
     }

@@ -39,6 +39,9 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Seconds one PostgreSQL statement may run (SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT).") var postgresStatementTimeout: String?
     @Option(help: "Label sets per span/LLM metric family before overflow (SIGHTLINE_SPAN_METRICS_MAX_SERIES).") var spanMetricsMaxSeries: String?
     @Option(help: "LLM prices, MODEL=INPUT/OUTPUT USD per million tokens, comma-separated, or @FILE (SIGHTLINE_LLM_PRICES).") var llmPrices: String?
+    @Option(help: "PostgreSQL URL of the role custom_sql alert rules log in as (SIGHTLINE_RULES_STORAGE).") var rulesStorage: String?
+    @Option(help: "custom_sql statements running at once, previews and evaluations (SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY).")
+    var alertCustomSqlConcurrency: String?
 
     var flags: [Setting: String] {
         var flags: [Setting: String] = [:]
@@ -62,6 +65,8 @@ struct SettingOptions: ParsableArguments {
         flags[.postgresStatementTimeout] = postgresStatementTimeout
         flags[.spanMetricsMaxSeries] = spanMetricsMaxSeries
         flags[.llmPrices] = llmPrices
+        flags[.rulesStorage] = rulesStorage
+        flags[.alertCustomSQLConcurrency] = alertCustomSqlConcurrency
         return flags
     }
 
@@ -106,9 +111,19 @@ struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
 
     @OptionGroup var options: SettingOptions
+    @Flag(help: "Print the SQL an administrator runs to create the PostgreSQL role custom_sql alert rules log in as, and exit (nothing is migrated).")
+    var printRulesRoleSql = false
 
     func run() async throws {
         let (configuration, logger) = try options.resolve()
+        if printRulesRoleSql {
+            guard let script = try SightlineServer.rulesRoleScript(configuration) else {
+                FileHandle.standardError.write(Data("sightline: --print-rules-role-sql is only for PostgreSQL storage\n".utf8))
+                throw ExitCode(2)
+            }
+            print(script)
+            return
+        }
         do {
             let store = try await SightlineServer.openStore(configuration, logger: logger)
             let applied = try await store.migrate()

@@ -21,7 +21,7 @@ final class RecordingNotifier: Notifier {
 
 /// The evaluator driven by an injected clock over a real store: pending (for_minutes), firing,
 /// repeat, resolution, cooldown and a restart, minutes apart without sleeping. The metric is
-/// a `custom_sql` reading a "knob" row the test turns.
+/// a `custom_sql` reading a "knob" row (a system metric) the test turns.
 @Suite("Alert evaluator with an injected clock", .serialized)
 struct AlertEvaluatorClockTests {
     @Test("pending → firing → repeat → resolved → cooldown → pending again; a restart re-sends nothing", arguments: StoreKind.available)
@@ -29,14 +29,15 @@ struct AlertEvaluatorClockTests {
         try await withTestStore(kind) { store, _ in
             let database = try await AlertDatabase.open(store: store, logger: quiet)
             defer { Task { await database.close() } }
-            let knobID = try await database.insert(AlertRule(name: "knob", metricType: .errorCount, condition: .gt, threshold: 10, enabled: false), createdBy: nil)
+            // The knob is a telemetry row: a rule's SQL reads nothing else.
             func turn(_ value: Double) async throws {
-                var knob = AlertRule(id: knobID, name: "knob", metricType: .errorCount, condition: .gt, threshold: value, enabled: false)
-                knob.channels = []
-                #expect(try await database.update(knob))
+                _ = try await database.run(ReadQuery(sql: "DELETE FROM enterprise.system_metrics WHERE metric_name = 'knob'"))
+                _ = try await database.run(ReadQuery(
+                    sql: "INSERT INTO enterprise.system_metrics (metric_type, metric_name, value) VALUES ('test', 'knob', \(value))"))
             }
+            try await turn(10)
             var rule = AlertRule(name: "Knob high", metricType: .customSQL, condition: .gt, threshold: 5, windowMinutes: 1,
-                                 evaluationIntervalSeconds: 60, customSQL: "SELECT threshold FROM enterprise.alert_rules WHERE name = 'knob'",
+                                 evaluationIntervalSeconds: 60, customSQL: "SELECT max(value) FROM enterprise.system_metrics WHERE metric_name = 'knob'",
                                  severity: .critical, channels: [.webhook], cooldownMinutes: 10, forMinutes: 2, repeatIntervalMinutes: 5)
             rule.id = try await database.insert(rule, createdBy: "test")
 

@@ -17,6 +17,7 @@ let quiet = Logger(label: "alerting-test", factory: { _ in SwiftLogNoOpLogHandle
 struct Answer {
     var status: Int
     var bytes: [UInt8]
+    var headers: HTTPHeaders = [:]
     var body: String { String(decoding: bytes, as: UTF8.self) }
     var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]) ?? [:] }
 }
@@ -33,7 +34,7 @@ func http(_ method: HTTPMethod, _ url: String, json: Any? = nil, raw: String? = 
     }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
     let body = try await response.body.collect(upTo: 8 << 20)
-    return Answer(status: Int(response.status.code), bytes: Array(buffer: body))
+    return Answer(status: Int(response.status.code), bytes: Array(buffer: body), headers: response.headers)
 }
 
 /// Polls `condition` every 100 ms until it holds or `seconds` pass (bounded in time and count).
@@ -55,10 +56,16 @@ struct Sightline: Sendable {
 
     static func with(database: TestDatabase, environment: [String: String] = [:],
                      _ body: @Sendable (Sightline) async throws -> Void) async throws {
+        try await with(storage: database.storage, environment: environment, body)
+    }
+
+    /// As `with(database:)`, on any `--storage` value.
+    static func with(storage: String, environment: [String: String] = [:],
+                     _ body: @Sendable (Sightline) async throws -> Void) async throws {
         var env = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
         env.merge(environment) { _, new in new }
         let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: database.storage, .otlpPort: "0", .httpPort: "0"], environment: env)
+            flags: [.storage: storage, .otlpPort: "0", .httpPort: "0"], environment: env)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await server.run() }

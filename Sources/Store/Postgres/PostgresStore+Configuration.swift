@@ -27,6 +27,10 @@ extension PostgresStore {
         /// 150,000 of 5 million log records turns lossy (pages instead of rows), and counting
         /// its matches rechecks every record on 11,000 pages: 110 ms instead of 85 ms.
         public var workMem = "32MB"
+        /// `SIGHTLINE_RULES_STORAGE`: a `postgres://` URL for the role alert rules' SQL logs in
+        /// as, where Sightline's user may not create it (`PostgresRulesRole`); nil: the role
+        /// Sightline creates and keeps the password of.
+        public var rulesURL: String?
 
         /// Parses `url`; `tls` overrides the URL's `sslmode` (default `prefer`).
         public init(url: String, tls: TLSMode? = nil, poolSize: Int = 10,

@@ -83,6 +83,8 @@ public final class PostgresStore: TelemetryStore {
                     try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(table)"), logger: logger)
                 }
             }
+            // Roles and grants live outside the schema's history: checked on every start.
+            await PostgresRulesRole.ensure(configuration: configuration, on: connection, logger: logger)
             return newlyApplied
         } catch let error as StoreError {
             throw error
@@ -130,6 +132,11 @@ public final class PostgresStore: TelemetryStore {
     }
 
     public var dialect: SQLDialect { .postgres }
+
+    /// Rules' SQL on connections of its own, as the rules role (`PostgresRuleQueryRunner`).
+    public func ruleQueryRunner(maxConcurrent: Int) async -> any RuleQueryRunner {
+        await PostgresRuleQueryRunner.open(configuration: configuration, maxConcurrent: maxConcurrent, logger: logger)
+    }
 
     /// A second group commit builds and sends its statements while the first waits for its
     /// WAL flush: one connection keeps the server's backend busy about half the time.

@@ -213,6 +213,11 @@ public final class SQLiteStore: TelemetryStore {
         }
     }
 
+    /// Rules' SQL on connections of its own, each with an authorizer (`SQLiteRuleQueryRunner`).
+    public func ruleQueryRunner(maxConcurrent: Int) async -> any RuleQueryRunner {
+        SQLiteRuleQueryRunner(path: path, maxConcurrent: maxConcurrent)
+    }
+
     public func close() async throws {
         await writer.close()
         await checkpointer.close()

@@ -1,61 +1,33 @@
-/// The checks a `custom_sql` rule passes before it is saved (DESIGN §7): one statement, a
-/// SELECT (or WITH … SELECT), no writes, no locking clauses and no functions with side effects.
+/// A cheap look at a `custom_sql` text before the store compiles it, for friendly 400s: not
+/// empty, not too long, one statement, a `SELECT` (or `WITH … SELECT`).
 ///
-/// This is the first line; the second is where it runs: a read-only transaction with a
-/// statement timeout on PostgreSQL, a `query_only` connection on SQLite, wrapped as a scalar
-/// subquery so it yields one value. The scan is by hand because neither database offers a
-/// "parse only" API through its driver: it skips string literals, quoted identifiers and
-/// comments and looks at the words that remain.
-public enum CustomSQLGuard {
+/// It is not the security boundary and does not try to be one: what a rule's SQL may read and
+/// call is decided by the database (`RuleQueryRunner`: a narrow PostgreSQL role, an SQLite
+/// authorizer; docs/security-customsql.md). A text that gets past this scan (escape strings,
+/// Unicode identifiers, dollar quoting) only meets the database's own refusal. The scan skips
+/// string literals, quoted identifiers and comments; a text it cannot split is left to the
+/// database.
+public enum CustomSQLPrecheck {
     /// The longest accepted query text.
     public static let maxLength = 4000
 
-    /// Words that never appear in a read-only query.
-    static let forbiddenWords: Set<String> = [
-        "insert", "update", "delete", "merge", "upsert", "replace", "drop", "create", "alter", "truncate",
-        "grant", "revoke", "copy", "attach", "detach", "pragma", "vacuum", "reindex", "call", "do",
-        "execute", "prepare", "deallocate", "listen", "notify", "unlisten", "lock", "set", "reset", "begin",
-        "commit", "rollback", "into",
-    ]
-
-    /// Function name prefixes with side effects or that reach outside the database.
-    static let forbiddenFunctionPrefixes: [String] = [
-        "pg_sleep", "pg_terminate_backend", "pg_cancel_backend", "pg_advisory", "pg_try_advisory", "pg_reload_conf",
-        "pg_rotate_logfile", "pg_switch_wal", "pg_notify", "pg_create", "pg_drop", "pg_read", "pg_write", "pg_ls_",
-        "pg_stat_reset", "pg_file", "pg_logical", "pg_replication", "pg_promote", "pg_backup", "pg_start",
-        "pg_stop", "pg_import", "set_config", "nextval", "setval", "lo_", "dblink", "load_extension",
-        "txid_current", "pg_current_xact", "query_to_xml", "cursor_to_xml", "table_to_xml", "database_to_xml",
-        "schema_to_xml", "readfile", "writefile", "edit", "fts3_tokenizer",
-    ]
-
-    /// `nil` when `sql` may be saved, else the problem.
+    /// `nil` when `sql` may go on to the store's check, else the problem.
     public static func problem(in sql: String) -> String? {
         let text = sql.trimmingWhitespace
         guard !text.isEmpty else { return "must not be empty" }
         guard text.count <= maxLength else { return "longer than \(maxLength) characters" }
-        guard let tokens = tokens(of: text) else { return "has an unterminated string, identifier or comment" }
+        guard let tokens = tokens(of: text) else { return nil }
         var words = tokens
         // One trailing semicolon is allowed; any other means several statements.
-        if words.last == ";" { words.removeLast() }
+        while words.last == ";" { words.removeLast() }
         if words.contains(";") { return "must be a single statement" }
-        guard let first = words.first, first == "select" || first == "with" else {
+        guard let first = words.first(where: { $0 != "(" }), first == "select" || first == "with" else {
             return "must be a SELECT (or WITH … SELECT)"
-        }
-        for (index, word) in words.enumerated() {
-            let isCall = index + 1 < words.count && words[index + 1] == "("
-            if forbiddenWords.contains(word), !(word == "replace" && isCall) { return "must be read-only (\(word.uppercased()) is not allowed)" }
-            if word == "for", index + 1 < words.count,
-               ["update", "share", "no", "key"].contains(words[index + 1]) {
-                return "must not lock rows (FOR \(words[index + 1].uppercased()))"
-            }
-            if isCall, forbiddenFunctionPrefixes.contains(where: { word.hasPrefix($0) }) {
-                return "must not call \(word)() (side effects)"
-            }
         }
         return nil
     }
 
-    /// The query without a trailing semicolon, for wrapping as a subquery.
+    /// The query without trailing semicolons, for wrapping as a subquery.
     static func statement(_ sql: String) -> String {
         var text = sql.trimmingWhitespace
         while text.hasSuffix(";") { text = String(text.dropLast()).trimmingWhitespace }

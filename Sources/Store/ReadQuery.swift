@@ -102,3 +102,29 @@ public struct ResultRow: Sendable {
         return values[index]
     }
 }
+
+extension ResultRow {
+    /// The value of `column`. A column the statement does not select is an error (naming the
+    /// column, never a value), not a null: a misspelt name fails the first test that reads it.
+    public func value(_ column: String) throws(StoreError) -> SQLValue {
+        guard let index = columns.firstIndex(of: column) else {
+            throw StoreError(operation: "read", reason: "no column \(column) in the result")
+        }
+        return values[index]
+    }
+
+    /// The text of `column` (`nil` for NULL).
+    public func text(_ column: String) throws(StoreError) -> String? { try value(column).text }
+    /// The whole number in `column` (`nil` for NULL).
+    public func int(_ column: String) throws(StoreError) -> Int64? { try value(column).int }
+    /// The number in `column` (`nil` for NULL).
+    public func double(_ column: String) throws(StoreError) -> Double? { try value(column).double }
+    /// A flag stored as a boolean (PostgreSQL) or 0/1 (SQLite) (`nil` for NULL).
+    public func bool(_ column: String) throws(StoreError) -> Bool? {
+        switch try value(column) {
+        case .bool(let flag): flag
+        case .int(let number): number != 0
+        default: nil
+        }
+    }
+}

@@ -38,6 +38,9 @@ public protocol TelemetryStore: Sendable {
     /// once (see `RuleQueryRunner`). Opened after `migrate()`; the caller closes it.
     func ruleQueryRunner(maxConcurrent: Int) async -> any RuleQueryRunner
 
+    /// Everything Sightline reads from the store, and the alert tables it changes, by concern.
+    var queries: StoreQueries { get }
+
     func close() async throws
 }
 
@@ -45,6 +48,9 @@ extension TelemetryStore {
     public var backgroundService: (any Service)? { nil }
 
     public var concurrentCommits: Int { 1 }
+
+    /// For stores that only write (test doubles): every query fails.
+    public var queries: StoreQueries { .unsupported }
 
     /// For stores that only write (test doubles): reads fail.
     public var dialect: SQLDialect { .sqlite }

@@ -103,6 +103,8 @@ public struct RebuildThenRun: Service {
                 break
             } catch {
                 lastError = error
+                // A scan stopped at the read time limit would only be stopped again.
+                if case .timeLimitExceeded? = (error as? StoreError)?.kind { break }
                 if Task.isCancelled || Task.isShuttingDownGracefully || attempt == Self.attempts { break }
                 try? await Task.sleep(for: Self.pause)
             }

@@ -4,7 +4,8 @@ import Store
 
 /// Sightline's own query API under `/api/observability` (DESIGN §5): traces, logs, error
 /// groups and their statistics, read from whichever store Sightline runs on. JSON; failures are
-/// `{"error": "..."}` with a real status (400 naming the bad parameter, 404, 503).
+/// `{"error": "..."}` with a real status (400 naming the bad parameter, 404, 422 for a query
+/// stopped at the store's time limit, 503).
 public struct ObservabilityAPI: Sendable {
     let store: any TelemetryStore
     let logger: Logger
@@ -58,13 +59,13 @@ public struct ObservabilityAPI: Sendable {
         return counted > countLimit ? (Int64(countLimit), true) : (counted, false)
     }
 
-    /// Runs a read; a store failure is a 503 (logged without SQL or data).
+    /// Runs a read; a store failure is a 422 or 503 (`QueryFailure.read`; logged without SQL or data).
     func read(_ query: ReadQuery) async throws(QueryFailure) -> [ResultRow] {
         do {
             return try await store.read(query)
         } catch {
             logger.warning("query failed", metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
-            throw .storeUnavailable
+            throw .read(error)
         }
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import OTLP
+import Store
 
 /// Every refusal of the query API: a real status and `{"error": "..."}` (DESIGN §5).
 public struct QueryFailure: Error, Sendable, Equatable {
@@ -21,6 +22,22 @@ public struct QueryFailure: Error, Sendable, Equatable {
     static func notFound(_ what: String) -> QueryFailure { QueryFailure(.notFound, "\(what) not found") }
 
     static let storeUnavailable = QueryFailure(.serviceUnavailable, "store is unavailable; retry later")
+
+    /// A failed read as the client sees it: 422 when it ran past the store's time limit (the
+    /// query asks too much; retrying will not help), 503 with `Retry-After` when the store is
+    /// busy with as many queries as it takes or is unavailable. Never the store's own text.
+    public static func read(_ error: any Error) -> QueryFailure {
+        switch (error as? StoreError)?.kind {
+        case .timeLimitExceeded(let limit)?: QueryFailure(.unprocessableContent, timeLimitMessage(limit))
+        case .tooManyReads?: QueryFailure(.serviceUnavailable, "too many queries at once; retry later")
+        case .failed?, nil: storeUnavailable
+        }
+    }
+
+    /// What a client reads when its query was stopped at `limit`.
+    public static func timeLimitMessage(_ limit: Duration) -> String {
+        "query exceeded the \(ReadTimeLimit.text(limit)) time limit; narrow the time range or the query"
+    }
 
     public var response: Response {
         var body = JSONWriter()

@@ -77,8 +77,12 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--postgres-pool-size` / `SIGHTLINE_POSTGRES_POOL_SIZE`: most PostgreSQL connections; default 10.
     public var postgresPoolSize: Int
     /// `--postgres-statement-timeout` / `SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT`: seconds one
-    /// statement may run; default 30.
+    /// statement of the writer's and other non-read sessions may run; default 30.
     public var postgresStatementTimeoutSeconds: Int
+    /// `--query-timeout` / `SIGHTLINE_QUERY_TIMEOUT`: seconds (a fraction allowed) one read of
+    /// the store may run, on either store (the query API, Loki, Tempo, alert metrics), before it
+    /// is stopped and the API answers 422; default 30.
+    public var queryTimeout: Duration = ReadTimeLimit.default
     /// `--span-metrics-max-series` / `SIGHTLINE_SPAN_METRICS_MAX_SERIES`: label sets kept by the
     /// span-derived and LLM metric families each; spans of further label sets are counted in one
     /// `otel_metric_overflow="true"` series. Default 2000.
@@ -232,6 +236,12 @@ public struct SightlineConfiguration: Sendable, Equatable {
                 problems.append("\(rulesSource): expected a postgres:// URL")
             }
         }
+        let (timeoutText, timeoutSource) = value(.queryTimeout)
+        if let seconds = Double(timeoutText.trimmed), seconds.isFinite, seconds >= 0.001, seconds <= 86_400 {
+            configuration.queryTimeout = .milliseconds(Int64((seconds * 1000).rounded()))
+        } else {
+            problems.append("\(timeoutSource)=\"\(timeoutText)\": expected seconds from 0.001 to 86400 (e.g. 30 or 2.5)")
+        }
         // The alert engine's variables (the seeds' SLACK_WEBHOOK_URL, SMTP_*, ALERT_* and
         // SIGHTLINE_ALERT_*), environment only: they hold secrets.
         let (alerting, alertingProblems) = AlertingConfiguration.fromEnvironment(environment)
@@ -280,7 +290,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
         "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
             + "queue_capacity=\(queueCapacity) rules_storage=\(rulesStorage == nil ? "unset" : "set") "
-            + "custom_sql_concurrency=\(customSQLConcurrency) \(alerting.redactedDescription)"
+            + "custom_sql_concurrency=\(customSQLConcurrency) query_timeout=\(ReadTimeLimit.text(queryTimeout)) \(alerting.redactedDescription)"
     }
 }
 
@@ -304,7 +314,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
-    case rulesStorage, alertCustomSQLConcurrency
+    case rulesStorage, alertCustomSQLConcurrency, queryTimeout
 
     /// The command-line flag without dashes, e.g. `otlp-port`.
     public var flag: String {
@@ -333,6 +343,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .allowUnauthenticatedIngest: "allow-unauthenticated-ingest"
         case .rulesStorage: "rules-storage"
         case .alertCustomSQLConcurrency: "alert-custom-sql-concurrency"
+        case .queryTimeout: "query-timeout"
         }
     }
 
@@ -363,6 +374,7 @@ public enum Setting: String, CaseIterable, Sendable {
         case .llmPrices, .allowedHosts: ""
         case .rulesStorage: ""
         case .alertCustomSQLConcurrency: "2"
+        case .queryTimeout: "30"
         }
     }
 }

@@ -54,11 +54,11 @@ public final class SightlineServer: Sendable {
     public static func openStore(_ configuration: SightlineConfiguration, logger: Logger) async throws -> any TelemetryStore {
         switch configuration.storage {
         case .sqlite(let path):
-            return try await SQLiteStore.open(path: path, logger: logger)
+            return try await SQLiteStore.open(path: path, readTimeLimit: configuration.queryTimeout, logger: logger)
         case .postgres(let url):
             var postgres = try PostgresStore.Configuration(
                 url: url, tls: configuration.postgresTLS, poolSize: configuration.postgresPoolSize,
-                statementTimeout: .seconds(configuration.postgresStatementTimeoutSeconds))
+                statementTimeout: .seconds(configuration.postgresStatementTimeoutSeconds), readTimeout: configuration.queryTimeout)
             postgres.rulesURL = configuration.rulesStorage
             return PostgresStore(configuration: postgres, logger: logger)
         }

@@ -20,7 +20,7 @@ public protocol TelemetryStore: Sendable {
     /// metrics count exactly these, so a re-sent span is counted once, like it is stored once.
     func commit(_ batch: WriteBatch) async throws -> WriteBatch
 
-    /// Succeeds when the store answers.
+    /// Succeeds when the store answers. Never waits behind reads.
     func ping() async throws
 
     /// Commits the batch writer may have in flight at once: 1 for SQLite (one writer at a
@@ -31,7 +31,10 @@ public protocol TelemetryStore: Sendable {
     var dialect: SQLDialect { get }
 
     /// Runs a read-only query (built with `SQLBuilder`) and returns every row. Reads never
-    /// wait behind a commit in progress.
+    /// wait behind a commit in progress, and commits never wait behind reads: reads have
+    /// connections (and on SQLite threads) of their own. A read is stopped at the store's
+    /// time limit (`StoreError.Kind.timeLimitExceeded`); beyond the reads the store runs and
+    /// queues at once, one is refused at once (`StoreError.Kind.tooManyReads`).
     func read(_ query: ReadQuery) async throws -> [ResultRow]
 
     /// Where alert rules' own SQL (`custom_sql`) runs, at most `maxConcurrent` statements at
@@ -66,15 +69,33 @@ extension TelemetryStore {
 
 /// A store failure. Its description never carries SQL or data; `reason` is for logs.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var operation: String
-    public var reason: String
-
-    public init(operation: String, reason: String) {
-        self.operation = operation
-        self.reason = reason
+    /// What went wrong, as far as a caller acts on it.
+    public enum Kind: Sendable, Equatable {
+        /// The store failed or could not be reached.
+        case failed
+        /// A read ran past the store's time limit for reads (`ReadTimeLimit`) and was stopped.
+        case timeLimitExceeded(Duration)
+        /// As many reads as the store runs and queues at once were already there (`ReadGate`).
+        case tooManyReads
     }
 
-    public var description: String { "store \(operation) failed" }
+    public var operation: String
+    public var reason: String
+    public var kind: Kind
+
+    public init(operation: String, reason: String, kind: Kind = .failed) {
+        self.operation = operation
+        self.reason = reason
+        self.kind = kind
+    }
+
+    public var description: String {
+        switch kind {
+        case .failed: "store \(operation) failed"
+        case .timeLimitExceeded(let limit): "store \(operation) stopped at its time limit (\(ReadTimeLimit.text(limit)))"
+        case .tooManyReads: "store \(operation) refused: too many reads at once"
+        }
+    }
 }
 
 import SQLiteMigrations

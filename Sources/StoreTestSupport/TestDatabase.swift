@@ -136,10 +136,11 @@ public struct TestDatabase: Sendable {
     public var path: String { String(storage.dropFirst("sqlite:".count)) }
 
     /// Opens a store on this database (not migrated; PostgreSQL's pool must be run by the caller).
-    public func openStore() async throws -> any TelemetryStore {
+    public func openStore(readTimeLimit: Duration = ReadTimeLimit.default) async throws -> any TelemetryStore {
         switch kind {
-        case .sqlite: return try await SQLiteStore.open(path: path, logger: quietLogger)
-        case .postgres: return PostgresStore(configuration: try PostgresStore.Configuration(url: storage), logger: quietLogger)
+        case .sqlite: return try await SQLiteStore.open(path: path, readTimeLimit: readTimeLimit, logger: quietLogger)
+        case .postgres:
+            return PostgresStore(configuration: try PostgresStore.Configuration(url: storage, readTimeout: readTimeLimit), logger: quietLogger)
         }
     }
 
@@ -219,11 +220,12 @@ public struct TestDatabase: Sendable {
 public func withTestStore<T: Sendable>(
     _ kind: StoreKind,
     database existing: TestDatabase? = nil,
+    readTimeLimit: Duration = ReadTimeLimit.default,
     _ body: @Sendable (any TelemetryStore, TestDatabase) async throws -> T
 ) async throws -> T {
     let database: TestDatabase
     if let existing { database = existing } else { database = try await TestDatabase.create(kind) }
-    let store = try await database.openStore()
+    let store = try await database.openStore(readTimeLimit: readTimeLimit)
     do {
         try await store.migrate()
         let result = try await withThrowingTaskGroup(of: Void.self) { tasks -> T in

@@ -26,6 +26,7 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Spans and log records waiting for a commit before 503 (SIGHTLINE_QUEUE_CAPACITY).") var queueCapacity: String?
     @Option(help: "Export requests decoded at once before 503 (SIGHTLINE_MAX_CONCURRENT_DECODES).") var maxConcurrentDecodes: String?
     @Option(help: "Matches trace and log lists count before total_capped (SIGHTLINE_QUERY_COUNT_LIMIT).") var queryCountLimit: String?
+    @Option(help: "Seconds one read of the store may run before the API answers 422 (SIGHTLINE_QUERY_TIMEOUT).") var queryTimeout: String?
     @Flag(help: "Allow a non-loopback API address without API keys (SIGHTLINE_ALLOW_UNAUTHENTICATED).") var allowUnauthenticated = false
     @Flag(help: "Allow a non-loopback receiver address without ingest tokens (SIGHTLINE_ALLOW_UNAUTHENTICATED_INGEST).")
     var allowUnauthenticatedIngest = false
@@ -35,7 +36,7 @@ struct SettingOptions: ParsableArguments {
     @Flag(help: "Serve POST /_test/tracecontext for the W3C Trace Context test suite, loopback only (SIGHTLINE_TRACECONTEXT_TEST_ROUTE).")
     var enableTracecontextTestRoute = false
     @Option(help: "PostgreSQL TLS: disable, prefer or require (SIGHTLINE_POSTGRES_TLS).") var postgresTls: String?
-    @Option(help: "Most PostgreSQL connections (SIGHTLINE_POSTGRES_POOL_SIZE).") var postgresPoolSize: String?
+    @Option(help: "Most PostgreSQL connections, 3 of them the writer's (SIGHTLINE_POSTGRES_POOL_SIZE).") var postgresPoolSize: String?
     @Option(help: "Seconds one PostgreSQL statement may run (SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT).") var postgresStatementTimeout: String?
     @Option(help: "Label sets per span/LLM metric family before overflow (SIGHTLINE_SPAN_METRICS_MAX_SERIES).") var spanMetricsMaxSeries: String?
     @Option(help: "LLM prices, MODEL=INPUT/OUTPUT USD per million tokens, comma-separated, or @FILE (SIGHTLINE_LLM_PRICES).") var llmPrices: String?
@@ -55,6 +56,7 @@ struct SettingOptions: ParsableArguments {
         flags[.queueCapacity] = queueCapacity
         flags[.maxConcurrentDecodes] = maxConcurrentDecodes
         flags[.queryCountLimit] = queryCountLimit
+        flags[.queryTimeout] = queryTimeout
         if allowUnauthenticated { flags[.allowUnauthenticated] = "true" }
         if allowUnauthenticatedIngest { flags[.allowUnauthenticatedIngest] = "true" }
         flags[.allowedHosts] = allowedHosts

@@ -122,4 +122,19 @@ import Testing
             #expect(error.description.contains("SIGHTLINE_TRACECONTEXT_TEST_ROUTE"))
         }
     }
+
+    @Test func theQueryTimeoutIsSecondsWithAFractionAllowed() throws {
+        #expect(try SightlineConfiguration.resolve().queryTimeout == .seconds(30))
+        #expect(try SightlineConfiguration.resolve(flags: [.queryTimeout: "2.5"]).queryTimeout == .milliseconds(2500))
+        #expect(try SightlineConfiguration.resolve(environment: ["SIGHTLINE_QUERY_TIMEOUT": "10"]).queryTimeout == .seconds(10))
+        #expect(Setting.queryTimeout.flag == "query-timeout" && Setting.queryTimeout.environmentVariable == "SIGHTLINE_QUERY_TIMEOUT")
+        for bad in ["0", "-1", "abc", "1e9", ""] {
+            do {
+                _ = try SightlineConfiguration.resolve(environment: ["SIGHTLINE_QUERY_TIMEOUT": bad])
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.problems == ["SIGHTLINE_QUERY_TIMEOUT=\"\(bad)\": expected seconds from 0.001 to 86400 (e.g. 30 or 2.5)"])
+            }
+        }
+    }
 }

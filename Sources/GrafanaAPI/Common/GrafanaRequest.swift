@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import OTLP
+import QueryAPI
+import Store
 
 /// A refusal of a Grafana-compatible endpoint: a real status and the message, written in the
 /// shape of the system imitated (`GrafanaFailure.lokiResponse`, `tempoResponse`).
@@ -20,6 +22,17 @@ public struct GrafanaFailure: Error, Sendable, Equatable {
     }
 
     static let storeUnavailable = GrafanaFailure(.serviceUnavailable, "store is unavailable; retry later")
+
+    /// A failed read, as the query API answers it (`QueryFailure.read`): 422 past the store's
+    /// time limit, 503 when the store is busy or unavailable. A regular expression too slow on
+    /// one value is the query's fault: 400.
+    static func read(_ error: any Error) -> GrafanaFailure {
+        if let error = error as? StoreError, error.kind == .failed, error.reason.contains(SQLiteRegexp.tooSlowMessage) {
+            return GrafanaFailure(.badRequest, "a regular expression took longer than 100 ms on one value; simplify it")
+        }
+        let failure = QueryFailure.read(error)
+        return GrafanaFailure(failure.status, failure.message)
+    }
 
     /// Loki's error body: `{"code": 400, "status": "error", "message": "..."}` (Grafana shows `message`).
     var lokiResponse: Response {

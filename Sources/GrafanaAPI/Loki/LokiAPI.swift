@@ -10,7 +10,8 @@ import Store
 ///
 /// Answers are Loki's `{"status": "success", "data": …}`; errors `{"code", "status": "error",
 /// "message"}` with 400 for a bad query or parameter (a LogQL error says where: `parse error at
-/// line 1, col 12: …`), 503 when the store fails. Every read is bounded: at most `maxLines`
+/// line 1, col 12: …`), 422 when it runs past the store's time limit for reads, 503 when the
+/// store is busy or fails. Every read is bounded: at most `maxLines`
 /// lines, `MetricEvaluator.maxSeries` series, `EvaluationSteps.maxPoints` points, `maxValues`
 /// label values.
 public struct LokiAPI: Sendable {
@@ -72,11 +73,9 @@ public struct LokiAPI: Sendable {
     func read(_ query: ReadQuery) async throws(GrafanaFailure) -> [ResultRow] {
         do {
             return try await store.read(query)
-        } catch let error as StoreError where error.reason.contains(SQLiteRegexp.tooSlowMessage) {
-            throw GrafanaFailure(.badRequest, "a regular expression took longer than 100 ms on one value; simplify it")
         } catch {
             logger.warning("loki query failed", metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
-            throw .storeUnavailable
+            throw .read(error)
         }
     }
 

@@ -11,7 +11,8 @@ import Store
 ///
 /// Errors are plain text with a real status, as Tempo writes them: 400 naming the parameter
 /// (a TraceQL error says where: `parse error at line 1, col 12: …`), 404 for an unknown trace,
-/// 503 when the store fails. Bounded: at most `maxTraces` traces per search, `maxSpansPerSpanSet`
+/// 422 when a query runs past the store's time limit for reads, 503 when the store is busy or
+/// fails. Bounded: at most `maxTraces` traces per search, `maxSpansPerSpanSet`
 /// spans per trace, `maxValues` tag names or values.
 public struct TempoAPI: Sendable {
     public static let maxTraces = 1000
@@ -77,11 +78,9 @@ public struct TempoAPI: Sendable {
     func read(_ query: ReadQuery) async throws(GrafanaFailure) -> [ResultRow] {
         do {
             return try await store.read(query)
-        } catch let error as StoreError where error.reason.contains(SQLiteRegexp.tooSlowMessage) {
-            throw GrafanaFailure(.badRequest, "a regular expression took longer than 100 ms on one value; simplify it")
         } catch {
             logger.warning("tempo query failed", metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
-            throw .storeUnavailable
+            throw .read(error)
         }
     }
 

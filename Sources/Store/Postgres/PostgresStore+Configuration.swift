@@ -16,10 +16,14 @@ extension PostgresStore {
         public var password: String?
         public var database: String?
         public var tls: TLSMode
-        /// Most connections the pool opens.
+        /// Most connections the two pools open together: `writerConnections` for the writer
+        /// and probes, the rest (`readerConnections`) for reads.
         public var poolSize: Int
-        /// Server-side limit for one statement (`statement_timeout`).
+        /// Server-side limit for one statement of the writer's sessions and the store's other
+        /// sessions (`statement_timeout`).
         public var statementTimeout: Duration
+        /// Server-side limit for one read (`statement_timeout` of the read pool's sessions).
+        public var readTimeout: Duration
         /// Limit for one whole write (waiting for a connection included).
         public var writeTimeout: Duration
         /// Memory one sort, hash or bitmap of a Sightline statement may use (`work_mem`) before
@@ -34,7 +38,8 @@ extension PostgresStore {
 
         /// Parses `url`; `tls` overrides the URL's `sslmode` (default `prefer`).
         public init(url: String, tls: TLSMode? = nil, poolSize: Int = 10,
-                    statementTimeout: Duration = .seconds(30), writeTimeout: Duration = .seconds(10)) throws(StoreError) {
+                    statementTimeout: Duration = .seconds(30), readTimeout: Duration = ReadTimeLimit.default,
+                    writeTimeout: Duration = .seconds(10)) throws(StoreError) {
             guard let components = URLComponents(string: url),
                   components.scheme == "postgres" || components.scheme == "postgresql",
                   let host = components.host, !host.isEmpty else {
@@ -61,8 +66,16 @@ extension PostgresStore {
             }
             self.poolSize = poolSize
             self.statementTimeout = statementTimeout
+            self.readTimeout = readTimeout
             self.writeTimeout = writeTimeout
         }
+
+        /// The writer's own connections: its two commits in flight (`concurrentCommits`) and
+        /// one for probes, so neither waits behind reads.
+        public static let writerConnections = 3
+
+        /// Connections for reads: the pool size less the writer's, at least 1.
+        public var readerConnections: Int { max(1, poolSize - Self.writerConnections) }
 
         var tlsConfiguration: PostgresClient.Configuration.TLS {
             switch tls {
@@ -72,18 +85,28 @@ extension PostgresStore {
             }
         }
 
-        private var startupParameters: [(String, String)] {
-            let milliseconds = statementTimeout.components.seconds * 1000
-                + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        private func startupParameters(statementTimeout: Duration) -> [(String, String)] {
+            let milliseconds = max(1, statementTimeout.components.seconds * 1000
+                + statementTimeout.components.attoseconds / 1_000_000_000_000_000)
             return [("statement_timeout", String(milliseconds)), ("work_mem", workMem), ("application_name", "sightline")]
         }
 
-        var clientConfiguration: PostgresClient.Configuration {
+        /// The writer's pool: commits and probes.
+        var writerClientConfiguration: PostgresClient.Configuration {
+            clientConfiguration(connections: Self.writerConnections, statementTimeout: statementTimeout)
+        }
+
+        /// The read pool: every read, each statement stopped at `readTimeout`.
+        var readerClientConfiguration: PostgresClient.Configuration {
+            clientConfiguration(connections: readerConnections, statementTimeout: readTimeout)
+        }
+
+        private func clientConfiguration(connections: Int, statementTimeout: Duration) -> PostgresClient.Configuration {
             var configuration = PostgresClient.Configuration(
                 host: host, port: port, username: username, password: password, database: database, tls: tlsConfiguration)
-            configuration.options.maximumConnections = poolSize
+            configuration.options.maximumConnections = connections
             configuration.options.connectTimeout = .seconds(5)
-            configuration.options.additionalStartupParameters = startupParameters
+            configuration.options.additionalStartupParameters = startupParameters(statementTimeout: statementTimeout)
             return configuration
         }
 
@@ -97,7 +120,7 @@ extension PostgresStore {
             var configuration = PostgresConnection.Configuration(
                 host: host, port: port, username: username, password: password, database: database, tls: connectionTLS)
             configuration.options.connectTimeout = .seconds(10)
-            configuration.options.additionalStartupParameters = startupParameters
+            configuration.options.additionalStartupParameters = startupParameters(statementTimeout: statementTimeout)
             return configuration
         }
     }

@@ -8,23 +8,45 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// The PostgreSQL store: the seed's `enterprise` schema, written through postgres-nio's
-/// pooled `PostgresClient` (its `backgroundService`).
+/// The PostgreSQL store: the seed's `enterprise` schema, through two pools of postgres-nio's
+/// `PostgresClient` (run by its `backgroundService`): the writer's (commits and probes) and
+/// the readers' (every read), so slow queries never hold the connections commits and health
+/// checks need.
 ///
 /// A write is one transaction with one statement per table, each binding whole columns as
 /// arrays (`unnest`). Every write and probe has a time limit, so an unreachable server turns
-/// into an error (the receiver's 503) rather than a hang; the pool reconnects by itself.
+/// into an error (the receiver's 503) rather than a hang; the pools reconnect by themselves.
+/// Reads run at most one per read connection, as many more wait, any more are refused
+/// (`ReadGate`), and each statement stops at `Configuration.readTimeout`.
 public final class PostgresStore: TelemetryStore {
     public let configuration: Configuration
-    private let client: PostgresClient
+    private let writer: PostgresClient
+    private let reader: PostgresClient
+    private let gate: ReadGate
     private let logger: Logger
 
-    public var backgroundService: (any Service)? { client }
+    public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader) }
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
+        self.writer = PostgresClient(configuration: configuration.writerClientConfiguration, backgroundLogger: logger)
+        self.reader = PostgresClient(configuration: configuration.readerClientConfiguration, backgroundLogger: logger)
+        self.gate = ReadGate(slots: configuration.readerConnections, queueLimit: configuration.readerConnections,
+                             maxWait: configuration.readTimeout * 2 + .seconds(1))
+    }
+
+    /// Both pools, run together until graceful shutdown.
+    private struct Pools: Service {
+        let writer: PostgresClient
+        let reader: PostgresClient
+
+        func run() async throws {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await writer.run() }
+                group.addTask { await reader.run() }
+            }
+        }
     }
 
     @discardableResult
@@ -106,7 +128,7 @@ public final class PostgresStore: TelemetryStore {
         let spans = batch.spans.sorted { ($0.traceID, $0.spanID) < ($1.traceID, $1.spanID) }
         do {
             return try await withTimeLimit(configuration.writeTimeout) {
-                try await self.client.withConnection { connection in
+                try await self.writer.withConnection { connection in
                     var added = batch
                     try await Self.transaction(on: connection, logger: self.logger) { statement in
                         if !traces.isEmpty { try await statement(PostgresStatements.upsertTraces(traces)) }
@@ -155,27 +177,38 @@ public final class PostgresStore: TelemetryStore {
         }
         let statement = PostgresQuery(unsafeSQL: query.sql, binds: bindings)
         do {
-            return try await withTimeLimit(configuration.statementTimeout) {
-                try await self.client.withConnection { connection in
-                    var rows: [ResultRow] = []
-                    var columns: [String]?
-                    for try await row in try await connection.query(statement, logger: self.logger) {
-                        var values: [SQLValue] = []
-                        var names: [String] = []
-                        for cell in row {
-                            if columns == nil { names.append(cell.columnName) }
-                            values.append(try Self.value(of: cell))
+            return try await gate.run {
+                // The server stops the statement at `readTimeout`; this bounds the wait for a
+                // connection and a server that does not answer.
+                try await withTimeLimit(configuration.readTimeout + .seconds(5)) {
+                    try await self.reader.withConnection { connection in
+                        var rows: [ResultRow] = []
+                        var columns: [String]?
+                        for try await row in try await connection.query(statement, logger: self.logger) {
+                            var values: [SQLValue] = []
+                            var names: [String] = []
+                            for cell in row {
+                                if columns == nil { names.append(cell.columnName) }
+                                values.append(try Self.value(of: cell))
+                            }
+                            if columns == nil { columns = names }
+                            rows.append(ResultRow(columns: columns ?? [], values: values))
                         }
-                        if columns == nil { columns = names }
-                        rows.append(ResultRow(columns: columns ?? [], values: values))
+                        return rows
                     }
-                    return rows
                 }
             }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.queryCanceled {
+            throw StoreError(operation: "read", reason: Self.describe(error), kind: .timeLimitExceeded(configuration.readTimeout))
         } catch {
             throw StoreError(operation: "read", reason: Self.describe(error))
         }
     }
+
+    /// SQLSTATE `query_canceled`: what `statement_timeout` stops a statement with.
+    static let queryCanceled = "57014"
 
     /// A result cell as the query API sees it: JSON as text, times as the stores' ISO 8601 text.
     static func value(of cell: PostgresCell) throws -> SQLValue {
@@ -200,10 +233,11 @@ public final class PostgresStore: TelemetryStore {
         }
     }
 
+    /// `SELECT 1` through the writer's pool, which keeps a connection beyond its commits.
     public func ping() async throws {
         do {
             try await withTimeLimit(.seconds(2)) {
-                try await self.client.withConnection { connection in
+                try await self.writer.withConnection { connection in
                     try await Self.run("SELECT 1", on: connection, logger: self.logger)
                 }
             }
@@ -241,7 +275,7 @@ public final class PostgresStore: TelemetryStore {
         try await connection.query(query, logger: logger)
     }
 
-    /// The pool stops with its service.
+    /// The pools stop with their service.
     public func close() async throws {}
 
     /// Error text for logs: the server's message and code, never the query's parameters.

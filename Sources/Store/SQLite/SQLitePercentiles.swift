@@ -25,6 +25,11 @@ struct SQLitePercentiles: SQLiteCustomAggregate {
     }
 
     func finalize() throws -> (any SQLiteDataConvertible)? {
+        finalizeText()
+    }
+
+    /// The answer: `p1,p2,...`, empty when no value was given.
+    func finalizeText() -> String {
         guard !values.isEmpty, let fractions else { return "" }
         let sorted = values.sorted()
         return Self.interpolate(sorted, at: fractions).map { String($0) }.joined(separator: ",")

@@ -7,17 +7,23 @@ import SQLiteNIO
 /// ICU syntax (NSRegularExpression), close to Go's RE2 for what queries use. The pattern must be
 /// anchored by the caller when a full match is wanted. NULL values and invalid patterns match
 /// nothing. Compiled patterns are cached (at most 256, all dropped when full). A pattern that
-/// backtracks for more than `timeLimit` on one value fails the statement (`tooSlowMessage`)
-/// rather than hold the reader connection.
+/// backtracks for more than `timeLimit` of its thread's CPU time on one value fails the statement
+/// (`tooSlowMessage`) rather than hold a read connection. CPU time, not time passed: several
+/// reads run at once, and a thread waiting for a core must not make an ordinary pattern fail.
 public enum SQLiteRegexp {
     nonisolated(unsafe) static let function = SQLiteCustomFunction("regexp", argumentCount: 2, pure: true) { arguments in
-        guard case .text(let pattern) = arguments[0], case .text(let value) = arguments[1] else {
-            if case .text(let pattern) = arguments[0], case .integer(let number) = arguments[1] {
-                return Int(try matches(pattern, String(number)) ? 1 : 0)
-            }
-            return nil
+        try evaluate(pattern: arguments[0], value: arguments[1])
+    }
+
+    /// `regexp(pattern, value)`: 1 or 0, or nil (SQL NULL) unless the pattern is text and the
+    /// value text or an integer.
+    static func evaluate(pattern: SQLiteData, value: SQLiteData) throws -> Int? {
+        guard case .text(let pattern) = pattern else { return nil }
+        switch value {
+        case .text(let text): return try matches(pattern, text) ? 1 : 0
+        case .integer(let number): return try matches(pattern, String(number)) ? 1 : 0
+        default: return nil
         }
-        return Int(try matches(pattern, value) ? 1 : 0)
     }
 
     private static let cache = Cache()
@@ -31,7 +37,7 @@ public enum SQLiteRegexp {
 
     static func matches(_ pattern: String, _ value: String) throws -> Bool {
         guard let regex = cache.regex(pattern) else { return false }
-        let deadline = Date(timeIntervalSinceNow: timeLimit)
+        let deadline = threadCPUNanoseconds() + UInt64(timeLimit * 1e9)
         var matched = false
         var late = false
         // `reportProgress` calls back during a long search, so it can be stopped.
@@ -39,13 +45,20 @@ public enum SQLiteRegexp {
             if result != nil {
                 matched = true
                 stop.pointee = true
-            } else if Date() > deadline {
+            } else if threadCPUNanoseconds() > deadline {
                 late = true
                 stop.pointee = true
             }
         }
         if late && !matched { throw TooSlow() }
         return matched
+    }
+
+    /// CPU time the calling thread has used.
+    private static func threadCPUNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     private final class Cache: @unchecked Sendable {

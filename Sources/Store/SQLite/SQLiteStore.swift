@@ -8,58 +8,76 @@ import SQLiteNIO
 ///
 /// The file runs in WAL mode with `synchronous=FULL`: a commit is on disk before `write`
 /// returns. One connection writes (`SQLiteWriteConnection`, one transaction at a time);
-/// another reads, so probes and queries never wait behind a commit; a third copies the log
-/// into the file (`SQLiteCheckpointer`); a fourth applies migrations. All run on the store's
-/// own threads, so a write blocked on a busy file cannot starve other SQLite users.
+/// another copies the log into the file (`SQLiteCheckpointer`); a third applies migrations;
+/// these run on the store's own threads, so a write blocked on a busy file cannot starve other
+/// SQLite users. Reads never share those threads: queries run on `readConnections` read-only
+/// connections with threads of their own, each statement stopped at the read time limit, and
+/// `ping` has a connection and thread of its own, so neither a commit nor a slow query delays
+/// a probe, and slow queries cannot hold the threads the writer needs (docs/security-reads.md).
 public final class SQLiteStore: TelemetryStore {
     public let path: String
     /// Migrations.
     private let connection: SQLiteConnection
     /// Group commits.
     private let writer: SQLiteWriteConnection
-    private let reader: SQLiteConnection
+    private let readers: SQLiteReaders
+    private let pinger: SQLiteReaders
     private let checkpointer: SQLiteCheckpointer
     private let threadPool: NIOThreadPool
     private let logger: Logger
+
+    /// Queries running at once (one connection and thread each); as many more may wait for one.
+    public static let readConnections = 4
+    /// The probe's own time limit.
+    static let pingTimeLimit: Duration = .seconds(2)
 
     /// The writer's own automatic checkpoint, in pages (64 MiB of 16 KiB pages), a bound for
     /// when the background checkpoint falls behind; SQLite's default, 1,000 pages, would run
     /// it inside nearly every group commit (see `SQLiteCheckpointer`).
     static let writerAutoCheckpointPages = 4_096
 
-    private init(path: String, connection: SQLiteConnection, writer: SQLiteWriteConnection, reader: SQLiteConnection,
-                 checkpointer: SQLiteCheckpointer, threadPool: NIOThreadPool, logger: Logger) {
+    private init(path: String, connection: SQLiteConnection, writer: SQLiteWriteConnection, readers: SQLiteReaders,
+                 pinger: SQLiteReaders, checkpointer: SQLiteCheckpointer, threadPool: NIOThreadPool, logger: Logger) {
         self.path = path
         self.connection = connection
         self.writer = writer
-        self.reader = reader
+        self.readers = readers
+        self.pinger = pinger
         self.checkpointer = checkpointer
         self.threadPool = threadPool
         self.logger = logger
     }
 
-    /// Opens (creating when missing) the database file at `path` and its parent folder.
-    public static func open(path: String, logger: Logger) async throws -> SQLiteStore {
+    /// Opens (creating when missing) the database file at `path` and its parent folder; each
+    /// read statement stops at `readTimeLimit`.
+    public static func open(path: String, readTimeLimit: Duration = ReadTimeLimit.default, logger: Logger) async throws -> SQLiteStore {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
             throw StoreError(operation: "open", reason: "cannot create folder \(folder): \(error)")
         }
-        // One thread each for the writer, the reader and the checkpointer, and one to spare.
-        let threadPool = NIOThreadPool(numberOfThreads: 4)
+        // One thread each for the writer, the checkpointer and migrations.
+        let threadPool = NIOThreadPool(numberOfThreads: 3)
         threadPool.start()
         var opened: [SQLiteConnection] = []
+        var readers: [SQLiteReaders] = []
         do {
-            // Migrations; the reader; the checkpointer.
-            for _ in 0..<3 { opened.append(try await openConnection(path: path, threadPool: threadPool, logger: logger)) }
+            // Migrations (first: it makes a new file WAL); the checkpointer.
+            for _ in 0..<2 { opened.append(try await openConnection(path: path, threadPool: threadPool, logger: logger)) }
             // The checkpoint reads the log, not the page cache: a small cache is enough.
-            _ = try await opened[2].query("PRAGMA enterprise.cache_size = -2048")
+            _ = try await opened[1].query("PRAGMA enterprise.cache_size = -2048")
+            readers.append(try await SQLiteReaders.open(path: path, pragmas: connectionPragmas, count: readConnections,
+                                                        queueLimit: readConnections, timeLimit: readTimeLimit))
+            // Probes one at a time on their connection; a burst of them waits its turn.
+            readers.append(try await SQLiteReaders.open(path: path, pragmas: connectionPragmas + ["PRAGMA enterprise.cache_size = -512"],
+                                                        count: 1, queueLimit: 64, timeLimit: pingTimeLimit))
             let writer = try await SQLiteWriteConnection.open(path: path, pragmas: connectionPragmas + writerPragmas, threadPool: threadPool)
-            let checkpointer = SQLiteCheckpointer(connection: opened[2], logger: logger)
-            return SQLiteStore(path: path, connection: opened[0], writer: writer, reader: opened[1], checkpointer: checkpointer,
-                               threadPool: threadPool, logger: logger)
+            let checkpointer = SQLiteCheckpointer(connection: opened[1], logger: logger)
+            return SQLiteStore(path: path, connection: opened[0], writer: writer, readers: readers[0], pinger: readers[1],
+                               checkpointer: checkpointer, threadPool: threadPool, logger: logger)
         } catch {
+            for reader in readers { await reader.close() }
             for connection in opened { try? await connection.close() }
             try? await threadPool.shutdownGracefully()
             throw error
@@ -175,42 +193,16 @@ public final class SQLiteStore: TelemetryStore {
         return added
     }
 
-    /// Reads the database file (through the reader, so a commit in progress does not delay it).
+    /// Reads the database file on the probe's own connection (so neither a commit in progress
+    /// nor a slow query delays it).
     public func ping() async throws {
-        _ = try await reader.query("SELECT count(*) FROM enterprise.schema_migrations")
+        _ = try await pinger.read(ReadQuery(sql: "SELECT count(*) FROM enterprise.schema_migrations"))
     }
 
     public var dialect: SQLDialect { .sqlite }
 
     public func read(_ query: ReadQuery) async throws -> [ResultRow] {
-        let binds: [SQLiteData] = query.binds.map {
-            switch $0 {
-            case .null: .null
-            case .int(let value): .integer(Int(value))
-            case .double(let value): .float(value)
-            case .text(let value): .text(value)
-            case .bool(let value): .integer(value ? 1 : 0)
-            }
-        }
-        let rows: [SQLiteRow]
-        do {
-            rows = try await reader.query(query.sql, binds)
-        } catch {
-            throw StoreError(operation: "read", reason: "\(error)")
-        }
-        guard let first = rows.first else { return [] }
-        let columns = first.columns.map(\.name)
-        return rows.map { row in
-            ResultRow(columns: columns, values: row.columns.map { column in
-                switch column.data {
-                case .null: .null
-                case .integer(let value): .int(Int64(value))
-                case .float(let value): .double(value)
-                case .text(let value): .text(value)
-                case .blob(let buffer): .text(String(buffer: buffer))
-                }
-            })
-        }
+        try await readers.read(query)
     }
 
     /// Rules' SQL on connections of its own, each with an authorizer (`SQLiteRuleQueryRunner`).
@@ -221,7 +213,8 @@ public final class SQLiteStore: TelemetryStore {
     public func close() async throws {
         await writer.close()
         await checkpointer.close()
-        try? await reader.close()
+        await readers.close()
+        await pinger.close()
         try await connection.close()
         try await threadPool.shutdownGracefully()
     }

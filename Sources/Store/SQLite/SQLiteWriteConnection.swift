@@ -125,7 +125,7 @@ final class SQLiteWriteConnection: Sendable {
                 sqlite_nio_sqlite3_clear_bindings(statement)
             }
             for (offset, value) in binds.enumerated() {
-                try check(bind(value, at: Int32(offset + 1), in: statement))
+                try check(sqliteBind(value, at: Int32(offset + 1), in: statement))
             }
             var result = sqlite_nio_sqlite3_step(statement)
             while result == SQLITE_ROW { result = sqlite_nio_sqlite3_step(statement) }
@@ -147,31 +147,6 @@ final class SQLiteWriteConnection: Sendable {
             return statement
         }
 
-        private func bind(_ value: SQLiteData, at index: Int32, in statement: OpaquePointer) -> Int32 {
-            switch value {
-            case .null:
-                return sqlite_nio_sqlite3_bind_null(statement, index)
-            case .integer(let number):
-                return sqlite_nio_sqlite3_bind_int64(statement, index, Int64(number))
-            case .float(let number):
-                return sqlite_nio_sqlite3_bind_double(statement, index, number)
-            case .text(var text):
-                // Not through `withCString`, which copies; a nil pointer would bind NULL.
-                return text.withUTF8 { bytes in
-                    guard let base = bytes.baseAddress, !bytes.isEmpty else {
-                        return "".withCString { sqlite_nio_sqlite3_bind_text64(statement, index, $0, 0, sqliteTransient, UInt8(SQLITE_UTF8)) }
-                    }
-                    return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                        sqlite_nio_sqlite3_bind_text64(statement, index, $0, UInt64(bytes.count), sqliteTransient, UInt8(SQLITE_UTF8))
-                    }
-                }
-            case .blob(let buffer):
-                return buffer.withUnsafeReadableBytes { bytes in
-                    sqlite_nio_sqlite3_bind_blob64(statement, index, bytes.baseAddress, UInt64(bytes.count), sqliteTransient)
-                }
-            }
-        }
-
         private func check(_ result: Int32) throws {
             guard result == SQLITE_OK else {
                 let message = sqlite_nio_sqlite3_errmsg(handle.database).map { String(cString: $0) } ?? "error \(result)"
@@ -182,4 +157,30 @@ final class SQLiteWriteConnection: Sendable {
 }
 
 /// SQLite copies the value before the bind call returns (`SQLITE_TRANSIENT`).
-private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// Binds `value` to parameter `index` (from 1) of `statement`; SQLite's result code.
+func sqliteBind(_ value: SQLiteData, at index: Int32, in statement: OpaquePointer) -> Int32 {
+    switch value {
+    case .null:
+        return sqlite_nio_sqlite3_bind_null(statement, index)
+    case .integer(let number):
+        return sqlite_nio_sqlite3_bind_int64(statement, index, Int64(number))
+    case .float(let number):
+        return sqlite_nio_sqlite3_bind_double(statement, index, number)
+    case .text(var text):
+        // Not through `withCString`, which copies; a nil pointer would bind NULL.
+        return text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                return "".withCString { sqlite_nio_sqlite3_bind_text64(statement, index, $0, 0, sqliteTransient, UInt8(SQLITE_UTF8)) }
+            }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite_nio_sqlite3_bind_text64(statement, index, $0, UInt64(bytes.count), sqliteTransient, UInt8(SQLITE_UTF8))
+            }
+        }
+    case .blob(let buffer):
+        return buffer.withUnsafeReadableBytes { bytes in
+            sqlite_nio_sqlite3_bind_blob64(statement, index, bytes.baseAddress, UInt64(bytes.count), sqliteTransient)
+        }
+    }
+}

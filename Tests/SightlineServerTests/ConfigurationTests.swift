@@ -137,4 +137,45 @@ import Testing
             }
         }
     }
+
+    @Test func resolvingNothingGivesTheTypesDefaults() throws {
+        #expect(try SightlineConfiguration.resolve() == SightlineConfiguration())
+    }
+
+    /// One boolean reading for every on/off setting, from the environment; on the command line
+    /// the flag alone turns it on.
+    @Test func everyOnOffSettingReadsTheSameWords() throws {
+        let fields: [Setting: KeyPath<SightlineConfiguration, Bool>] = [
+            .allowUnauthenticated: \.allowUnauthenticated, .allowUnauthenticatedIngest: \.allowUnauthenticatedIngest,
+            .tracecontextTestRoute: \.tracecontextTestRoute,
+        ]
+        #expect(Set(fields.keys) == Set(Setting.allCases.filter(\.isSwitch)))
+        for (setting, field) in fields {
+            for (word, value) in [("1", true), ("TRUE", true), ("yes", true), ("On", true), ("0", false), ("false", false), ("no", false),
+                                  ("OFF", false), ("", false)] {
+                #expect(try SightlineConfiguration.resolve(environment: [setting.environmentVariable: word])[keyPath: field] == value)
+            }
+            #expect(throws: ConfigurationError.self) {
+                try SightlineConfiguration.resolve(environment: [setting.environmentVariable: "maybe"])
+            }
+            #expect(try SightlineConfiguration.resolve(flags: [setting: "true"])[keyPath: field])
+        }
+    }
+
+    /// A setting holding a password, a key or a token is never quoted in a problem, whatever is
+    /// wrong with it.
+    @Test func noProblemQuotesASecret() {
+        let secrets = Setting.allCases.filter(\.isSecret)
+        #expect(Set(secrets) == [.apiKeys, .ingestTokens, .rulesStorage, .slackWebhookURL, .alertWebhookURL, .smtpPassword])
+        for setting in secrets {
+            for bad in ["hunter2", "mysql://user:hunter2@host/db", "postgres://user:hunter2@/db", "http://user:hunter2@", " ,hunter2, "] {
+                do {
+                    _ = try SightlineConfiguration.resolve(flags: [.storage: "postgres://sightline@127.0.0.1/db"],
+                                                           environment: [setting.environmentVariable: bad, "SMTP_HOST": "mail"])
+                } catch {
+                    #expect(!error.description.contains("hunter2"), "\(setting): \(error)")
+                }
+            }
+        }
+    }
 }

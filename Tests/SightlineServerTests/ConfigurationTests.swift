@@ -158,7 +158,8 @@ import Testing
             #expect(throws: ConfigurationError.self) {
                 try SightlineConfiguration.resolve(environment: [setting.environmentVariable: "maybe"])
             }
-            #expect(try SightlineConfiguration.resolve(flags: [setting: "true"])[keyPath: field])
+            let flag = try #require(setting.flag)
+            #expect(try SightlineConfiguration.resolve(flags: Setting.commandLineValues(["--\(flag)"]))[keyPath: field])
         }
     }
 
@@ -177,5 +178,36 @@ import Testing
                 }
             }
         }
+    }
+
+    /// The `sightline` command's options are the table's flags: each one read in both forms.
+    @Test func everyFlagIsACommandLineOption() throws {
+        for setting in Setting.allCases {
+            #expect(Setting.commandLineHelp.contains(setting.environmentVariable))
+            guard let flag = setting.flag else {
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(setting.environmentVariable.lowercased())", "x"]) }
+                continue
+            }
+            if setting.isSwitch {
+                #expect(try Setting.commandLineValues(["--\(flag)"]) == [setting: "true"])
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(flag)=false"]) }
+            } else {
+                #expect(try Setting.commandLineValues(["--\(flag)", "v=1"]) == [setting: "v=1"])
+                #expect(try Setting.commandLineValues(["--\(flag)=v=1"]) == [setting: "v=1"])
+                #expect(try Setting.commandLineValues(["--\(flag)", "-1"]) == [setting: "-1"])
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(flag)"]) }
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(flag)", "--log-level", "info"]) }
+            }
+            #expect(Setting.commandLineHelp.contains("--\(flag)"))
+        }
+        #expect(try Setting.commandLineValues(["--otlp-port", "1", "--otlp-port=2", "--allow-unauthenticated"])
+                == [.otlpPort: "2", .allowUnauthenticated: "true"])
+        do {
+            _ = try Setting.commandLineValues(["postgres://user:hunter2@host/db"])
+            Issue.record("a stray argument was accepted")
+        } catch {
+            #expect(error.description == "unexpected argument")
+        }
+        #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--unknown=hunter2"]) }
     }
 }

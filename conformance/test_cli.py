@@ -1,9 +1,10 @@
 """The `sightline` command line: invalid settings stop start-up with one line naming them."""
 
 import os
+import re
 import subprocess
 
-from conftest import sightline_binary
+from conftest import REPO_ROOT, sightline_binary
 
 
 def run(*arguments, environment=None):
@@ -60,3 +61,28 @@ def test_a_public_receiver_starts_with_the_explicit_opt_out(tmp_path):
     result = run("migrate", "--storage", f"sqlite:{tmp_path}/y.db",
                  environment={"SIGHTLINE_OTLP_HOST": "0.0.0.0", "SIGHTLINE_INGEST_TOKENS": "t"})
     assert result.returncode == 0, result.stderr
+
+
+def test_help_lists_every_flag_and_variable_of_the_readme():
+    # The options come from the settings table, which a unit test holds to README.md; this
+    # checks the built command shows them all.
+    readme = (REPO_ROOT / "README.md").read_text()
+    flags = re.findall(r"^\| `(--[a-z-]+)` \| `SIGHTLINE_", readme, re.MULTILINE)
+    variables = re.findall(r"^\|(?: `--[a-z-]+`)? \| `([A-Z_]+)` \|", readme, re.MULTILINE)
+    variables += re.findall(r"^\| `([A-Z_]+)` \| ", readme, re.MULTILINE)
+    assert len(flags) > 20 and len(variables) > 40
+    result = run("serve", "--help")
+    assert result.returncode == 0, result.stderr
+    for name in flags + variables:
+        assert name in result.stdout, name
+
+
+def test_an_unknown_option_is_refused_without_echoing_values():
+    result = run("serve", "--no-such-setting=hunter2", "--storage", "sqlite:/tmp/never-created/x.db")
+    assert result.returncode == 64
+    assert "unknown option '--no-such-setting'" in result.stderr.lower()
+    assert "hunter2" not in result.stderr
+    result = run("serve", "postgres://user:hunter2@host/db")
+    assert result.returncode == 64
+    assert "hunter2" not in result.stderr
+    assert not os.path.exists("/tmp/never-created")

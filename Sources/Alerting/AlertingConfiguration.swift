@@ -1,8 +1,8 @@
-import Foundation
-
-/// The alert engine's settings: notification destinations (the seeds' variable names) and
-/// the evaluator's timing. Secrets (`slackWebhookURL`, `webhookURL`, `smtpPassword`) are
-/// never logged or returned; `redactedDescription` says only whether they are set.
+/// The alert engine's settings: notification destinations and the evaluator's timing, read
+/// from the environment variables named below by `SightlineConfiguration` (its `Setting`
+/// table holds their names, defaults and checks). Secrets (`slackWebhookURL`, `webhookURL`,
+/// `smtpPassword`) are never logged or returned; `redactedDescription` says only whether
+/// they are set.
 public struct AlertingConfiguration: Sendable, Equatable {
     /// `SLACK_WEBHOOK_URL`.
     public var slackWebhookURL: String?
@@ -53,70 +53,6 @@ public struct AlertingConfiguration: Sendable, Equatable {
         self.maxConcurrentEvaluations = maxConcurrentEvaluations
         self.externalURL = externalURL
         self.egress = egress
-    }
-
-    /// Reads the variables above from `environment`; returns the problems found (each naming
-    /// the variable, never a secret value).
-    public static func fromEnvironment(_ environment: [String: String]) -> (AlertingConfiguration, [String]) {
-        var problems: [String] = []
-        func text(_ name: String) -> String? {
-            guard let value = environment[name]?.trimmingWhitespace, !value.isEmpty else { return nil }
-            return value
-        }
-        func url(_ name: String) -> String? {
-            guard let value = text(name) else { return nil }
-            guard let components = URLComponents(string: value), ["http", "https"].contains(components.scheme ?? ""),
-                  components.host?.isEmpty == false else {
-                problems.append("\(name): expected an http:// or https:// URL")
-                return nil
-            }
-            return value
-        }
-        func positive(_ name: String, _ fallback: Int) -> Int {
-            guard let value = text(name) else { return fallback }
-            guard let number = Int(value), number > 0 else {
-                problems.append("\(name)=\"\(value)\": expected a positive whole number")
-                return fallback
-            }
-            return number
-        }
-        var configuration = AlertingConfiguration()
-        configuration.slackWebhookURL = url("SLACK_WEBHOOK_URL")
-        configuration.webhookURL = url("ALERT_WEBHOOK_URL")
-        configuration.alertmanagerURL = url("ALERTMANAGER_URL")
-        if let host = text("SMTP_HOST") {
-            let port = positive("SMTP_PORT", 587)
-            if port > 65535 { problems.append("SMTP_PORT=\"\(port)\": expected a port number") }
-            var verify = true
-            if let text = text("SMTP_TLS_VERIFY") {
-                switch text.lowercased() {
-                case "1", "true", "yes", "on": verify = true
-                case "0", "false", "no", "off": verify = false
-                default: problems.append("SMTP_TLS_VERIFY=\"\(text)\": expected true or false")
-                }
-            }
-            configuration.smtp = SMTPSettings(host: host, port: port, username: text("SMTP_USER"), password: text("SMTP_PASSWORD"),
-                                              verifyCertificates: verify)
-        }
-        configuration.emailFrom = text("ALERT_EMAIL_FROM") ?? configuration.emailFrom
-        configuration.emailTo = (text("ALERT_EMAIL_TO") ?? "").split(separator: ",").map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
-        if let enabled = text("SIGHTLINE_ALERTS_ENABLED") {
-            switch enabled.lowercased() {
-            case "1", "true", "yes", "on": configuration.evaluatorEnabled = true
-            case "0", "false", "no", "off": configuration.evaluatorEnabled = false
-            default: problems.append("SIGHTLINE_ALERTS_ENABLED=\"\(enabled)\": expected true or false")
-            }
-        }
-        configuration.tick = .milliseconds(positive("SIGHTLINE_ALERT_TICK_MS", 1000))
-        configuration.notifyTimeout = .seconds(positive("SIGHTLINE_ALERT_NOTIFY_TIMEOUT", 10))
-        configuration.retry = RetrySchedule(maxAttempts: positive("SIGHTLINE_ALERT_RETRY_ATTEMPTS", 5),
-                                            initialDelay: .milliseconds(positive("SIGHTLINE_ALERT_RETRY_INITIAL_MS", 1000)))
-        configuration.customSQLTimeout = .seconds(positive("SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT", 5))
-        configuration.externalURL = text("SIGHTLINE_EXTERNAL_URL") ?? ""
-        let (egress, egressProblems) = EgressPolicy.fromEnvironment(environment)
-        configuration.egress = egress
-        problems += egressProblems
-        return (configuration, problems)
     }
 
     /// For the start-up log: which destinations are set, never their values.

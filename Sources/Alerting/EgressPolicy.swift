@@ -30,34 +30,38 @@ public struct EgressPolicy: Sendable, Equatable {
 
     // MARK: settings
 
-    /// Reads `SIGHTLINE_ALERT_ALLOWED_HOSTS` and `SIGHTLINE_ALERT_EMAIL_DOMAINS` from
-    /// `environment`; returns the policy and the problems found, each naming the variable
-    /// and the entry.
-    static func fromEnvironment(_ environment: [String: String]) -> (EgressPolicy, [String]) {
-        var policy = EgressPolicy()
+    /// The entries of `SIGHTLINE_ALERT_ALLOWED_HOSTS` (`allowance`), and a problem per entry
+    /// that is none, naming `setting` and the entry.
+    public static func allowances(_ entries: [String], setting: String) -> ([Allowance], [String]) {
+        var allowances: [Allowance] = []
         var problems: [String] = []
-        for entry in entries(environment["SIGHTLINE_ALERT_ALLOWED_HOSTS"]) {
+        for entry in entries {
             if let allowance = allowance(entry) {
-                policy.allowances.append(allowance)
+                allowances.append(allowance)
             } else {
-                problems.append("SIGHTLINE_ALERT_ALLOWED_HOSTS entry \"\(entry)\": expected host, host:port, [IPv6]:port or address/prefix")
+                problems.append("\(setting) entry \"\(entry)\": expected host, host:port, [IPv6]:port or address/prefix")
             }
         }
-        for entry in entries(environment["SIGHTLINE_ALERT_EMAIL_DOMAINS"]) {
+        return (allowances, problems)
+    }
+
+    /// The entries of `SIGHTLINE_ALERT_EMAIL_DOMAINS` as `emailDomains` keeps them (lowercased,
+    /// without a leading `@` or a trailing dot), and a problem per entry that is not a domain
+    /// with a dot, naming `setting` and the entry.
+    public static func emailDomains(_ entries: [String], setting: String) -> ([String], [String]) {
+        var domains: [String] = []
+        var problems: [String] = []
+        for entry in entries {
             var domain = entry.lowercased()
             if domain.hasPrefix("@") { domain.removeFirst() }
             if domain.hasSuffix(".") { domain.removeLast() }
             if isHostName(domain), domain.contains(".") {
-                policy.emailDomains.append(domain)
+                domains.append(domain)
             } else {
-                problems.append("SIGHTLINE_ALERT_EMAIL_DOMAINS entry \"\(entry)\": expected a domain such as example.com")
+                problems.append("\(setting) entry \"\(entry)\": expected a domain such as example.com")
             }
         }
-        return (policy, problems)
-    }
-
-    private static func entries(_ text: String?) -> [String] {
-        (text ?? "").split(separator: ",").map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
+        return (domains, problems)
     }
 
     /// One entry: `host`, `host:port`, `[IPv6]`, `[IPv6]:port`, a bare IPv6 address, or

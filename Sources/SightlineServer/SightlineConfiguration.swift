@@ -5,8 +5,9 @@ import Ingest
 import Logging
 import Store
 
-/// Sightline's whole configuration, built from flags, then `SIGHTLINE_*` environment
-/// variables, then defaults (see `Setting` for the names), and validated in one place.
+/// Sightline's whole configuration, built from flags, then environment variables, then
+/// defaults, as `Setting`'s table names and checks them. A value made with `init()` holds
+/// every default (what `resolve` gives when nothing is set).
 public struct SightlineConfiguration: Sendable, Equatable {
     /// Where data is kept.
     public enum Storage: Sendable, Equatable, CustomStringConvertible {
@@ -30,35 +31,35 @@ public struct SightlineConfiguration: Sendable, Equatable {
     }
 
     /// `--storage` / `SIGHTLINE_STORAGE`; default `sqlite:./sightline-data/sightline.db`.
-    public var storage: Storage
+    public var storage: Storage = .sqlite(path: "./sightline-data/sightline.db")
     /// `--otlp-host` / `SIGHTLINE_OTLP_HOST`; default `127.0.0.1`.
-    public var otlpHost: String
+    public var otlpHost = "127.0.0.1"
     /// `--otlp-port` / `SIGHTLINE_OTLP_PORT`; default 4318; 0 picks a free port.
-    public var otlpPort: Int
+    public var otlpPort = 4318
     /// `--http-host` / `SIGHTLINE_HTTP_HOST` (API, pages, metrics); default `127.0.0.1`.
-    public var httpHost: String
+    public var httpHost = "127.0.0.1"
     /// `--http-port` / `SIGHTLINE_HTTP_PORT`; default 3200; 0 picks a free port.
-    public var httpPort: Int
+    public var httpPort = 3200
     /// `SIGHTLINE_API_KEYS`: comma-separated keys guarding the query and admin API.
-    public var apiKeys: [String]
+    public var apiKeys: [String] = []
     /// `SIGHTLINE_INGEST_TOKENS`: comma-separated bearer tokens required by the receiver.
-    public var ingestTokens: [String]
+    public var ingestTokens: [String] = []
     /// `--max-body-bytes` / `SIGHTLINE_MAX_BODY_BYTES`: request body limit on the wire; default 20 MiB.
-    public var maxBodyBytes: Int
+    public var maxBodyBytes = 20 << 20
     /// `--max-inflated-bytes` / `SIGHTLINE_MAX_INFLATED_BYTES`: limit after gzip/deflate; default 64 MiB.
-    public var maxInflatedBytes: Int
+    public var maxInflatedBytes = 64 << 20
     /// `--queue-capacity` / `SIGHTLINE_QUEUE_CAPACITY`: spans and log records waiting for a
     /// commit before the receiver answers 503; default 10000 (about half a second of ingest).
-    public var queueCapacity: Int
+    public var queueCapacity = 10_000
     /// `--max-concurrent-decodes` / `SIGHTLINE_MAX_CONCURRENT_DECODES`: export requests read and
     /// decoded at once; more are answered 503 before their body is read. Default: 2 per core, at least 8.
-    public var maxConcurrentDecodes: Int
+    public var maxConcurrentDecodes = OTLPReceiver.Configuration.defaultConcurrentDecodes
     /// `--query-count-limit` / `SIGHTLINE_QUERY_COUNT_LIMIT`: trace and log lists count their
     /// matches up to this many (`total`, then `total_capped: true`); default 10000.
-    public var queryCountLimit: Int
+    public var queryCountLimit = 10_000
     /// `--allow-unauthenticated` / `SIGHTLINE_ALLOW_UNAUTHENTICATED`: allow a non-loopback
     /// API address without API keys.
-    public var allowUnauthenticated: Bool
+    public var allowUnauthenticated = false
     /// `--allowed-hosts` / `SIGHTLINE_ALLOWED_HOSTS`: host names (or `*.domain`) both ports answer
     /// to besides their bound address and the loopback names; other `Host` headers get 421
     /// (docs/security.md). With a wildcard address and no entries, any name is answered.
@@ -68,17 +69,17 @@ public struct SightlineConfiguration: Sendable, Equatable {
     public var allowUnauthenticatedIngest = false
     /// `--enable-tracecontext-test-route` / `SIGHTLINE_TRACECONTEXT_TEST_ROUTE`: serve
     /// `POST /_test/tracecontext` for the W3C Trace Context test suite (loopback API only).
-    public var tracecontextTestRoute: Bool
+    public var tracecontextTestRoute = false
     /// `--log-level` / `SIGHTLINE_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
-    public var logLevel: Logger.Level
+    public var logLevel: Logger.Level = .info
     /// `--postgres-tls` / `SIGHTLINE_POSTGRES_TLS`: disable, prefer or require; default: the
     /// URL's `sslmode`, else prefer.
     public var postgresTLS: PostgresStore.Configuration.TLSMode?
     /// `--postgres-pool-size` / `SIGHTLINE_POSTGRES_POOL_SIZE`: most PostgreSQL connections; default 10.
-    public var postgresPoolSize: Int
+    public var postgresPoolSize = 10
     /// `--postgres-statement-timeout` / `SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT`: seconds one
     /// statement of the writer's and other non-read sessions may run; default 30.
-    public var postgresStatementTimeoutSeconds: Int
+    public var postgresStatementTimeoutSeconds = 30
     /// `--query-timeout` / `SIGHTLINE_QUERY_TIMEOUT`: seconds (a fraction allowed) one read of
     /// the store may run, on either store (the query API, Loki, Tempo, alert metrics), before it
     /// is stopped and the API answers 422; default 30.
@@ -86,7 +87,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--span-metrics-max-series` / `SIGHTLINE_SPAN_METRICS_MAX_SERIES`: label sets kept by the
     /// span-derived and LLM metric families each; spans of further label sets are counted in one
     /// `otel_metric_overflow="true"` series. Default 2000.
-    public var spanMetricsMaxSeries: Int = 2000
+    public var spanMetricsMaxSeries = 2000
     /// `--llm-prices` / `SIGHTLINE_LLM_PRICES`: USD per million input/output tokens per model,
     /// `MODEL=INPUT/OUTPUT` entries separated by commas (`*` for other models), or `@FILE` holding
     /// such entries one per line; applied over the built-in table (`LLMPriceTable.default`).
@@ -99,185 +100,45 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--alert-custom-sql-concurrency` / `SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY`: `custom_sql`
     /// statements running at once, previews and evaluations together; a preview beyond it is
     /// answered 429, an evaluation waits (up to 30 s). 1 to 32; default 2.
-    public var customSQLConcurrency: Int = 2
+    public var customSQLConcurrency = 2
     /// The alert engine: notification destinations and evaluator timing, from environment
-    /// variables only (`AlertingConfiguration.fromEnvironment`; README lists them).
-    public var alerting: AlertingConfiguration = AlertingConfiguration()
+    /// variables only (`SLACK_WEBHOOK_URL`, `SMTP_*`, `ALERT_*`, `SIGHTLINE_ALERT*`,
+    /// `SIGHTLINE_EXTERNAL_URL`).
+    public var alerting = AlertingConfiguration()
 
-    /// Resolves every setting; reports all problems at once.
+    /// Every setting at its default.
+    public init() {}
+
+    /// Resolves every setting of `Setting`'s table, then the rules between settings; reports
+    /// all problems at once.
     ///
     /// - Parameters:
     ///   - flags: values given on the command line, keyed by `Setting`.
     ///   - environment: the process environment (passed in so tests control it).
     public static func resolve(flags: [Setting: String] = [:], environment: [String: String] = [:]) throws(ConfigurationError) -> SightlineConfiguration {
-        var problems: [String] = []
-        func value(_ setting: Setting) -> (text: String, source: String) {
-            if let text = flags[setting] { return (text, "--\(setting.flag)") }
-            if let text = environment[setting.environmentVariable] { return (text, setting.environmentVariable) }
-            return (setting.defaultValue, "default \(setting.flag)")
+        var resolution = SettingsResolution(flags: flags, environment: environment)
+        for setting in Setting.allCases {
+            setting.definition.rule.apply(resolution.text(of: setting), &resolution)
         }
-        func port(_ setting: Setting) -> Int {
-            let (text, source) = value(setting)
-            guard let number = Int(text.trimmed), (0...65535).contains(number) else {
-                problems.append("\(source)=\"\(text)\": expected a port number from 0 to 65535")
-                return 0
-            }
-            return number
-        }
-        func host(_ setting: Setting) -> String {
-            let (text, source) = value(setting)
-            if text.trimmed.isEmpty { problems.append("\(source): expected a host name or address") }
-            return text.trimmed
-        }
-        func size(_ setting: Setting) -> Int {
-            let (text, source) = value(setting)
-            guard let bytes = ByteSize.parse(text), bytes > 0 else {
-                problems.append("\(source)=\"\(text)\": expected a positive size in bytes (suffixes KiB, MiB, GiB allowed)")
-                return 1
-            }
-            return bytes
-        }
-        func count(_ setting: Setting) -> Int {
-            let (text, source) = value(setting)
-            guard let number = Int(text.trimmed), number > 0 else {
-                problems.append("\(source)=\"\(text)\": expected a positive whole number")
-                return 1
-            }
-            return number
-        }
-        func flag(_ setting: Setting) -> Bool {
-            let (text, source) = value(setting)
-            switch text.trimmed.lowercased() {
-            case "1", "true", "yes", "on": return true
-            case "", "0", "false", "no", "off": return false
-            default:
-                problems.append("\(source)=\"\(text)\": expected true or false")
-                return false
-            }
-        }
-        func list(_ setting: Setting) -> [String] {
-            value(setting).text.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
-        }
+        var configuration = resolution.configuration
+        var problems = resolution.problems
+        func source(_ setting: Setting) -> String { resolution.text(of: setting).source }
 
-        let storage: Storage
-        let (storageText, storageSource) = value(.storage)
-        if storageText.hasPrefix("sqlite:"), storageText.count > "sqlite:".count {
-            storage = .sqlite(path: String(storageText.dropFirst("sqlite:".count)))
-        } else if storageText.hasPrefix("postgres://") || storageText.hasPrefix("postgresql://") {
-            do {
-                _ = try PostgresStore.Configuration(url: storageText)
-            } catch {
-                // The URL may hold a password: name the setting, not the value.
-                problems.append("\(storageSource): \(error.reason)")
-            }
-            storage = .postgres(url: storageText)
-        } else {
-            problems.append("\(storageSource)=\"\(storageText)\": expected sqlite:PATH or a postgres:// URL")
-            storage = .sqlite(path: "")
-        }
-
-        let levelText = value(.logLevel)
-        let logLevel = Logger.Level(rawValue: levelText.text.trimmed.lowercased())
-        if logLevel == nil {
-            problems.append("\(levelText.source)=\"\(levelText.text)\": expected trace, debug, info, notice, warning, error or critical")
-        }
-
-        let tlsText = value(.postgresTLS)
-        var postgresTLS: PostgresStore.Configuration.TLSMode?
-        if !tlsText.text.trimmed.isEmpty {
-            postgresTLS = PostgresStore.Configuration.TLSMode(rawValue: tlsText.text.trimmed.lowercased())
-            if postgresTLS == nil { problems.append("\(tlsText.source)=\"\(tlsText.text)\": expected disable, prefer or require") }
-        }
-
-        var configuration = SightlineConfiguration(
-            storage: storage,
-            otlpHost: host(.otlpHost), otlpPort: port(.otlpPort),
-            httpHost: host(.httpHost), httpPort: port(.httpPort),
-            apiKeys: list(.apiKeys), ingestTokens: list(.ingestTokens),
-            maxBodyBytes: size(.maxBodyBytes), maxInflatedBytes: size(.maxInflatedBytes),
-            queueCapacity: count(.queueCapacity),
-            maxConcurrentDecodes: count(.maxConcurrentDecodes),
-            queryCountLimit: count(.queryCountLimit),
-            allowUnauthenticated: flag(.allowUnauthenticated),
-            tracecontextTestRoute: flag(.tracecontextTestRoute),
-            logLevel: logLevel ?? .info,
-            postgresTLS: postgresTLS,
-            postgresPoolSize: count(.postgresPoolSize),
-            postgresStatementTimeoutSeconds: count(.postgresStatementTimeout)
-        )
-        configuration.spanMetricsMaxSeries = count(.spanMetricsMaxSeries)
-        configuration.allowUnauthenticatedIngest = flag(.allowUnauthenticatedIngest)
-        configuration.allowedHosts = list(.allowedHosts)
-        for entry in configuration.allowedHosts {
-            let name = entry.hasPrefix("*.") ? String(entry.dropFirst(2)) : entry
-            if entry.contains("://") || HostAllowList.host(ofAuthority: name) == nil || name.isEmpty {
-                problems.append("\(value(.allowedHosts).source): \"\(entry)\" is not a host name (expected names like sightline.example.com or *.example.com, no scheme)")
-            }
-        }
-        configuration.customSQLConcurrency = count(.alertCustomSQLConcurrency)
-        if configuration.customSQLConcurrency > 32 {
-            // Each slot may hold a connection of the rules role, whose connection limit is 32.
-            let (text, source) = value(.alertCustomSQLConcurrency)
-            problems.append("\(source)=\"\(text)\": expected a whole number from 1 to 32")
-        }
-        let (rulesText, rulesSource) = value(.rulesStorage)
-        if !rulesText.trimmed.isEmpty {
-            if case .sqlite = storage {
-                problems.append("\(rulesSource): only for PostgreSQL storage")
-            } else if rulesText.trimmed.hasPrefix("postgres://") || rulesText.trimmed.hasPrefix("postgresql://") {
-                do {
-                    _ = try PostgresStore.Configuration(url: rulesText.trimmed)
-                    configuration.rulesStorage = rulesText.trimmed
-                } catch {
-                    // The URL holds a password: name the setting, not the value.
-                    problems.append("\(rulesSource): \(error.reason)")
-                }
-            } else {
-                problems.append("\(rulesSource): expected a postgres:// URL")
-            }
-        }
-        let (timeoutText, timeoutSource) = value(.queryTimeout)
-        if let seconds = Double(timeoutText.trimmed), seconds.isFinite, seconds >= 0.001, seconds <= 86_400 {
-            configuration.queryTimeout = .milliseconds(Int64((seconds * 1000).rounded()))
-        } else {
-            problems.append("\(timeoutSource)=\"\(timeoutText)\": expected seconds from 0.001 to 86400 (e.g. 30 or 2.5)")
-        }
-        // The alert engine's variables (the seeds' SLACK_WEBHOOK_URL, SMTP_*, ALERT_* and
-        // SIGHTLINE_ALERT_*), environment only: they hold secrets.
-        let (alerting, alertingProblems) = AlertingConfiguration.fromEnvironment(environment)
-        configuration.alerting = alerting
-        problems += alertingProblems
-        let (pricesText, pricesSource) = value(.llmPrices)
-        do {
-            configuration.llmPrices = try LLMPriceTable.parse(Self.llmPriceText(pricesText))
-        } catch let error as LLMPriceTableError {
-            problems.append("\(pricesSource): \(error.description)")
-        } catch {
-            problems.append("\(pricesSource)=\"\(pricesText)\": \(error)")
+        if !resolution.smtp.host.isEmpty { configuration.alerting.smtp = resolution.smtp }
+        if configuration.rulesStorage != nil, resolution.text(of: .storage).text.hasPrefix("sqlite:") {
+            problems.append("\(source(.rulesStorage)): only for PostgreSQL storage")
         }
         if configuration.apiKeys.isEmpty, !configuration.allowUnauthenticated, !Self.isLoopback(configuration.httpHost) {
-            problems.append("\(value(.httpHost).source)=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
+            problems.append("\(source(.httpHost))=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
         }
         if configuration.ingestTokens.isEmpty, !configuration.allowUnauthenticatedIngest, !Self.isLoopback(configuration.otlpHost) {
-            problems.append("\(value(.otlpHost).source)=\"\(configuration.otlpHost)\" is not a loopback address and SIGHTLINE_INGEST_TOKENS is empty: anyone who reaches the receiver could write telemetry; configure ingest tokens or pass --allow-unauthenticated-ingest")
+            problems.append("\(source(.otlpHost))=\"\(configuration.otlpHost)\" is not a loopback address and SIGHTLINE_INGEST_TOKENS is empty: anyone who reaches the receiver could write telemetry; configure ingest tokens or pass --allow-unauthenticated-ingest")
         }
         if configuration.tracecontextTestRoute, !Self.isLoopback(configuration.httpHost) {
-            problems.append("\(value(.tracecontextTestRoute).source): the trace-context test route is only for a loopback API address, not \"\(configuration.httpHost)\"")
+            problems.append("\(source(.tracecontextTestRoute)): the trace-context test route is only for a loopback API address, not \"\(configuration.httpHost)\"")
         }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
-    }
-
-    /// The price entries of `--llm-prices`: the text itself, or the contents of `@FILE`.
-    static func llmPriceText(_ text: String) throws -> String {
-        let trimmed = text.trimmed
-        guard trimmed.hasPrefix("@") else { return trimmed }
-        let path = String(trimmed.dropFirst())
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw LLMPriceFileError(path: path)
-        }
     }
 
     /// `localhost`, or an IP literal in 127.0.0.0/8 or `::1` (a name like `127.evil.example` is not).
@@ -294,12 +155,6 @@ public struct SightlineConfiguration: Sendable, Equatable {
     }
 }
 
-/// `--llm-prices=@FILE` names a file that cannot be read.
-struct LLMPriceFileError: Error, CustomStringConvertible {
-    var path: String
-    var description: String { "cannot read the price file \(path)" }
-}
-
 /// An invalid configuration: every problem, each naming the setting, its value and the rule.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public var problems: [String]
@@ -308,102 +163,3 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public var description: String { "invalid configuration: " + problems.joined(separator: "; ") }
 }
 
-/// The user-facing names of every setting: flag, environment variable and default.
-public enum Setting: String, CaseIterable, Sendable {
-    case storage, otlpHost, otlpPort, httpHost, httpPort, apiKeys, ingestTokens
-    case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
-    case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
-    case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
-    case rulesStorage, alertCustomSQLConcurrency, queryTimeout
-
-    /// The command-line flag without dashes, e.g. `otlp-port`.
-    public var flag: String {
-        switch self {
-        case .storage: "storage"
-        case .otlpHost: "otlp-host"
-        case .otlpPort: "otlp-port"
-        case .httpHost: "http-host"
-        case .httpPort: "http-port"
-        case .apiKeys: "api-keys"
-        case .ingestTokens: "ingest-tokens"
-        case .maxBodyBytes: "max-body-bytes"
-        case .maxInflatedBytes: "max-inflated-bytes"
-        case .queueCapacity: "queue-capacity"
-        case .maxConcurrentDecodes: "max-concurrent-decodes"
-        case .queryCountLimit: "query-count-limit"
-        case .allowUnauthenticated: "allow-unauthenticated"
-        case .logLevel: "log-level"
-        case .postgresTLS: "postgres-tls"
-        case .postgresPoolSize: "postgres-pool-size"
-        case .postgresStatementTimeout: "postgres-statement-timeout"
-        case .tracecontextTestRoute: "enable-tracecontext-test-route"
-        case .spanMetricsMaxSeries: "span-metrics-max-series"
-        case .llmPrices: "llm-prices"
-        case .allowedHosts: "allowed-hosts"
-        case .allowUnauthenticatedIngest: "allow-unauthenticated-ingest"
-        case .rulesStorage: "rules-storage"
-        case .alertCustomSQLConcurrency: "alert-custom-sql-concurrency"
-        case .queryTimeout: "query-timeout"
-        }
-    }
-
-    public var environmentVariable: String {
-        // DESIGN §8 names this one without the verb.
-        if self == .tracecontextTestRoute { return "SIGHTLINE_TRACECONTEXT_TEST_ROUTE" }
-        return "SIGHTLINE_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
-    }
-
-    public var defaultValue: String {
-        switch self {
-        case .storage: "sqlite:./sightline-data/sightline.db"
-        case .otlpHost, .httpHost: "127.0.0.1"
-        case .otlpPort: "4318"
-        case .httpPort: "3200"
-        case .apiKeys, .ingestTokens: ""
-        case .maxBodyBytes: "20MiB"
-        case .maxInflatedBytes: "64MiB"
-        case .queueCapacity: "10000"
-        case .maxConcurrentDecodes: String(OTLPReceiver.Configuration.defaultConcurrentDecodes)
-        case .queryCountLimit: "10000"
-        case .allowUnauthenticated, .tracecontextTestRoute, .allowUnauthenticatedIngest: "false"
-        case .logLevel: "info"
-        case .postgresTLS: ""
-        case .postgresPoolSize: "10"
-        case .postgresStatementTimeout: "30"
-        case .spanMetricsMaxSeries: "2000"
-        case .llmPrices, .allowedHosts: ""
-        case .rulesStorage: ""
-        case .alertCustomSQLConcurrency: "2"
-        case .queryTimeout: "30"
-        }
-    }
-}
-
-/// Sizes like `1048576`, `512KiB`, `20MiB`, `1GiB` (also `k`/`m`/`g`, `KB`/`MB`/`GB` as powers of 1024).
-enum ByteSize {
-    static func parse(_ text: String) -> Int? {
-        let trimmed = text.trimmed
-        let digits = trimmed.prefix { $0.isNumber }
-        guard let number = Int(digits) else { return nil }
-        let unit = trimmed.dropFirst(digits.count).trimmed.lowercased()
-        let multiplier: Int
-        switch unit {
-        case "", "b": multiplier = 1
-        case "k", "kb", "kib": multiplier = 1 << 10
-        case "m", "mb", "mib": multiplier = 1 << 20
-        case "g", "gb", "gib": multiplier = 1 << 30
-        default: return nil
-        }
-        let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
-        return overflow ? nil : product
-    }
-}
-
-extension StringProtocol {
-    var trimmed: String {
-        var slice = Substring(self)
-        while slice.first?.isWhitespace == true { slice.removeFirst() }
-        while slice.last?.isWhitespace == true { slice.removeLast() }
-        return String(slice)
-    }
-}

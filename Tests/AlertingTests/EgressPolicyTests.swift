@@ -1,5 +1,6 @@
 @testable import Alerting
 import Foundation
+import SightlineServer
 import Synchronization
 import Testing
 
@@ -102,7 +103,7 @@ struct EgressPolicyTests {
     // MARK: settings
 
     @Test("SIGHTLINE_ALERT_ALLOWED_HOSTS entries: host, host:port, [IPv6]:port, bare IPv6, CIDR; bad ones named")
-    func allowedHostEntries() {
+    func allowedHostEntries() throws {
         #expect(EgressPolicy.allowance("hooks.internal") == .host("hooks.internal", port: nil))
         #expect(EgressPolicy.allowance("Hooks.Internal.:8080") == .host("hooks.internal", port: 8080))
         #expect(EgressPolicy.allowance("127.0.0.1:9093") == .host("127.0.0.1", port: 9093))
@@ -116,19 +117,28 @@ struct EgressPolicyTests {
             #expect(EgressPolicy.allowance(bad) == nil, "\(bad)")
         }
 
-        let (configuration, problems) = AlertingConfiguration.fromEnvironment([
-            "SIGHTLINE_ALERT_ALLOWED_HOSTS": " hooks.internal, 127.0.0.1:9093 ,, 10.0.0.0/8, nope:x ",
-            "SIGHTLINE_ALERT_EMAIL_DOMAINS": "Example.COM, @ops.example.org, bad domain, localhost, example.net.",
-        ])
+        // Read through the configuration's table: each bad entry named, every problem at once.
+        do {
+            _ = try SightlineConfiguration.resolve(environment: [
+                "SIGHTLINE_ALERT_ALLOWED_HOSTS": " hooks.internal, 127.0.0.1:9093 ,, 10.0.0.0/8, nope:x ",
+                "SIGHTLINE_ALERT_EMAIL_DOMAINS": "Example.COM, @ops.example.org, bad domain, localhost, example.net.",
+            ])
+            Issue.record("bad entries were accepted")
+        } catch {
+            #expect(error.problems == [
+                "SIGHTLINE_ALERT_ALLOWED_HOSTS entry \"nope:x\": expected host, host:port, [IPv6]:port or address/prefix",
+                "SIGHTLINE_ALERT_EMAIL_DOMAINS entry \"bad domain\": expected a domain such as example.com",
+                "SIGHTLINE_ALERT_EMAIL_DOMAINS entry \"localhost\": expected a domain such as example.com",
+            ])
+        }
+        let configuration = try SightlineConfiguration.resolve(environment: [
+            "SIGHTLINE_ALERT_ALLOWED_HOSTS": " hooks.internal, 127.0.0.1:9093 ,, 10.0.0.0/8 ",
+            "SIGHTLINE_ALERT_EMAIL_DOMAINS": "Example.COM, @ops.example.org, example.net.",
+        ]).alerting
         #expect(configuration.egress.allowances == [.host("hooks.internal", port: nil), .host("127.0.0.1", port: 9093),
                                                     .network(IPNetwork("10.0.0.0/8")!)])
         #expect(configuration.egress.emailDomains == ["example.com", "ops.example.org", "example.net"])
-        #expect(problems == [
-            "SIGHTLINE_ALERT_ALLOWED_HOSTS entry \"nope:x\": expected host, host:port, [IPv6]:port or address/prefix",
-            "SIGHTLINE_ALERT_EMAIL_DOMAINS entry \"bad domain\": expected a domain such as example.com",
-            "SIGHTLINE_ALERT_EMAIL_DOMAINS entry \"localhost\": expected a domain such as example.com",
-        ])
-        #expect(AlertingConfiguration.fromEnvironment([:]).0.egress == EgressPolicy())
+        #expect(try SightlineConfiguration.resolve().alerting.egress == EgressPolicy())
     }
 
     // MARK: saving a rule

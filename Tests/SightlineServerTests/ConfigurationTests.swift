@@ -137,4 +137,77 @@ import Testing
             }
         }
     }
+
+    @Test func resolvingNothingGivesTheTypesDefaults() throws {
+        #expect(try SightlineConfiguration.resolve() == SightlineConfiguration())
+    }
+
+    /// One boolean reading for every on/off setting, from the environment; on the command line
+    /// the flag alone turns it on.
+    @Test func everyOnOffSettingReadsTheSameWords() throws {
+        let fields: [Setting: KeyPath<SightlineConfiguration, Bool>] = [
+            .allowUnauthenticated: \.allowUnauthenticated, .allowUnauthenticatedIngest: \.allowUnauthenticatedIngest,
+            .tracecontextTestRoute: \.tracecontextTestRoute,
+        ]
+        #expect(Set(fields.keys) == Set(Setting.allCases.filter(\.isSwitch)))
+        for (setting, field) in fields {
+            for (word, value) in [("1", true), ("TRUE", true), ("yes", true), ("On", true), ("0", false), ("false", false), ("no", false),
+                                  ("OFF", false), ("", false)] {
+                #expect(try SightlineConfiguration.resolve(environment: [setting.environmentVariable: word])[keyPath: field] == value)
+            }
+            #expect(throws: ConfigurationError.self) {
+                try SightlineConfiguration.resolve(environment: [setting.environmentVariable: "maybe"])
+            }
+            let flag = try #require(setting.flag)
+            #expect(try SightlineConfiguration.resolve(flags: Setting.commandLineValues(["--\(flag)"]))[keyPath: field])
+        }
+    }
+
+    /// A setting holding a password, a key or a token is never quoted in a problem, whatever is
+    /// wrong with it.
+    @Test func noProblemQuotesASecret() {
+        let secrets = Setting.allCases.filter(\.isSecret)
+        #expect(Set(secrets) == [.apiKeys, .ingestTokens, .rulesStorage, .slackWebhookURL, .alertWebhookURL, .smtpPassword])
+        for setting in secrets {
+            for bad in ["hunter2", "mysql://user:hunter2@host/db", "postgres://user:hunter2@/db", "http://user:hunter2@", " ,hunter2, "] {
+                do {
+                    _ = try SightlineConfiguration.resolve(flags: [.storage: "postgres://sightline@127.0.0.1/db"],
+                                                           environment: [setting.environmentVariable: bad, "SMTP_HOST": "mail"])
+                } catch {
+                    #expect(!error.description.contains("hunter2"), "\(setting): \(error)")
+                }
+            }
+        }
+    }
+
+    /// The `sightline` command's options are the table's flags: each one read in both forms.
+    @Test func everyFlagIsACommandLineOption() throws {
+        for setting in Setting.allCases {
+            #expect(Setting.commandLineHelp.contains(setting.environmentVariable))
+            guard let flag = setting.flag else {
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(setting.environmentVariable.lowercased())", "x"]) }
+                continue
+            }
+            if setting.isSwitch {
+                #expect(try Setting.commandLineValues(["--\(flag)"]) == [setting: "true"])
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(flag)=false"]) }
+            } else {
+                #expect(try Setting.commandLineValues(["--\(flag)", "v=1"]) == [setting: "v=1"])
+                #expect(try Setting.commandLineValues(["--\(flag)=v=1"]) == [setting: "v=1"])
+                #expect(try Setting.commandLineValues(["--\(flag)", "-1"]) == [setting: "-1"])
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(flag)"]) }
+                #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--\(flag)", "--log-level", "info"]) }
+            }
+            #expect(Setting.commandLineHelp.contains("--\(flag)"))
+        }
+        #expect(try Setting.commandLineValues(["--otlp-port", "1", "--otlp-port=2", "--allow-unauthenticated"])
+                == [.otlpPort: "2", .allowUnauthenticated: "true"])
+        do {
+            _ = try Setting.commandLineValues(["postgres://user:hunter2@host/db"])
+            Issue.record("a stray argument was accepted")
+        } catch {
+            #expect(error.description == "unexpected argument")
+        }
+        #expect(throws: CommandLineError.self) { try Setting.commandLineValues(["--unknown=hunter2"]) }
+    }
 }

@@ -66,7 +66,8 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--postgres-tls` / `SIGHTLINE_POSTGRES_TLS`: disable, prefer or require; default: the
     /// URL's `sslmode`, else prefer.
     public var postgresTLS: PostgresStore.Configuration.TLSMode?
-    /// `--postgres-pool-size` / `SIGHTLINE_POSTGRES_POOL_SIZE`: most PostgreSQL connections; default 10.
+    /// `--postgres-pool-size` / `SIGHTLINE_POSTGRES_POOL_SIZE`: most pooled PostgreSQL connections,
+    /// 3 of them the writer's, the rest for reads; default 10.
     public var postgresPoolSize: Int
     /// `--postgres-statement-timeout` / `SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT`: seconds one
     /// statement of the writer's and other non-read sessions may run; default 30.
@@ -238,7 +239,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
     public var redactedDescription: String {
         "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
-            + "queue_capacity=\(queueCapacity) query_timeout=\(ReadTimeLimit.text(queryTimeout)) \(alerting.redactedDescription)"
+            + "queue_capacity=\(queueCapacity) query_timeout=\(ReadTimeLimit.text(queryTimeout).filter { $0 != " " }) \(alerting.redactedDescription)"
     }
 }
 

@@ -28,15 +28,11 @@ public struct QueryFailure: Error, Sendable, Equatable {
     /// busy with as many queries as it takes or is unavailable. Never the store's own text.
     public static func read(_ error: any Error) -> QueryFailure {
         switch (error as? StoreError)?.kind {
-        case .timeLimitExceeded(let limit)?: QueryFailure(.unprocessableContent, timeLimitMessage(limit))
+        case .timeLimitExceeded(let limit)?:
+            QueryFailure(.unprocessableContent, "query exceeded the \(ReadTimeLimit.text(limit)) time limit; narrow the time range or the query")
         case .tooManyReads?: QueryFailure(.serviceUnavailable, "too many queries at once; retry later")
         case .failed?, nil: storeUnavailable
         }
-    }
-
-    /// What a client reads when its query was stopped at `limit`.
-    public static func timeLimitMessage(_ limit: Duration) -> String {
-        "query exceeded the \(ReadTimeLimit.text(limit)) time limit; narrow the time range or the query"
     }
 
     public var response: Response {

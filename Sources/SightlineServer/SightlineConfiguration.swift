@@ -75,7 +75,8 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// `--postgres-tls` / `SIGHTLINE_POSTGRES_TLS`: disable, prefer or require; default: the
     /// URL's `sslmode`, else prefer.
     public var postgresTLS: PostgresStore.Configuration.TLSMode?
-    /// `--postgres-pool-size` / `SIGHTLINE_POSTGRES_POOL_SIZE`: most PostgreSQL connections; default 10.
+    /// `--postgres-pool-size` / `SIGHTLINE_POSTGRES_POOL_SIZE`: most pooled PostgreSQL connections,
+    /// 3 of them the writer's, the rest for reads; default 10.
     public var postgresPoolSize = 10
     /// `--postgres-statement-timeout` / `SIGHTLINE_POSTGRES_STATEMENT_TIMEOUT`: seconds one
     /// statement of the writer's and other non-read sessions may run; default 30.
@@ -151,7 +152,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
         "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
             + "queue_capacity=\(queueCapacity) rules_storage=\(rulesStorage == nil ? "unset" : "set") "
-            + "custom_sql_concurrency=\(customSQLConcurrency) query_timeout=\(ReadTimeLimit.text(queryTimeout)) \(alerting.redactedDescription)"
+            + "custom_sql_concurrency=\(customSQLConcurrency) query_timeout=\(ReadTimeLimit.text(queryTimeout).filter { $0 != " " }) \(alerting.redactedDescription)"
     }
 }
 

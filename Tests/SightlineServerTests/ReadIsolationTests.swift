@@ -11,9 +11,10 @@ import Testing
 /// ingest requests, over real HTTP, answer within their bounds; the query API's search past
 /// the limit answers 422 too.
 ///
-/// Before reads had connections of their own, SQLite's one reader connection and the writer
-/// shared four threads, so the queries held `/health` and commits for as long as they ran (and
-/// nothing stopped them); on PostgreSQL they shared one pool with the writer.
+/// The bounds leave room for a busy two-core machine. Before reads had connections of their own,
+/// SQLite's one reader connection and the writer shared four threads, so the queries held
+/// `/health` (4.6 s) and commits for as long as they ran, and nothing stopped them (they
+/// answered 200 or 400 after seconds); on PostgreSQL they shared one pool with the writer.
 @Suite struct ReadIsolationTests {
     /// The time limit: long enough for the start-up reads on empty tables (milliseconds), far
     /// shorter than the slow queries below on 100,000 records: the LogQL regular expression takes
@@ -77,10 +78,10 @@ import Testing
             let health = answers.of("health"), ingest = answers.of("ingest")
             #expect(health.count >= 5 && ingest.count >= 2, "\(health.count) probes, \(ingest.count) ingests")
             for answer in health {
-                #expect(answer.status == 200 && answer.took < .seconds(1), "/health \(answer.status) after \(answer.took)")
+                #expect(answer.status == 200 && answer.took < .seconds(2), "/health \(answer.status) after \(answer.took)")
             }
             for answer in ingest {
-                #expect(answer.status == 200 && answer.took < .seconds(2), "ingest \(answer.status) after \(answer.took): \(answer.body.prefix(200))")
+                #expect(answer.status == 200 && answer.took < .seconds(3), "ingest \(answer.status) after \(answer.took): \(answer.body.prefix(200))")
             }
             print("ReadIsolationTests \(kind): \(lokiAnswers.count) LogQL answers, slowest \(lokiAnswers.map(\.took).max() ?? .zero); "
                   + "/health slowest \(health.map(\.took).max() ?? .zero) of \(health.count); ingest slowest \(ingest.map(\.took).max() ?? .zero) of \(ingest.count)")

@@ -36,9 +36,10 @@ import Testing
     }
 
     /// More slow reads than the store runs and queues at once: the surplus is refused at once,
-    /// and while the rest run a probe answers and a commit lands, each well inside a second
-    /// or two (before, reads and commits shared SQLite's threads and PostgreSQL's one pool, and
-    /// both waited until the slow reads ended).
+    /// and while the rest run a probe answers and a commit lands, each within a few seconds on
+    /// a busy two-core machine (before, reads and commits shared SQLite's threads and
+    /// PostgreSQL's one pool: after 15 s both still waited on SQLite; on PostgreSQL the probe
+    /// failed at its 2 s limit and the commit at its 10 s one).
     @Test(arguments: StoreKind.available)
     func commitsAndProbesDoNotWaitBehindSlowReads(_ kind: StoreKind) async throws {
         let limit = Duration.seconds(6)
@@ -70,8 +71,8 @@ import Testing
                 batch.logs = [log("written while reads are slow")]
                 try await store.write(batch)
                 let committed = ContinuousClock.now - commit
-                #expect(probed < .seconds(1), "ping took \(probed)")
-                #expect(committed < .seconds(2), "commit took \(committed)")
+                #expect(probed < .seconds(3), "ping took \(probed)")
+                #expect(committed < .seconds(4), "commit took \(committed)")
                 // Still inside the slow reads' time limit: they were running all along.
                 #expect(outcomes.count("stopped") == 0, "\(outcomes.all)")
                 #expect(try await database.count("structured_logs") == 1)

@@ -1,5 +1,5 @@
 @testable import GrafanaAPI
-import Store
+@testable import Store
 import Testing
 
 @Suite struct LogQLTests {
@@ -100,7 +100,7 @@ import Testing
         let selector = try LogQLQuery.parseSelector(#"{service_name="a'b", level="WARN", k8s_pod_name=~"p-.*", job="x"} |= "needle" |~ "n[0-9]""#)
         for dialect in [SQLDialect.sqlite, .postgres] {
             var builder = SQLBuilder(dialect)
-            let sql = selector.sql(&builder)
+            let sql = selector.selection.sql(&builder)
             #expect(!sql.contains("a'b") && !sql.contains("needle") && !sql.contains("p-.*"))
             #expect(builder.binds.contains(.text("a'b")))
             #expect(builder.binds.contains(.text("WARNING")), "level names map to the stored levels")
@@ -142,7 +142,7 @@ import Testing
             let text = (0..<Int.random(in: 0...16, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
             if case .logs(let selector)? = try? LogQLQuery.parse(text) {
                 var builder = SQLBuilder(.postgres)
-                _ = selector.sql(&builder)
+                _ = selector.selection.sql(&builder)
             }
         }
         let valid = #"sum by (level) (count_over_time({service_name="shop"} |= "x" | json [1m]))"#

@@ -1,5 +1,5 @@
 @testable import GrafanaAPI
-import Store
+@testable import Store
 import Testing
 
 @Suite struct TraceQLTests {
@@ -98,7 +98,7 @@ import Testing
         let query = try TraceQLQuery.parse(#"{ resource.service.name = "x'; DROP TABLE t; --" && span.http.route =~ "/a.*" && .k = 5 && resource.env = "p" }"#)
         for dialect in [SQLDialect.sqlite, .postgres] {
             var builder = SQLBuilder(dialect)
-            let sql = query.filter!.sql(&builder)
+            let sql = query.filter!.spanCondition.sql(&builder)
             #expect(!sql.contains("DROP"))
             #expect(!sql.contains("/a.*"))
             #expect(builder.binds.contains(.text("x'; DROP TABLE t; --")))
@@ -116,7 +116,7 @@ import Testing
             let text = (0..<Int.random(in: 0...14, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
             if let query = try? TraceQLQuery.parse(text), let filter = query.filter {
                 var builder = SQLBuilder(.sqlite)
-                _ = filter.sql(&builder)
+                _ = filter.spanCondition.sql(&builder)
             }
         }
         let valid = #"{ resource.service.name = "x" && span.http.route = "/y" && duration > 100ms }"#

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import OTLP
 import QueryAPI
@@ -32,6 +33,17 @@ public struct GrafanaFailure: Error, Sendable, Equatable {
         }
         let failure = QueryFailure.read(error)
         return GrafanaFailure(failure.status, failure.message)
+    }
+
+    /// Runs a store read: a failure is logged (with the store's reason, for logs only) and
+    /// answered as `read(_:)` says.
+    static func reading<T>(_ logger: Logger, _ message: Logger.Message, _ read: () async throws -> T) async throws(GrafanaFailure) -> T {
+        do {
+            return try await read()
+        } catch {
+            logger.warning(message, metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
+            throw .read(error)
+        }
     }
 
     /// Loki's error body: `{"code": 400, "status": "error", "message": "..."}` (Grafana shows `message`).

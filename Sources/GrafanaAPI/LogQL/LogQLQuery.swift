@@ -1,12 +1,14 @@
 import Foundation
+import Store
 
-/// A LogQL query of the subset Sightline answers (DESIGN §5): a log query
+/// A LogQL query of the subset Sightline answers (docs/grafana.md): a log query
 /// (`{service_name="shop", level=~"error|warn"} |= "timeout" | json`) or a metric query over
 /// one (`sum by (level) (count_over_time({service_name="shop"} [1m]))`, `rate`,
 /// `bytes_over_time`, `bytes_rate`; `sum`/`count`/`min`/`max`/`avg` with `by`/`without`;
 /// number literals, `vector(n)` and `+ - * / % ^` between them).
 ///
-/// Parsing is pure: the result says what to read, `LogQLQuery+SQL` says how.
+/// Parsing is pure: the result says what to read; `LogQLQuery+Store` gives it to the store,
+/// which turns it into SQL.
 public enum LogQLQuery: Sendable, Equatable {
     case logs(LogSelector)
     case metric(MetricExpression)
@@ -423,17 +425,8 @@ public enum LogQLRegex {
         search(anchored(pattern), text)
     }
 
-    /// `^(?:pattern)$`, with a leading `(?i)`-style flag group kept in front (PostgreSQL only
-    /// takes embedded options at the very start).
-    public static func anchored(_ pattern: String) -> String {
-        if pattern.hasPrefix("(?"), let close = pattern.firstIndex(of: ")"),
-           pattern[pattern.index(pattern.startIndex, offsetBy: 2)..<close].allSatisfy({ "imsx".contains($0) }),
-           close > pattern.index(pattern.startIndex, offsetBy: 2) {
-            let flags = pattern[...close]
-            return flags + "^(?:" + pattern[pattern.index(after: close)...] + ")$"
-        }
-        return "^(?:" + pattern + ")$"
-    }
+    /// `^(?:pattern)$`, as the store anchors label matchers (`RegexPattern.anchored`).
+    public static func anchored(_ pattern: String) -> String { RegexPattern.anchored(pattern) }
 }
 
 /// Compiled patterns, at most `capacity`, dropped all at once when full.

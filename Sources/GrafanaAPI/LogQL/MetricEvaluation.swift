@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// The instants a metric query is evaluated at: `start`, `start + step`, … up to `end`
 /// (one instant for `/query`).

@@ -4,8 +4,8 @@ import Logging
 import OTLP
 import Store
 
-/// Loki's query API over `enterprise.structured_logs` (DESIGN §5), for Grafana's Loki data
-/// source: `/loki/api/v1/query_range`, `/query`, `/labels`, `/label/{name}/values`, `/series`,
+/// Loki's query API over the stored log records (`LokiQueries`, docs/grafana.md), for Grafana's
+/// Loki data source: `/loki/api/v1/query_range`, `/query`, `/labels`, `/label/{name}/values`, `/series`,
 /// `/index/stats`, `/status/buildinfo` (the tail WebSocket is `LokiTailEndpoint`).
 ///
 /// Answers are Loki's `{"status": "success", "data": …}`; errors `{"code", "status": "error",
@@ -23,11 +23,11 @@ public struct LokiAPI: Sendable {
     static let defaultRange: Int64 = 3_600_000_000_000
     static let version = "3.0.0"
 
-    let store: any TelemetryStore
+    let loki: any LokiQueries
     let logger: Logger
 
     public init(store: any TelemetryStore, logger: Logger) {
-        self.store = store
+        self.loki = store.queries.loki
         self.logger = logger
     }
 
@@ -70,13 +70,9 @@ public struct LokiAPI: Sendable {
         }
     }
 
-    func read(_ query: ReadQuery) async throws(GrafanaFailure) -> [ResultRow] {
-        do {
-            return try await store.read(query)
-        } catch {
-            logger.warning("loki query failed", metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
-            throw .read(error)
-        }
+    /// A store read; a failure is logged and answered as `GrafanaFailure.read` says.
+    func reading<T>(_ read: () async throws -> T) async throws(GrafanaFailure) -> T {
+        try await GrafanaFailure.reading(logger, "loki query failed", read)
     }
 
     static func parse(_ text: String?, name: String = "query") throws(GrafanaFailure) -> LogQLQuery {
@@ -185,120 +181,37 @@ public struct LokiAPI: Sendable {
     /// Lines and bytes per series and bucket, counted by the store.
     func bucketCounts(_ selector: LogSelector, labels: [String], origin: Int64, last: Int64, width: Int64) async throws(GrafanaFailure) -> [BucketCounts] {
         let maxRows = 200_000
-        var sql = SQLBuilder(store.dialect)
-        let bucketOrigin = sql.bind(origin)
-        let bucketWidth = sql.bind(width)
-        var labelColumns: [String] = []
-        for (index, label) in labels.enumerated() {
-            labelColumns.append("\(LokiLabels.valueSQL(label, &sql) ?? "NULL") AS g\(index)")
-        }
-        let from = sql.bindTime(unixNano: origin - 1_000)
-        let to = sql.bindTime(unixNano: last + 1_000)
-        let filter = selector.sql(&sql)
-        let after = sql.bind(origin)
-        let until = sql.bind(last)
-        let groups = labels.indices.map { "x.g\($0)" }
-        let inner = (labelColumns + ["\(LokiLabels.nanosSQL(store.dialect)) AS ns", "\(LokiLabels.bytesSQL(store.dialect)) AS bytes"]).joined(separator: ", ")
-        let limit = sql.bind(Int64(maxRows + 1))
-        let text = """
-            SELECT \((groups + ["(x.ns - \(bucketOrigin) - 1) / \(bucketWidth) AS bucket", "count(*) AS lines", "sum(x.bytes) AS bytes"]).joined(separator: ", "))
-            FROM (SELECT \(inner) FROM enterprise.structured_logs l
-                  WHERE l.timestamp > \(from) AND l.timestamp <= \(to) AND \(filter)) x
-            WHERE x.ns > \(after) AND x.ns <= \(until)
-            GROUP BY \((1...(labels.count + 1)).map(String.init).joined(separator: ", "))
-            LIMIT \(limit)
-            """
-        let rows = try await read(sql.query(text))
+        let query = LokiBucketQuery(selection: selector.selection, groupBy: labels, origin: origin, width: width, last: last, limit: maxRows + 1)
+        let rows = try await reading { try await loki.bucketCounts(query) }
         guard rows.count <= maxRows else {
             throw GrafanaFailure(.badRequest, "the query spans more than \(maxRows) series buckets; use a larger step or fewer labels")
         }
         var series: [[String: String]: BucketCounts] = [:]
         var order: [[String: String]] = []
         for row in rows {
-            var labelSet: [String: String] = [:]
-            for (index, label) in labels.enumerated() {
-                if let value = row["g\(index)"].text, !value.isEmpty { labelSet[label] = value }
-            }
-            guard let bucket = row["bucket"].int else { continue }
-            if series[labelSet] == nil {
-                order.append(labelSet)
-                series[labelSet] = BucketCounts(labels: labelSet)
+            if series[row.labels] == nil {
+                order.append(row.labels)
+                series[row.labels] = BucketCounts(labels: row.labels)
                 guard order.count <= MetricEvaluator.maxSeries else {
                     throw GrafanaFailure(.badRequest, "maximum of series (\(MetricEvaluator.maxSeries)) reached for a single query; group by fewer labels")
                 }
             }
-            let previous = series[labelSet]!.buckets[bucket] ?? (0, 0)
-            series[labelSet]!.buckets[bucket] = (previous.lines + (row["lines"].double ?? 0), previous.bytes + (row["bytes"].double ?? 0))
+            let previous = series[row.labels]!.buckets[row.bucket] ?? (0, 0)
+            series[row.labels]!.buckets[row.bucket] = (previous.lines + row.lines, previous.bytes + row.bytes)
         }
         return order.map { series[$0]! }
     }
 
-    /// One log line with its stream's labels.
-    struct Line {
-        var nanos: Int64
-        var text: String
-        var labels: [String: String]
-    }
-
     /// The lines `selector` selects with `from ≤ time < toExclusive`, newest (or oldest) first.
-    func lines(_ selector: LogSelector, from: Int64, toExclusive: Int64, limit: Int, backward: Bool) async throws(GrafanaFailure) -> [Line] {
-        var sql = SQLBuilder(store.dialect)
-        let nanos = LokiLabels.nanosSQL(store.dialect)
-        let lower = sql.bindTime(unixNano: from - 1_000)
-        let upper = sql.bindTime(unixNano: toExclusive + 1_000)
-        let filter = selector.sql(&sql)
-        let exactFrom = sql.bind(from)
-        let exactTo = sql.bind(toExclusive)
-        let limitPlaceholder = sql.bind(Int64(limit))
-        let order = backward ? "DESC" : "ASC"
-        let text = """
-            SELECT \(nanos) AS ns, l.message, l.service_name, l.level, l.logger_name, l.trace_id, l.resource
-            FROM enterprise.structured_logs l
-            WHERE l.timestamp >= \(lower) AND l.timestamp <= \(upper) AND \(filter)
-              AND \(nanos) >= \(exactFrom) AND \(nanos) < \(exactTo)
-            ORDER BY l.timestamp \(order), ns \(order)
-            LIMIT \(limitPlaceholder)
-            """
-        let rows = try await read(sql.query(text))
-        var resources: [String: [String: String]] = [:]
-        return rows.map { row in
-            Line(nanos: row["ns"].int ?? 0, text: row["message"].text ?? "", labels: Self.streamLabels(row, resources: &resources))
-        }
-    }
-
-    /// The labels of a row read with service_name, level, logger_name, trace_id, resource;
-    /// `resources` remembers the labels of each resource text already read.
-    static func streamLabels(_ row: ResultRow, resources: inout [String: [String: String]]) -> [String: String] {
-        var labels: [String: String] = [:]
-        if let service = row["service_name"].text, !service.isEmpty { labels["service_name"] = service }
-        if let level = row["level"].text { labels["level"] = LokiLabels.levelName(level) }
-        if let logger = row["logger_name"].text, !logger.isEmpty { labels["logger"] = logger }
-        if let trace = row["trace_id"].text, !trace.isEmpty { labels["trace_id"] = trace }
-        if let resource = row["resource"].text, resource.contains("\"attributes\"") {
-            if resources[resource] == nil { resources[resource] = resourceLabels(resource) }
-            for (name, value) in resources[resource]! { labels[name] = value }
-        }
-        return labels
-    }
-
-    /// The resource attributes of `LokiLabels.resourceLabels` in an OTLP/JSON resource object.
-    static func resourceLabels(_ json: String) -> [String: String] {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
-              let attributes = object["attributes"] as? [[String: Any]] else { return [:] }
-        var labels: [String: String] = [:]
-        for attribute in attributes {
-            guard let key = attribute["key"] as? String,
-                  let name = LokiLabels.resourceLabels.first(where: { $0.value == key })?.key,
-                  let value = (attribute["value"] as? [String: Any])?["stringValue"] as? String, !value.isEmpty else { continue }
-            labels[name] = value
-        }
-        return labels
+    func lines(_ selector: LogSelector, from: Int64, toExclusive: Int64, limit: Int, backward: Bool) async throws(GrafanaFailure) -> [LokiLine] {
+        let selection = selector.selection
+        return try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: limit, backward: backward) }
     }
 
     // MARK: Responses
 
-    static func streamsResponse(_ lines: [Line], backward: Bool, started: ContinuousClock.Instant) -> Response {
-        var streams: [[String: String]: [Line]] = [:]
+    static func streamsResponse(_ lines: [LokiLine], backward: Bool, started: ContinuousClock.Instant) -> Response {
+        var streams: [[String: String]: [LokiLine]] = [:]
         var order: [[String: String]] = []
         for line in lines {
             if streams[line.labels] == nil { order.append(line.labels) }

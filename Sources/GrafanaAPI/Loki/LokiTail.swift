@@ -123,7 +123,7 @@ public struct LokiTail: Sendable {
 
     /// A live record (the JSON object of `GET /api/observability/logs`) as a line, if `selector`
     /// selects it.
-    static func line(_ json: String, _ selector: LogSelector) -> LokiAPI.Line? {
+    static func line(_ json: String, _ selector: LogSelector) -> LokiLine? {
         guard let record = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
               let message = record["message"] as? String, let stored = record["level"] as? String else { return nil }
         var labels: [String: String] = ["level": LokiLabels.levelName(stored)]
@@ -146,10 +146,10 @@ public struct LokiTail: Sendable {
         }
         guard selector.lineFilters.allSatisfy({ $0.matches(message) }) else { return nil }
         let nanos = (record["timestamp"] as? String).flatMap(QueryTime.rfc3339) ?? Clock.nowNanos
-        return LokiAPI.Line(nanos: nanos, text: message, labels: labels)
+        return LokiLine(nanos: nanos, text: message, labels: labels)
     }
 
-    static func message(_ lines: [LokiAPI.Line], dropped: Int) -> String {
+    static func message(_ lines: [LokiLine], dropped: Int) -> String {
         var body = JSONWriter(capacity: 512)
         body.beginObject()
         body.key("streams")

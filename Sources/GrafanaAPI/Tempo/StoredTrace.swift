@@ -2,25 +2,18 @@ import Foundation
 import OTLP
 import Store
 
-/// A stored trace as OTLP again: span rows grouped back into their resource and scope (kept
-/// as OTLP/JSON beside each span, DESIGN §4), read with the project's OTLP/JSON decoder, so
+/// A stored trace as OTLP again: spans grouped back into their resource and scope (kept as
+/// OTLP/JSON beside each span, docs/grafana.md), read with the project's OTLP/JSON decoder, so
 /// the trace read back equals the one sent, up to ordering.
 enum StoredTrace {
-    /// The columns `request(from:)` reads.
-    static let columns = """
-        s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.operation_name, s.span_kind, \
-        s.start_time_unix_nano, s.end_time_unix_nano, s.attributes, s.dropped_attributes_count, s.events, \
-        s.dropped_events_count, s.links, s.dropped_links_count, s.status_code, s.error_message, s.resource, s.scope
-        """
-
-    static func request(from rows: [ResultRow]) throws -> ExportTraceServiceRequest {
+    static func request(from stored: [StoredSpan]) throws -> ExportTraceServiceRequest {
         // Resource and scope texts, in first-seen order, each with its spans.
         var resources: [String] = []
         var scopes: [String: [String]] = [:]
         var spans: [String: [String]] = [:]
-        for row in rows {
-            let resource = row["resource"].text ?? "{}"
-            let scope = row["scope"].text ?? "{}"
+        for span in stored {
+            let resource = span.resource
+            let scope = span.scope
             if scopes[resource] == nil {
                 resources.append(resource)
                 scopes[resource] = []
@@ -30,7 +23,7 @@ enum StoredTrace {
                 scopes[resource]!.append(scope)
                 spans[key] = []
             }
-            spans[key]!.append(spanJSON(row))
+            spans[key]!.append(spanJSON(span))
         }
         var json = "{\"resourceSpans\":["
         for (resourceIndex, resource) in resources.enumerated() {
@@ -65,28 +58,28 @@ enum StoredTrace {
         return writer.text
     }
 
-    static func spanJSON(_ row: ResultRow) -> String {
+    static func spanJSON(_ span: StoredSpan) -> String {
         var body = JSONWriter(capacity: 1024)
         body.beginObject()
-        body.key("traceId"); body.string(row["trace_id"].text ?? "")
-        body.key("spanId"); body.string(row["span_id"].text ?? "")
-        if let parent = row["parent_span_id"].text, !parent.isEmpty { body.key("parentSpanId"); body.string(parent) }
-        if let state = row["trace_state"].text, !state.isEmpty { body.key("traceState"); body.string(state) }
-        if let flags = row["flags"].int, flags != 0 { body.key("flags"); body.int(flags) }
-        body.key("name"); body.string(row["operation_name"].text ?? "")
-        body.key("kind"); body.int(row["span_kind"].int ?? 0)
-        body.key("startTimeUnixNano"); body.string(String(row["start_time_unix_nano"].int ?? 0))
-        body.key("endTimeUnixNano"); body.string(String(row["end_time_unix_nano"].int ?? 0))
-        body.key("attributes"); body.rawValue((row["attributes"].text ?? "[]").utf8)
-        if let count = row["dropped_attributes_count"].int, count != 0 { body.key("droppedAttributesCount"); body.int(count) }
-        body.key("events"); body.rawValue((row["events"].text ?? "[]").utf8)
-        if let count = row["dropped_events_count"].int, count != 0 { body.key("droppedEventsCount"); body.int(count) }
-        body.key("links"); body.rawValue((row["links"].text ?? "[]").utf8)
-        if let count = row["dropped_links_count"].int, count != 0 { body.key("droppedLinksCount"); body.int(count) }
+        body.key("traceId"); body.string(span.traceID)
+        body.key("spanId"); body.string(span.spanID)
+        if let parent = span.parentSpanID, !parent.isEmpty { body.key("parentSpanId"); body.string(parent) }
+        if let state = span.traceState, !state.isEmpty { body.key("traceState"); body.string(state) }
+        if span.flags != 0 { body.key("flags"); body.int(span.flags) }
+        body.key("name"); body.string(span.name)
+        body.key("kind"); body.int(span.kind)
+        body.key("startTimeUnixNano"); body.string(String(span.startTimeUnixNano))
+        body.key("endTimeUnixNano"); body.string(String(span.endTimeUnixNano))
+        body.key("attributes"); body.rawValue(span.attributes.utf8)
+        if span.droppedAttributesCount != 0 { body.key("droppedAttributesCount"); body.int(span.droppedAttributesCount) }
+        body.key("events"); body.rawValue(span.events.utf8)
+        if span.droppedEventsCount != 0 { body.key("droppedEventsCount"); body.int(span.droppedEventsCount) }
+        body.key("links"); body.rawValue(span.links.utf8)
+        if span.droppedLinksCount != 0 { body.key("droppedLinksCount"); body.int(span.droppedLinksCount) }
         body.key("status")
         body.beginObject()
-        if let code = row["status_code"].int, code != 0 { body.key("code"); body.int(code) }
-        if let message = row["error_message"].text, !message.isEmpty { body.key("message"); body.string(message) }
+        if span.statusCode != 0 { body.key("code"); body.int(span.statusCode) }
+        if let message = span.statusMessage, !message.isEmpty { body.key("message"); body.string(message) }
         body.endObject()
         body.endObject()
         return body.text

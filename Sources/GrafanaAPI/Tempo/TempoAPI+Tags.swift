@@ -28,8 +28,8 @@ extension TempoAPI {
         for scope in scopes {
             switch scope {
             case .intrinsic: names[scope] = Self.intrinsics
-            case .span: names[scope] = try await spanTagNames(form)
-            case .resource: names[scope] = try await resourceTagNames(form)
+            case .span: names[scope] = try await attributeNames(.span, form)
+            case .resource: names[scope] = try await attributeNames(.resource, form)
             }
         }
         if v2 {
@@ -57,41 +57,14 @@ extension TempoAPI {
         }
     }
 
-    /// The most recent spans of the range, as a subquery `s`.
-    func sample(_ sql: inout SQLBuilder, _ form: FormParameters, columns: String) throws(GrafanaFailure) -> String {
-        var conditions: [String] = []
-        if let start = try form.time("start") { conditions.append("start_time >= \(sql.bindTime(unixNano: start))") }
-        if let end = try form.time("end") { conditions.append("start_time <= \(sql.bindTime(unixNano: end))") }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return "(SELECT \(columns) FROM enterprise.trace_spans \(whereClause) ORDER BY start_time DESC LIMIT \(sql.bind(Int64(Self.sampleSpans))))"
+    /// The most recent spans of the range (`start`/`end`).
+    func sample(_ form: FormParameters) throws(GrafanaFailure) -> SpanSample {
+        SpanSample(start: try form.time("start"), end: try form.time("end"), size: Self.sampleSpans)
     }
 
-    func spanTagNames(_ form: FormParameters) async throws(GrafanaFailure) -> [String] {
-        var sql = SQLBuilder(store.dialect)
-        let spans = try sample(&sql, form, columns: "tags")
-        let limit = sql.bind(Int64(Self.maxValues))
-        let text: String
-        switch store.dialect {
-        case .sqlite:
-            text = "SELECT DISTINCT j.key AS name FROM \(spans) s, json_each(s.tags) j WHERE json_valid(s.tags) ORDER BY name LIMIT \(limit)"
-        case .postgres:
-            text = "SELECT DISTINCT k AS name FROM \(spans) s, jsonb_object_keys(CASE WHEN jsonb_typeof(s.tags) = 'object' THEN s.tags ELSE '{}'::jsonb END) k ORDER BY name LIMIT \(limit)"
-        }
-        return try await read(sql.query(text)).compactMap { $0["name"].text }
-    }
-
-    func resourceTagNames(_ form: FormParameters) async throws(GrafanaFailure) -> [String] {
-        var sql = SQLBuilder(store.dialect)
-        let spans = try sample(&sql, form, columns: "resource")
-        let limit = sql.bind(Int64(Self.maxValues))
-        let text: String
-        switch store.dialect {
-        case .sqlite:
-            text = "SELECT DISTINCT json_extract(a.value, '$.key') AS name FROM \(spans) s, json_each(s.resource, '$.attributes') a ORDER BY name LIMIT \(limit)"
-        case .postgres:
-            text = "SELECT DISTINCT a ->> 'key' AS name FROM \(spans) s, jsonb_array_elements(CASE WHEN jsonb_typeof(s.resource -> 'attributes') = 'array' THEN s.resource -> 'attributes' ELSE '[]'::jsonb END) a ORDER BY name LIMIT \(limit)"
-        }
-        return try await read(sql.query(text)).compactMap { $0["name"].text }
+    func attributeNames(_ scope: SpanAttributeScope, _ form: FormParameters) async throws(GrafanaFailure) -> [String] {
+        let sample = try sample(form)
+        return try await reading { try await tempo.attributeNames(scope, in: sample, limit: Self.maxValues) }
     }
 
     /// `GET /api/search/tag/{tag}/values` → `{"tagValues": ["a", ...]}` (tag unscoped:
@@ -160,80 +133,9 @@ extension TempoAPI {
         case .duration, .traceDuration: return []
         default: break
         }
-        // The select list comes first in the text, so its values are bound first (SQLite's `?` are positional).
-        var sql = SQLBuilder(store.dialect)
-        let value: String
-        let type: String
-        switch (attribute, sql.dialect) {
-        case (.name, _): value = "s.operation_name"; type = "'string'"
-        case (.statusMessage, _): value = "s.error_message"; type = "'string'"
-        case (.rootName, _): value = "t.root_span_name"; type = "'string'"
-        case (.rootServiceName, _), (.resource("service.name"), _), (.unscoped("service.name"), _):
-            value = "s.service_name"; type = "'string'"
-        case (.span(let key), .sqlite), (.unscoped(let key), .sqlite):
-            let path = "$.\"" + key + "\""
-            value = "json_extract(s.tags, \(sql.bind(path)))"
-            type = "json_type(s.tags, \(sql.bind(path)))"
-        case (.span(let key), .postgres), (.unscoped(let key), .postgres):
-            value = "(s.tags ->> \(sql.bind(key)))"
-            let k1 = sql.bind(key)
-            let k2 = sql.bind(key)
-            type = "(CASE WHEN jsonb_typeof(s.tags -> \(k1)) = 'number' AND (s.tags ->> \(k2)) ~ '^-?[0-9]+$' THEN 'int' ELSE jsonb_typeof(s.tags -> \(k1)) END)"
-        case (.resource(let key), .sqlite):
-            let placeholder = sql.bind(key)
-            value = "(SELECT coalesce(json_extract(a.value, '$.value.stringValue'), json_extract(a.value, '$.value.intValue'), json_extract(a.value, '$.value.doubleValue'), CASE json_extract(a.value, '$.value.boolValue') WHEN 1 THEN 'true' WHEN 0 THEN 'false' END) FROM json_each(s.resource, '$.attributes') a WHERE json_extract(a.value, '$.key') = \(placeholder) LIMIT 1)"
-            let again = sql.bind(key)
-            type = "(SELECT CASE WHEN json_extract(a.value, '$.value.stringValue') IS NOT NULL THEN 'string' WHEN json_extract(a.value, '$.value.intValue') IS NOT NULL THEN 'int' WHEN json_extract(a.value, '$.value.doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM json_each(s.resource, '$.attributes') a WHERE json_extract(a.value, '$.key') = \(again) LIMIT 1)"
-        case (.resource(let key), .postgres):
-            let placeholder = sql.bind(key)
-            let attributes = "jsonb_array_elements(CASE WHEN jsonb_typeof(s.resource -> 'attributes') = 'array' THEN s.resource -> 'attributes' ELSE '[]'::jsonb END)"
-            value = "(SELECT coalesce(a -> 'value' ->> 'stringValue', a -> 'value' ->> 'intValue', a -> 'value' ->> 'doubleValue', a -> 'value' ->> 'boolValue') FROM \(attributes) a WHERE a ->> 'key' = \(placeholder) LIMIT 1)"
-            let again = sql.bind(key)
-            type = "(SELECT CASE WHEN (a -> 'value' ->> 'stringValue') IS NOT NULL THEN 'string' WHEN (a -> 'value' ->> 'intValue') IS NOT NULL THEN 'int' WHEN (a -> 'value' ->> 'doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM \(attributes) a WHERE a ->> 'key' = \(again) LIMIT 1)"
-        default:
-            return []
-        }
-        var conditions: [String] = []
-        if let start = try form.time("start") { conditions.append("s.start_time >= \(sql.bindTime(unixNano: start))") }
-        if let end = try form.time("end") { conditions.append("s.start_time <= \(sql.bindTime(unixNano: end))") }
-        if let filter { conditions.append(filter.sql(&sql)) }
-        let sampleLimit = sql.bind(Int64(Self.sampleSpans))
-        let limit = sql.bind(Int64(Self.maxValues))
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let rows = try await read(sql.query("""
-            SELECT DISTINCT x.v, x.ty FROM (
-                SELECT \(value) AS v, \(type) AS ty FROM enterprise.trace_spans s JOIN enterprise.traces t ON t.trace_id = s.trace_id
-                \(whereClause) ORDER BY s.start_time DESC LIMIT \(sampleLimit)
-            ) x WHERE x.v IS NOT NULL ORDER BY x.v LIMIT \(limit)
-            """))
-        var seen: Set<TagValue> = []
-        var values: [TagValue] = []
-        for row in rows {
-            let text: String
-            switch row["v"] {
-            case .text(let string): text = string
-            case .int(let number): text = String(number)
-            case .double(let number): text = String(number)
-            case .bool(let flag): text = String(flag)
-            case .null: continue
-            }
-            let stored = row["ty"].text ?? "string"
-            // SQLite's json_extract gives booleans as 1 and 0.
-            let value = TagValue(type: Self.tempoType(stored), text: stored == "true" || stored == "false" ? stored : text)
-            if seen.insert(value).inserted { values.append(value) }
-        }
-        return values
-    }
-
-    /// Tempo's value types from SQLite's `json_type`/PostgreSQL's `jsonb_typeof`.
-    static func tempoType(_ stored: String) -> String {
-        switch stored {
-        case "integer", "int": return "int"
-        case "real", "float": return "float"
-        case "number": return "float"
-        case "true", "false", "boolean", "bool": return "bool"
-        default: return "string"
-        }
+        let sample = try sample(form)
+        let values = try await reading { try await tempo.values(of: attribute.spanField, where: filter?.spanCondition, in: sample, limit: Self.maxValues) }
+        return values.map { TagValue(type: $0.kind.rawValue, text: $0.text) }
     }
 }
 

@@ -5,7 +5,7 @@ import NIOCore
 import OTLP
 import Store
 
-/// Tempo's query API over `enterprise.traces` and `enterprise.trace_spans` (DESIGN §5), for
+/// Tempo's query API over the stored traces and spans (`TempoQueries`, docs/grafana.md), for
 /// Grafana's Tempo data source: `/api/echo`, `/api/search`, tag names and values (v1 and v2),
 /// and trace by id (v1 and v2) in OTLP/JSON or protobuf.
 ///
@@ -23,11 +23,11 @@ public struct TempoAPI: Sendable {
     public static let sampleSpans = 10_000
     static let intrinsics = ["duration", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage", "traceDuration"]
 
-    let store: any TelemetryStore
+    let tempo: any TempoQueries
     let logger: Logger
 
     public init(store: any TelemetryStore, logger: Logger) {
-        self.store = store
+        self.tempo = store.queries.tempo
         self.logger = logger
     }
 
@@ -75,13 +75,9 @@ public struct TempoAPI: Sendable {
         }
     }
 
-    func read(_ query: ReadQuery) async throws(GrafanaFailure) -> [ResultRow] {
-        do {
-            return try await store.read(query)
-        } catch {
-            logger.warning("tempo query failed", metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
-            throw .read(error)
-        }
+    /// A store read; a failure is logged and answered as `GrafanaFailure.read` says.
+    func reading<T>(_ read: () async throws -> T) async throws(GrafanaFailure) -> T {
+        try await GrafanaFailure.reading(logger, "tempo query failed", read)
     }
 
     // MARK: Trace by id
@@ -100,16 +96,11 @@ public struct TempoAPI: Sendable {
     /// protobuf when `Accept` names `application/protobuf`, else JSON.
     func trace(_ request: Request, id text: String, v2: Bool) async throws(GrafanaFailure) -> Response {
         let id = try Self.traceID(text)
-        var sql = SQLBuilder(store.dialect)
-        let placeholder = sql.bind(id)
-        let rows = try await read(sql.query("""
-            SELECT \(StoredTrace.columns) FROM enterprise.trace_spans s WHERE s.trace_id = \(placeholder)
-            ORDER BY s.start_time_unix_nano, s.span_id
-            """))
-        guard !rows.isEmpty else { throw GrafanaFailure(.notFound, "trace not found") }
+        let spans = try await reading { try await tempo.spans(ofTrace: id) }
+        guard !spans.isEmpty else { throw GrafanaFailure(.notFound, "trace not found") }
         let otlp: ExportTraceServiceRequest
         do {
-            otlp = try StoredTrace.request(from: rows)
+            otlp = try StoredTrace.request(from: spans)
         } catch {
             logger.warning("stored trace does not read back as OTLP", metadata: ["trace.id": "\(id)", "error": "\(error)"])
             throw GrafanaFailure(.internalServerError, "stored trace could not be encoded")
@@ -151,38 +142,22 @@ public struct TempoAPI: Sendable {
         let end = try form.time("end")
         if let start, let end, end < start { throw .badParameter("end", "must not be before start") }
 
-        var sql = SQLBuilder(store.dialect)
-        var conditions: [String] = []
-        if let start { conditions.append("t.start_time >= \(sql.bindTime(unixNano: start))") }
-        if let end { conditions.append("t.start_time <= \(sql.bindTime(unixNano: end))") }
-        if let minDuration { conditions.append("(t.end_time_unix_nano - t.start_time_unix_nano) >= \(sql.bind(minDuration))") }
-        if let maxDuration { conditions.append("(t.end_time_unix_nano - t.start_time_unix_nano) <= \(sql.bind(maxDuration))") }
-        if let filter {
-            let spanCondition = filter.sql(&sql)
-            conditions.append("EXISTS (SELECT 1 FROM enterprise.trace_spans s WHERE s.trace_id = t.trace_id AND \(spanCondition))")
-        }
-        let limitPlaceholder = sql.bind(Int64(limit))
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let traces = try await read(sql.query("""
-            SELECT t.trace_id, t.service_name, t.root_span_name, t.start_time_unix_nano, t.end_time_unix_nano
-            FROM enterprise.traces t \(whereClause)
-            ORDER BY t.start_time DESC, t.trace_id LIMIT \(limitPlaceholder)
-            """))
-        let spanSets = try await matchingSpans(traceIDs: traces.compactMap { $0["trace_id"].text }, filter: filter, perTrace: spss)
+        let search = TraceSearch(start: start, end: end, minDuration: minDuration, maxDuration: maxDuration,
+                                 condition: filter?.spanCondition, limit: limit, spansPerTrace: spss)
+        let traces = try await reading { try await tempo.search(search) }
         return Response.json { body in
             body.key("traces")
             body.beginArray()
             for trace in traces {
-                let id = trace["trace_id"].text ?? ""
-                let start = trace["start_time_unix_nano"].int ?? 0
-                let end = trace["end_time_unix_nano"].int ?? start
+                let start = trace.startTimeUnixNano ?? 0
+                let end = trace.endTimeUnixNano ?? start
                 body.beginObject()
-                body.key("traceID"); body.string(id)
-                body.key("rootServiceName"); body.string(trace["service_name"].text ?? "<root span not yet received>")
-                body.key("rootTraceName"); body.string(trace["root_span_name"].text ?? "")
+                body.key("traceID"); body.string(trace.traceID)
+                body.key("rootServiceName"); body.string(trace.rootServiceName ?? "<root span not yet received>")
+                body.key("rootTraceName"); body.string(trace.rootSpanName ?? "")
                 body.key("startTimeUnixNano"); body.string(String(start))
                 body.key("durationMs"); body.int(max(0, (end - start) / 1_000_000))
-                if let set = spanSets[id] {
+                if let set = trace.spans {
                     body.key("spanSet"); Self.writeSpanSet(set, &body)
                     body.key("spanSets")
                     body.beginArray()
@@ -202,54 +177,25 @@ public struct TempoAPI: Sendable {
         }
     }
 
-    struct SpanSet {
-        var spans: [ResultRow]
-        var matched: Int64
-    }
-
-    /// Up to `perTrace` spans of each trace that match `filter` (all spans for `{}`), in start order.
-    func matchingSpans(traceIDs: [String], filter: TraceQLExpression?, perTrace: Int) async throws(GrafanaFailure) -> [String: SpanSet] {
-        guard !traceIDs.isEmpty else { return [:] }
-        var sql = SQLBuilder(store.dialect)
-        let ids = traceIDs.map { sql.bind($0) }.joined(separator: ", ")
-        let condition = filter?.sql(&sql) ?? "1 = 1"
-        let cap = sql.bind(Int64(perTrace))
-        let rows = try await read(sql.query("""
-            SELECT * FROM (
-                SELECT s.trace_id, s.span_id, s.operation_name, s.service_name, s.start_time_unix_nano, s.end_time_unix_nano, s.status_code,
-                       ROW_NUMBER() OVER (PARTITION BY s.trace_id ORDER BY s.start_time_unix_nano, s.span_id) AS position,
-                       COUNT(*) OVER (PARTITION BY s.trace_id) AS matched
-                FROM enterprise.trace_spans s JOIN enterprise.traces t ON t.trace_id = s.trace_id
-                WHERE s.trace_id IN (\(ids)) AND \(condition)
-            ) x WHERE x.position <= \(cap) ORDER BY x.trace_id, x.position
-            """))
-        var sets: [String: SpanSet] = [:]
-        for row in rows {
-            let id = row["trace_id"].text ?? ""
-            sets[id, default: SpanSet(spans: [], matched: row["matched"].int ?? 0)].spans.append(row)
-        }
-        return sets
-    }
-
-    static func writeSpanSet(_ set: SpanSet, _ body: inout JSONWriter) {
+    static func writeSpanSet(_ set: MatchedSpans, _ body: inout JSONWriter) {
         body.beginObject()
         body.key("spans")
         body.beginArray()
         for span in set.spans {
-            let start = span["start_time_unix_nano"].int ?? 0
-            let end = span["end_time_unix_nano"].int ?? start
+            let start = span.startTimeUnixNano ?? 0
+            let end = span.endTimeUnixNano ?? start
             body.beginObject()
-            body.key("spanID"); body.string(span["span_id"].text ?? "")
-            body.key("name"); body.string(span["operation_name"].text ?? "")
+            body.key("spanID"); body.string(span.spanID)
+            body.key("name"); body.string(span.name)
             body.key("startTimeUnixNano"); body.string(String(start))
             body.key("durationNanos"); body.string(String(max(0, end - start)))
             body.key("attributes")
             body.beginArray()
             body.beginObject()
             body.key("key"); body.string("service.name")
-            body.key("value"); body.beginObject(); body.key("stringValue"); body.string(span["service_name"].text ?? ""); body.endObject()
+            body.key("value"); body.beginObject(); body.key("stringValue"); body.string(span.serviceName ?? ""); body.endObject()
             body.endObject()
-            if span["status_code"].int == 2 {
+            if span.statusCode == 2 {
                 body.beginObject()
                 body.key("key"); body.string("status")
                 body.key("value"); body.beginObject(); body.key("stringValue"); body.string("error"); body.endObject()

@@ -1,14 +1,250 @@
-/// Grafana's Tempo data source: TraceQL searches, tag names and values, a trace for export.
-public protocol TempoQueries: Sendable {}
+/// Grafana's Tempo data source: TraceQL searches, tag names and values, a trace for export
+/// (docs/grafana.md). Callers say what to match as a `SpanCondition`; the store turns it into
+/// SQL. Every method fails with `StoreError` (its kind says time limit or too many reads).
+public protocol TempoQueries: Sendable {
+    /// The traces `search` selects, newest first, each with the first of its spans the
+    /// condition matches.
+    func search(_ search: TraceSearch) async throws(StoreError) -> [FoundTrace]
 
-extension UnsupportedQueries: TempoQueries {}
+    /// The distinct attribute names of `scope` among the spans of `sample`, sorted, at most `limit`.
+    func attributeNames(_ scope: SpanAttributeScope, in sample: SpanSample, limit: Int) async throws(StoreError) -> [String]
+
+    /// The distinct values of `field` among the spans of `sample` that `condition` matches (all
+    /// when nil), sorted by their text, at most `limit`. Fields without stored values of their own
+    /// (`statusCode`, `spanKind`, `duration`, `traceDuration`) have none.
+    func values(of field: SpanField, where condition: SpanCondition?, in sample: SpanSample, limit: Int) async throws(StoreError) -> [SpanFieldValue]
+
+    /// The spans of one trace (32 lower-case hex digits) in start order, as OTLP export needs
+    /// them; none for an unknown trace.
+    func spans(ofTrace traceID: String) async throws(StoreError) -> [StoredSpan]
+}
+
+/// A condition on one span and its trace: comparisons joined with `and` and `or`.
+public indirect enum SpanCondition: Sendable, Equatable {
+    case and(SpanCondition, SpanCondition)
+    case or(SpanCondition, SpanCondition)
+    case compare(SpanField, SpanOperator, SpanValue)
+}
+
+/// What a condition compares: a span's own fields, its trace's, or an attribute.
+public enum SpanField: Sendable, Hashable {
+    case spanName, statusMessage, statusCode, spanKind
+    /// The span's end minus its start, in nanoseconds.
+    case duration
+    /// The trace's root span name and service (absent until the root span arrived).
+    case rootSpanName, rootServiceName
+    /// The trace's end minus its start, in nanoseconds.
+    case traceDuration
+    /// An attribute of the span.
+    case spanAttribute(String)
+    /// An attribute of the span's resource (`service.name` is the span's service).
+    case resourceAttribute(String)
+    /// An attribute of the span, or of its resource: either matching is enough.
+    case attribute(String)
+}
+
+/// How a field is compared with a value. Regular expressions match the whole text (ICU syntax
+/// on SQLite, PostgreSQL's on PostgreSQL); `!=` and `!~` are false where the field is absent.
+public enum SpanOperator: String, Sendable, Equatable, CaseIterable {
+    case equal = "=", notEqual = "!=", matches = "=~", notMatches = "!~"
+    case greater = ">", less = "<", greaterOrEqual = ">=", lessOrEqual = "<="
+}
+
+/// A value compared with a field. A text never equals a number: attributes compare only with
+/// values of their own type.
+public enum SpanValue: Sendable, Equatable {
+    case text(String)
+    case number(Double)
+    /// Nanoseconds.
+    case duration(Int64)
+    case bool(Bool)
+    /// An OTLP status code (`statusCode`: 0 unset, 1 ok, 2 error) or span kind (`spanKind`).
+    case code(Int32)
+}
+
+/// Which attributes `attributeNames` lists.
+public enum SpanAttributeScope: Sendable, Equatable {
+    case span, resource
+}
+
+/// The most recent spans (by start time), at most `size`, starting within `start...end`
+/// (nanoseconds; either side open when nil): where tag names and values are read.
+public struct SpanSample: Sendable, Equatable {
+    public var start: Int64?
+    public var end: Int64?
+    public var size: Int
+
+    public init(start: Int64?, end: Int64?, size: Int) {
+        self.start = start
+        self.end = end
+        self.size = size
+    }
+}
+
+/// A trace search: traces starting within `start...end` (nanoseconds, each side open when nil)
+/// and lasting `minDuration...maxDuration`, with at least one span `condition` matches (any
+/// trace when nil); at most `limit` traces, each with at most `spansPerTrace` matching spans.
+public struct TraceSearch: Sendable, Equatable {
+    public var start: Int64?
+    public var end: Int64?
+    public var minDuration: Int64?
+    public var maxDuration: Int64?
+    public var condition: SpanCondition?
+    public var limit: Int
+    public var spansPerTrace: Int
+
+    public init(start: Int64? = nil, end: Int64? = nil, minDuration: Int64? = nil, maxDuration: Int64? = nil,
+                condition: SpanCondition? = nil, limit: Int, spansPerTrace: Int) {
+        self.start = start
+        self.end = end
+        self.minDuration = minDuration
+        self.maxDuration = maxDuration
+        self.condition = condition
+        self.limit = limit
+        self.spansPerTrace = spansPerTrace
+    }
+}
+
+/// A trace a search found.
+public struct FoundTrace: Sendable, Equatable {
+    public var traceID: String
+    /// nil until the root span arrived.
+    public var rootServiceName: String?
+    public var rootSpanName: String?
+    public var startTimeUnixNano: Int64?
+    public var endTimeUnixNano: Int64?
+    /// The matching spans; nil when none matched (a trace found before its spans were stored).
+    public var spans: MatchedSpans?
+
+    public init(traceID: String, rootServiceName: String?, rootSpanName: String?, startTimeUnixNano: Int64?,
+                endTimeUnixNano: Int64?, spans: MatchedSpans?) {
+        self.traceID = traceID
+        self.rootServiceName = rootServiceName
+        self.rootSpanName = rootSpanName
+        self.startTimeUnixNano = startTimeUnixNano
+        self.endTimeUnixNano = endTimeUnixNano
+        self.spans = spans
+    }
+}
+
+/// The first matching spans of a trace, in start order, and how many matched in all.
+public struct MatchedSpans: Sendable, Equatable {
+    public var spans: [MatchedSpan]
+    public var matched: Int64
+
+    public init(spans: [MatchedSpan], matched: Int64) {
+        self.spans = spans
+        self.matched = matched
+    }
+}
+
+/// A span as a search result shows it.
+public struct MatchedSpan: Sendable, Equatable {
+    public var spanID: String
+    public var name: String
+    public var serviceName: String?
+    public var startTimeUnixNano: Int64?
+    public var endTimeUnixNano: Int64?
+    public var statusCode: Int64?
+
+    public init(spanID: String, name: String, serviceName: String?, startTimeUnixNano: Int64?, endTimeUnixNano: Int64?,
+                statusCode: Int64?) {
+        self.spanID = spanID
+        self.name = name
+        self.serviceName = serviceName
+        self.startTimeUnixNano = startTimeUnixNano
+        self.endTimeUnixNano = endTimeUnixNano
+        self.statusCode = statusCode
+    }
+}
+
+/// One value of a field, with its type as Tempo names it.
+public struct SpanFieldValue: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        case string, int, float, bool
+    }
+
+    public var kind: Kind
+    /// The value as text (`true`/`false` for booleans, decimal digits for numbers).
+    public var text: String
+
+    public init(kind: Kind, text: String) {
+        self.kind = kind
+        self.text = text
+    }
+}
+
+/// A stored span with what OTLP export needs: its fields, and its attributes, events, links,
+/// resource and scope in the OTLP/JSON the ingest kept.
+public struct StoredSpan: Sendable, Equatable {
+    public var traceID: String
+    public var spanID: String
+    public var parentSpanID: String?
+    public var traceState: String?
+    public var flags: Int64
+    public var name: String
+    public var kind: Int64
+    public var startTimeUnixNano: Int64
+    public var endTimeUnixNano: Int64
+    /// A JSON array of OTLP/JSON `KeyValue`s.
+    public var attributes: String
+    public var droppedAttributesCount: Int64
+    /// A JSON array of OTLP/JSON span events.
+    public var events: String
+    public var droppedEventsCount: Int64
+    /// A JSON array of OTLP/JSON span links.
+    public var links: String
+    public var droppedLinksCount: Int64
+    public var statusCode: Int64
+    public var statusMessage: String?
+    /// The OTLP/JSON resource object (with its `schemaUrl` when it had one).
+    public var resource: String
+    /// The OTLP/JSON instrumentation scope object (with its `schemaUrl` when it had one).
+    public var scope: String
+
+    public init(traceID: String, spanID: String, parentSpanID: String?, traceState: String?, flags: Int64, name: String,
+                kind: Int64, startTimeUnixNano: Int64, endTimeUnixNano: Int64, attributes: String, droppedAttributesCount: Int64,
+                events: String, droppedEventsCount: Int64, links: String, droppedLinksCount: Int64, statusCode: Int64,
+                statusMessage: String?, resource: String, scope: String) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.traceState = traceState
+        self.flags = flags
+        self.name = name
+        self.kind = kind
+        self.startTimeUnixNano = startTimeUnixNano
+        self.endTimeUnixNano = endTimeUnixNano
+        self.attributes = attributes
+        self.droppedAttributesCount = droppedAttributesCount
+        self.events = events
+        self.droppedEventsCount = droppedEventsCount
+        self.links = links
+        self.droppedLinksCount = droppedLinksCount
+        self.statusCode = statusCode
+        self.statusMessage = statusMessage
+        self.resource = resource
+        self.scope = scope
+    }
+}
+
+extension UnsupportedQueries: TempoQueries {
+    public func search(_ search: TraceSearch) async throws(StoreError) -> [FoundTrace] { throw Self.error }
+    public func attributeNames(_ scope: SpanAttributeScope, in sample: SpanSample, limit: Int) async throws(StoreError) -> [String] {
+        throw Self.error
+    }
+    public func values(of field: SpanField, where condition: SpanCondition?, in sample: SpanSample, limit: Int) async throws(StoreError) -> [SpanFieldValue] {
+        throw Self.error
+    }
+    public func spans(ofTrace traceID: String) async throws(StoreError) -> [StoredSpan] { throw Self.error }
+}
 
 extension SQLiteStore {
     /// The SQLite implementation (`StoreQueries` collects it).
-    var tempoQueries: any TempoQueries { UnsupportedQueries() }
+    var tempoQueries: any TempoQueries { SQLTempoQueries(reader: DialectReader(dialect: .sqlite) { try await self.read($0) }) }
 }
 
 extension PostgresStore {
     /// The PostgreSQL implementation (`StoreQueries` collects it).
-    var tempoQueries: any TempoQueries { UnsupportedQueries() }
+    var tempoQueries: any TempoQueries { SQLTempoQueries(reader: DialectReader(dialect: .postgres) { try await self.read($0) }) }
 }

@@ -1,0 +1,65 @@
+// A Loki selection as SQL over a record `l` of `enterprise.structured_logs`. Every value is
+// bound; regular expressions run in the store (`REGEXP` on SQLite, `~` on PostgreSQL).
+
+extension LokiLabelMatch {
+    /// A boolean SQL expression over row `l`. A label the stream lacks counts as "" (Loki's rule),
+    /// so `!=` and `!~` select streams without it.
+    func sql(_ builder: inout SQLBuilder) -> String {
+        if name == "level" || name == "detected_level", op == .equal || op == .notEqual, !value.isEmpty {
+            // On the stored column, so its index serves.
+            guard let stored = LokiLabels.levelAliases[value.lowercased()] ?? LokiLabels.levelNames.keys.first(where: { $0 == value }) else {
+                return op == .equal ? "1 = 0" : "1 = 1"
+            }
+            return "l.level \(op == .equal ? "=" : "<>") \(builder.bind(stored))"
+        }
+        guard let column = LokiLabels.valueSQL(name, &builder) else {
+            // A label no stream has (`__error__` too: nothing here makes errors) is "" everywhere.
+            return matchesEmpty ? "1 = 1" : "1 = 0"
+        }
+        switch op {
+        case .equal:
+            return value.isEmpty ? "coalesce(\(column), '') = ''" : "\(column) = \(builder.bind(value))"
+        case .notEqual:
+            return "coalesce(\(column), '') <> \(builder.bind(value))"
+        case .matches:
+            return builder.regex("coalesce(\(column), '')", RegexPattern.anchored(value))
+        case .notMatches:
+            return "NOT " + builder.regex("coalesce(\(column), '')", RegexPattern.anchored(value))
+        }
+    }
+
+    /// Whether a stream without the label is selected.
+    var matchesEmpty: Bool {
+        switch op {
+        case .equal: return value.isEmpty
+        case .notEqual: return !value.isEmpty
+        case .matches: return RegexPattern.fullMatch(value, "")
+        case .notMatches: return !RegexPattern.fullMatch(value, "")
+        }
+    }
+}
+
+extension LokiLineMatch {
+    func sql(_ builder: inout SQLBuilder) -> String {
+        switch op {
+        case .contains, .notContains:
+            guard !value.isEmpty else { return "1 = 1" }
+            let position = builder.dialect == .sqlite ? "instr(l.message, \(builder.bind(value)))" : "strpos(l.message, \(builder.bind(value)))"
+            return op == .contains ? "\(position) > 0" : "\(position) = 0"
+        case .matches:
+            return builder.regex("l.message", value)
+        case .notMatches:
+            return "NOT " + builder.regex("l.message", value)
+        }
+    }
+}
+
+extension LokiSelection {
+    /// The conditions on row `l`, joined with AND.
+    func sql(_ builder: inout SQLBuilder) -> String {
+        var conditions: [String] = []
+        for matcher in matchers + labelFilters { conditions.append(matcher.sql(&builder)) }
+        for filter in lineFilters { conditions.append(filter.sql(&builder)) }
+        return conditions.isEmpty ? "1 = 1" : conditions.joined(separator: " AND ")
+    }
+}

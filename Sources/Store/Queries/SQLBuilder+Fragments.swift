@@ -1,0 +1,33 @@
+// Fragments the Tempo and Loki statements share, one spelling per dialect.
+
+extension SQLBuilder {
+    /// `(value REGEXP pattern)` on SQLite (`SQLiteRegexp`), `(value ~ pattern)` on PostgreSQL:
+    /// true where the pattern matches anywhere in the value (anchor it for a whole match).
+    mutating func regex(_ value: String, _ pattern: String) -> String {
+        switch dialect {
+        case .sqlite: return "(\(value) REGEXP \(bind(pattern)))"
+        case .postgres: return "(\(value) ~ \(bind(pattern)))"
+        }
+    }
+
+    /// A table function giving one row per attribute of the OTLP/JSON resource object in
+    /// `column` (`{"attributes": [{"key": …, "value": {…}}]}`), none when it has no array of
+    /// attributes. Alias the rows and read them with `attributeKey`.
+    func resourceAttributes(_ column: String) -> String {
+        switch dialect {
+        case .sqlite: return "json_each(\(column), '$.attributes')"
+        case .postgres:
+            return "jsonb_array_elements(CASE WHEN jsonb_typeof(\(column) -> 'attributes') = 'array' THEN \(column) -> 'attributes' ELSE '[]'::jsonb END)"
+        }
+    }
+
+    /// The key of the attribute row `alias` of `resourceAttributes`.
+    func attributeKey(_ alias: String) -> String {
+        dialect == .sqlite ? "json_extract(\(alias).value, '$.key')" : "\(alias) ->> 'key'"
+    }
+
+    /// The `stringValue` of the attribute row `alias` of `resourceAttributes`.
+    func attributeString(_ alias: String) -> String {
+        dialect == .sqlite ? "json_extract(\(alias).value, '$.value.stringValue')" : "\(alias) -> 'value' ->> 'stringValue'"
+    }
+}

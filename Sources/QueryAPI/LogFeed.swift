@@ -7,16 +7,16 @@ import Synchronization
 /// Live log records for `GET /logs/stream`: each record once it is committed, fanned out to
 /// the connected clients, each with its own filter and a bounded buffer.
 ///
-/// Where records come from (`LogFeed+Sources.swift`): on SQLite the writer calls
-/// `logsCommitted()` after each commit and the feed reads the new rows back (by rowid), so
-/// they carry their ids; on PostgreSQL it LISTENs on `new_log`, whose trigger fires for every
-/// insert, by this Sightline or another one on the same database, and reads the rows named.
+/// The store's `LogFeedSource` finds the records: on SQLite, after each of the writer's
+/// commits (`followsWriterCommits`: the writer calls `logsCommitted()`), the rows past the last
+/// one read; on PostgreSQL, those its `new_log` notices name, for every insert by this
+/// Sightline or another one on the same database.
 ///
 /// Ingest never waits for a client: `logsCommitted()` only signals, and a client that falls
 /// more than `bufferPerSubscriber` messages behind loses the oldest ones, counted in a
 /// `{"notice": "dropped N records"}` it receives next.
 ///
-/// A `Service`: `run()` reads the source until graceful shutdown, then ends every stream.
+/// A `Service`: `run()` follows the source until graceful shutdown, then ends every stream.
 public final class LogFeed: Service, Sendable {
     public struct Configuration: Sendable {
         /// Stream clients at once; more are refused with 503.
@@ -32,11 +32,11 @@ public final class LogFeed: Service, Sendable {
 
     /// Which records a subscriber receives, by when they were committed.
     enum Start: Equatable {
-        /// None yet: the subscription is being set up.
-        case pending
+        /// None yet: the mark `token` is being placed (`LogFeedSource.mark`).
+        case pending(String)
         /// Those after this position in the store's insertion order (SQLite rowid).
         case after(Int64)
-        /// None until the listener receives this fence, then all (PostgreSQL: the fence was
+        /// None until the source reports this fence, then all (PostgreSQL: the fence was
         /// committed after every record the subscriber must not see).
         case fence(String)
         /// All.
@@ -62,27 +62,33 @@ public final class LogFeed: Service, Sendable {
         var subscribers: [Int: Subscriber] = [:]
         var nextID = 0
         var closed = false
-        /// PostgreSQL: LISTEN is in place, so fences arrive.
+        /// The source listens (PostgreSQL: LISTEN is in place), so fences arrive.
         var listening = false
-        /// PostgreSQL: LISTEN was lost since it was last in place.
+        /// The source stopped listening since it last did.
         var interrupted = false
-        /// PostgreSQL: the transactions whose records were published last (see `readRange`).
-        var publishedTransactions: [String] = []
     }
 
-    let store: any TelemetryStore
+    let source: any LogFeedSource
     public let configuration: Configuration
     let logger: Logger
     let state = Mutex(State())
     let commits: AsyncStream<Void>
     let commitSignal: AsyncStream<Void>.Continuation
 
-    public init(store: any TelemetryStore, configuration: Configuration = .init(), logger: Logger) {
-        self.store = store
+    public init(source: any LogFeedSource, configuration: Configuration = .init(), logger: Logger) {
+        self.source = source
         self.configuration = configuration
         self.logger = logger
         (commits, commitSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
+
+    /// The feed of `store`'s log records.
+    public convenience init(store: any TelemetryStore, configuration: Configuration = .init(), logger: Logger) {
+        self.init(source: store.queries.logFeed, configuration: configuration, logger: logger)
+    }
+
+    /// Whether the writer must call `logsCommitted()` after each commit of log records.
+    public var followsWriterCommits: Bool { source.followsWriterCommits }
 
     /// Connected stream clients.
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
@@ -90,7 +96,8 @@ public final class LogFeed: Service, Sendable {
     /// Whether a new client would be refused.
     var isFull: Bool { state.withLock { $0.closed || $0.subscribers.count >= configuration.maxSubscribers } }
 
-    /// The writer committed log records (SQLite): read them back and publish them. Never waits.
+    /// The writer committed log records (`followsWriterCommits`): read them back and publish
+    /// them. Never waits.
     public func logsCommitted() {
         commitSignal.yield()
     }
@@ -98,46 +105,36 @@ public final class LogFeed: Service, Sendable {
     /// A subscription to the records committed from now on that `filter` accepts: on return,
     /// every record committed later reaches it, none committed earlier does.
     public func subscribe(_ filter: LogStreamFilter) async throws(QueryFailure) -> LogSubscription {
-        switch store.dialect {
-        case .sqlite:
-            let subscription = try register(filter) { _ in .pending }
-            do {
-                let rows = try await store.read(ReadQuery(
-                    sql: "SELECT coalesce(max(rowid), 0) AS sequence FROM enterprise.structured_logs"))
-                setStart(subscription.id, .after(rows.first?["sequence"].int ?? 0))
-            } catch {
-                warn("log stream subscription failed", error)
-                subscription.cancel()
-                throw .storeUnavailable
-            }
-            commitSignal.yield()
-            return subscription
-        case .postgres:
-            // Right after start-up LISTEN may not be in place yet; while the database is down
-            // it will not be soon, so the wait is short.
-            for _ in 0..<250 where !state.withLock({ $0.listening }) {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-            let token = UUID().uuidString.lowercased()
-            let subscription = try register(filter) { listening in listening ? .fence(token) : .all }
-            do {
-                // Through the pool; notifications reach listeners in commit order, so every
-                // record committed before this fence is announced before it.
-                _ = try await store.read(ReadQuery(sql: "SELECT pg_notify('new_log', $1)::text AS sent",
-                                                   binds: [.text(Self.fencePayload(token))]))
-            } catch {
-                setStart(subscription.id, .all)
-            }
-            return subscription
+        let token = UUID().uuidString.lowercased()
+        let subscription = try register(filter, start: .pending(token))
+        let mark: LogFeedMark
+        do throws(StoreError) {
+            mark = try await source.mark(token)
+        } catch {
+            warn("log stream subscription failed", error)
+            subscription.cancel()
+            throw .storeUnavailable
         }
+        switch mark {
+        case .after(let position):
+            setStart(subscription.id, .after(position))
+            commitSignal.yield()
+        case .fence:
+            // Unless the fence, or a lost LISTEN, has started it already.
+            state.withLock { state in
+                guard state.subscribers[subscription.id]?.start == .pending(token) else { return }
+                state.subscribers[subscription.id]?.start = .fence(token)
+            }
+        case .now:
+            setStart(subscription.id, .all)
+        }
+        return subscription
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            if self.store.dialect == .postgres, let postgres = self.store as? PostgresStore {
-                await self.listen(postgres)
-            } else {
-                await self.tail()
+            await self.source.follow(commits: self.commits, demand: { self.demand() }, logger: self.logger) { event in
+                self.received(event)
             }
         }
         close()
@@ -146,7 +143,7 @@ public final class LogFeed: Service, Sendable {
 
     // MARK: Subscribers
 
-    private func register(_ filter: LogStreamFilter, start: (_ listening: Bool) -> Start) throws(QueryFailure) -> LogSubscription {
+    private func register(_ filter: LogStreamFilter, start: Start) throws(QueryFailure) -> LogSubscription {
         let (stream, continuation) = AsyncStream.makeStream(
             of: String.self, bufferingPolicy: .bufferingNewest(configuration.bufferPerSubscriber))
         let drops = DropCounter()
@@ -157,8 +154,7 @@ public final class LogFeed: Service, Sendable {
             }
             let id = state.nextID
             state.nextID += 1
-            state.subscribers[id] = Subscriber(filter: filter, start: start(state.listening),
-                                               continuation: continuation, drops: drops)
+            state.subscribers[id] = Subscriber(filter: filter, start: start, continuation: continuation, drops: drops)
             return id
         }
         return LogSubscription(id: id, messages: stream, drops: drops, feed: self)
@@ -206,11 +202,74 @@ public final class LogFeed: Service, Sendable {
         }
     }
 
-    static func fencePayload(_ token: String) -> String { "{\"fence\":\"\(token)\"}" }
-
     /// Logs a store failure without SQL or data.
     func warn(_ message: Logger.Message, _ error: any Error) {
         logger.warning(message, metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
+    }
+}
+
+extension LogFeed {
+    /// What the subscribers wait for: the records past the lowest position a started one waits
+    /// past, else whatever comes next if one takes all, else nothing.
+    func demand() -> LogFeedDemand {
+        state.withLock { state in
+            var lowest: Int64?
+            var all = false
+            for subscriber in state.subscribers.values {
+                switch subscriber.start {
+                case .after(let position): lowest = min(lowest ?? position, position)
+                case .all: all = true
+                case .pending, .fence: continue
+                }
+            }
+            if let lowest { return .after(lowest) }
+            return all ? .next : .nothing
+        }
+    }
+
+    /// One event of the source.
+    func received(_ event: LogFeedEvent) {
+        switch event {
+        case .records(let records):
+            publish(records.map(LiveLogRecord.init))
+        case .fence(let token):
+            state.withLock { state in
+                for (id, subscriber) in state.subscribers where subscriber.start == .fence(token) || subscriber.start == .pending(token) {
+                    state.subscribers[id]?.start = .all
+                }
+            }
+        case .listening:
+            listening(true)
+        case .notListening:
+            listening(false)
+        }
+    }
+
+    /// The source listens (or stopped). Either way no fence sent before may come: start the
+    /// subscribers waiting for one now, and when it stopped, those still placing theirs. After
+    /// a loss, tell clients that records may be missing.
+    private func listening(_ listening: Bool) {
+        let interrupted = state.withLock { state -> Bool in
+            var wasInterrupted = false
+            if listening {
+                wasInterrupted = state.interrupted
+                state.interrupted = false
+            } else if state.listening {
+                state.interrupted = true
+            }
+            state.listening = listening
+            for (id, subscriber) in state.subscribers {
+                switch subscriber.start {
+                case .fence: state.subscribers[id]?.start = .all
+                case .pending where !listening: state.subscribers[id]?.start = .all
+                default: continue
+                }
+            }
+            return wasInterrupted
+        }
+        if interrupted {
+            notify("the connection to the database was lost and is back; records written meanwhile are not shown")
+        }
     }
 }
 

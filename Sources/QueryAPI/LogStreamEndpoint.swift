@@ -8,7 +8,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 
-/// `GET /api/observability/logs/stream` (DESIGN §5): a WebSocket on which every log record
+/// `GET /api/observability/logs/stream` (docs/api.md): a WebSocket on which every log record
 /// committed after the client connected, and accepted by its filter (`LogStreamFilter`), arrives
 /// as one text message: a JSON object with the columns of `GET /logs`. Other messages are
 /// notices, `{"notice": "..."}` (records dropped for a slow client, a database reconnection).

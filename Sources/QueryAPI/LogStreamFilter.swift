@@ -58,23 +58,14 @@ public struct LiveLogRecord: Sendable {
         self.json = json
     }
 
-    /// A row read with `LiveLogRecord.columns`; helper columns (`sequence`, `xid`) are not sent.
-    init(_ row: ResultRow) {
+    /// A committed record, its message the members of `GET /logs`' records.
+    init(_ record: LogFeedRecord) {
         var body = JSONWriter(capacity: 1024)
         body.beginObject()
-        RowJSON.write(row, into: &body, skipping: Self.helperColumns)
+        RecordJSON.write(record.log, into: &body)
         body.endObject()
-        self.init(level: row["level"].text ?? "", service: row["service_name"].text, traceID: row["trace_id"].text,
-                  message: row["message"].text ?? "", sequence: row["sequence"].int,
-                  json: String(decoding: body.bytes, as: UTF8.self))
-    }
-
-    static let helperColumns: Set<String> = ["sequence", "xid"]
-
-    /// The select list of `GET /logs`' columns over `enterprise.structured_logs l`.
-    static func columns(_ dialect: SQLDialect) -> String {
-        let id = dialect == .postgres ? "l.id::text AS id" : "l.id"
-        return ([id] + ObservabilityAPI.logListColumns.dropFirst().map { "l.\($0)" }).joined(separator: ", ")
+        self.init(level: record.log.level, service: record.log.serviceName, traceID: record.log.traceID,
+                  message: record.log.message, sequence: record.sequence, json: String(decoding: body.bytes, as: UTF8.self))
     }
 }
 

@@ -1,13 +1,16 @@
 import Hummingbird
 import Logging
+import OTLP
 import Store
 
-/// Sightline's own query API under `/api/observability` (DESIGN §5): traces, logs, error
-/// groups and their statistics, read from whichever store Sightline runs on. JSON; failures are
+/// Sightline's own query API under `/api/observability` (docs/api.md): traces, logs, error
+/// groups and their statistics, read through the store's typed queries. JSON; failures are
 /// `{"error": "..."}` with a real status (400 naming the bad parameter, 404, 422 for a query
 /// stopped at the store's time limit, 503).
 public struct ObservabilityAPI: Sendable {
-    let store: any TelemetryStore
+    let traces: any TraceQueries
+    let logs: any LogQueries
+    let errors: any ErrorQueries
     let logger: Logger
     /// Lists count their matches up to this many (`total`); beyond it they answer this number
     /// with `total_capped: true`, so a page costs the same whether a thousand or ten million
@@ -16,8 +19,10 @@ public struct ObservabilityAPI: Sendable {
 
     public static let defaultCountLimit = 10_000
 
-    public init(store: any TelemetryStore, logger: Logger, countLimit: Int = ObservabilityAPI.defaultCountLimit) {
-        self.store = store
+    public init(queries: StoreQueries, logger: Logger, countLimit: Int = ObservabilityAPI.defaultCountLimit) {
+        self.traces = queries.traces
+        self.logs = queries.logs
+        self.errors = queries.errors
         self.logger = logger
         self.countLimit = max(1, countLimit)
     }
@@ -51,20 +56,31 @@ public struct ObservabilityAPI: Sendable {
         }
     }
 
-    /// How many rows of `from` (a table with its alias) match `filter`, counted up to
-    /// `countLimit`; `capped` when there are more. `sql` holds the filter's binds.
-    func cappedCount(_ sql: SQLBuilder, from: String, filter: String) async throws(QueryFailure) -> (total: Int64, capped: Bool) {
-        let text = "SELECT count(*) AS total FROM (SELECT 1 FROM \(from) WHERE \(filter) LIMIT \(countLimit + 1)) counted"
-        let counted = try await read(sql.query(text)).first?["total"].int ?? 0
-        return counted > countLimit ? (Int64(countLimit), true) : (counted, false)
+    /// One page of a list: `{"<name>": [records], "total": …, "total_capped": …, "limit": …, "offset": …}`.
+    static func listPage(_ name: String, _ records: [some Encodable], total: CappedCount, limit: Int, offset: Int) -> Response {
+        .jsonObject { body in
+            body.key(name)
+            body.beginArray()
+            for record in records {
+                body.beginObject()
+                RecordJSON.write(record, into: &body)
+                body.endObject()
+            }
+            body.endArray()
+            body.key("total"); body.int(total.total)
+            body.key("total_capped"); body.bool(total.capped)
+            body.key("limit"); body.int(Int64(limit))
+            body.key("offset"); body.int(Int64(offset))
+        }
     }
 
-    /// Runs a read; a store failure is a 422 or 503 (`QueryFailure.read`; logged without SQL or data).
-    func read(_ query: ReadQuery) async throws(QueryFailure) -> [ResultRow] {
-        do {
-            return try await store.read(query)
+    /// Runs one of the store's queries; a failure is a 422 or 503 (`QueryFailure.read`), logged
+    /// without SQL or data.
+    func run<T>(_ query: () async throws(StoreError) -> T) async throws(QueryFailure) -> T {
+        do throws(StoreError) {
+            return try await query()
         } catch {
-            logger.warning("query failed", metadata: ["error": "\(error)", "reason": "\((error as? StoreError)?.reason ?? "")"])
+            logger.warning("query failed", metadata: ["error": "\(error)", "reason": "\(error.reason)"])
             throw .read(error)
         }
     }

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// The query string of one request, read with the checks of DESIGN §5: every parameter is
-/// validated and a bad one is refused with 400 naming it.
+/// The query string of one request, read with the checks docs/api.md describes: every
+/// parameter is validated and a bad one is refused with 400 naming it.
 struct Parameters {
     private let values: [String: String]
 

@@ -5,7 +5,7 @@ import NIOCore
 import OTLP
 import Store
 
-/// Every refusal of the query API: a real status and `{"error": "..."}` (DESIGN §5).
+/// Every refusal of the query API: a real status and `{"error": "..."}` (docs/api.md).
 public struct QueryFailure: Error, Sendable, Equatable {
     public var status: HTTPResponse.Status
     public var message: String

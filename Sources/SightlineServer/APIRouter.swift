@@ -43,7 +43,7 @@ enum APIRouter {
         // The admin pages and their files carry no data; the API calls they make are traced.
         router.add(middleware: SelfTracingMiddleware(tracer: tracer, untraced: Set(["/health", "/ready", "/metrics"]).union(AdminPages.paths)))
         AdminPages.addRoutes(to: router)
-        ObservabilityAPI(store: store, logger: logger, countLimit: queryCountLimit).addRoutes(to: router.group("/api/observability"))
+        ObservabilityAPI(queries: store.queries, logger: logger, countLimit: queryCountLimit).addRoutes(to: router.group("/api/observability"))
         alerts?.addRoutes(to: router.group("/api/observability"))
         metrics?.addRoutes(to: router)
         logStream.addRoutes(to: router.group("/api/observability"))

@@ -73,7 +73,8 @@ public final class SightlineServer: Sendable {
         self.started = started
 
         // The live log stream: on SQLite the writer's commits feed it; on PostgreSQL, LISTEN
-        // (which also sees other Sightlines on the database), so the writer does not.
+        // (which also sees other Sightlines on the database), so the writer does not
+        // (`followsWriterCommits`).
         let logFeed = LogFeed(store: store, logger: logger)
         let feedCommits: @Sendable (WriteBatch) -> Void = { batch in
             guard !batch.logs.isEmpty else { return }
@@ -81,7 +82,7 @@ public final class SightlineServer: Sendable {
         }
         // /metrics: the writer's commits feed the span and LLM counters (after commit, never before).
         let metrics = SightlineMetrics(maxSeries: configuration.spanMetricsMaxSeries)
-        let feedsLogStream = store.dialect == .sqlite
+        let feedsLogStream = logFeed.followsWriterCommits
         let writer = BatchWriter(
             store: store,
             configuration: .init(queueCapacity: configuration.queueCapacity),

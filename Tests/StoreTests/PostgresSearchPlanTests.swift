@@ -1,4 +1,4 @@
-@testable import QueryAPI
+@testable import Store
 import Testing
 
 /// The choice between walking the time index and collecting the GIN index's matches for a

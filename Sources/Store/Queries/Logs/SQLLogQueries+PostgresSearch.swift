@@ -1,5 +1,3 @@
-import Store
-
 // Full-text search over log messages on PostgreSQL (`GET /logs?search=`), newest first.
 //
 // A GIN index cannot hand out its matches in time order, so a search page is found one of two
@@ -69,35 +67,31 @@ struct PostgresSearchPlan: Equatable, Sendable {
     }
 }
 
-extension ObservabilityAPI {
+extension SQLLogQueries {
     /// Measures the share of matches among the window's newest records and chooses the plan.
-    /// The probe reads at most `probeSize` records however selective the filters are: they are
+    /// The probe reads at most `probeSize` records however selective the filter is: it is
     /// tested in the select list, not used to find records.
-    func postgresSearchPlan(_ search: String, since: Int64, wanted: Int,
-                            filters: (inout SQLBuilder, Bool) -> [String]) async throws(QueryFailure) -> PostgresSearchPlan {
+    func postgresSearchPlan(_ search: String, filter: LogFilter, wanted: Int,
+                            countLimit: Int) async throws(StoreError) -> PostgresSearchPlan {
         var sql = SQLBuilder(.postgres)
-        let window = sql.bindTime(unixNano: since)
+        let window = sql.bindTime(unixNano: filter.since)
         let size = sql.bind(Int64(PostgresSearchPlan.probeSize))
-        let tests = filters(&sql, false) + [PostgresSearchPlan.condition(sql.bind(search), walking: true)]
+        let tests = filter.conditions(&sql, inWindow: false) + [PostgresSearchPlan.condition(sql.bind(search), walking: true)]
         let text = """
             SELECT count(*) AS probed, count(*) FILTER (WHERE \(tests.joined(separator: " AND "))) AS matched
             FROM (SELECT l.level, l.logger_name, l.service_name, l.trace_id, l.user_email, l.message_search
                   FROM enterprise.structured_logs l WHERE l.timestamp > \(window)
                   ORDER BY l.timestamp DESC LIMIT \(size)) l
             """
-        let row = try await read(sql.query(text)).first
-        return PostgresSearchPlan.choose(probed: Int(row?["probed"].int ?? 0), matched: Int(row?["matched"].int ?? 0),
+        let row = try await reads.rows(sql.query(text)).first
+        return PostgresSearchPlan.choose(probed: Int(try row?.int("probed") ?? 0), matched: Int(try row?.int("matched") ?? 0),
                                          wanted: wanted, countLimit: countLimit)
     }
-}
 
-extension ObservabilityAPI {
-    typealias LogFilters = (inout SQLBuilder, Bool) -> [String]
-
-    /// The window's records that pass the filters, newest first, at most `limit` of them (all
+    /// The window's records that pass the filter, newest first, at most `limit` of them (all
     /// when nil): the time index read in order, stopped early by whatever reads from it.
-    private static func newestRecords(_ sql: inout SQLBuilder, filters: LogFilters, limit: Int?) -> String {
-        let conditions = filters(&sql, true)
+    private static func newestRecords(_ sql: inout SQLBuilder, filter: LogFilter, limit: Int?) -> String {
+        let conditions = filter.conditions(&sql, inWindow: true)
         let cut = limit.map { "LIMIT \(sql.bind(Int64($0)))" } ?? ""
         return """
             SELECT * FROM enterprise.structured_logs l WHERE \(conditions.isEmpty ? "TRUE" : conditions.joined(separator: " AND "))
@@ -108,26 +102,27 @@ extension ObservabilityAPI {
     /// A search's page, newest first. Walking, the newest records are tested one by one (the
     /// subquery is in the page's order, so its matches come in that order too); when the walk's
     /// bound leaves the page short, the GIN index's matches are collected instead.
-    func postgresSearchPage(_ search: String, plan: PostgresSearchPlan, columns: [String], limit: Int, offset: Int,
-                            filters: LogFilters) async throws(QueryFailure) -> [ResultRow] {
+    func postgresSearchPage(_ search: String, plan: PostgresSearchPlan, filter: LogFilter, limit: Int,
+                            offset: Int) async throws(StoreError) -> [LogListItem] {
+        let columns = LogListItem.selectList(.postgres)
         if plan.walkPage {
             var sql = SQLBuilder(.postgres)
             let walkLimit = plan.pageWalkLimit(wanted: offset + limit)
-            let newest = Self.newestRecords(&sql, filters: filters, limit: walkLimit)
+            let newest = Self.newestRecords(&sql, filter: filter, limit: walkLimit)
             let match = PostgresSearchPlan.condition(sql.bind(search), walking: true)
             let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
-            let rows = try await read(sql.query("""
-                SELECT \(columns.joined(separator: ", ")) FROM (\(newest)) l
+            let logs = try await reads.records(LogListItem.self, sql.query("""
+                SELECT \(columns) FROM (\(newest)) l
                 WHERE \(match) ORDER BY l.timestamp DESC, l.id \(page)
                 """))
             // A full page, or a walk through the whole window: exact.
-            if rows.count == limit || walkLimit == nil { return rows }
+            if logs.count == limit || walkLimit == nil { return logs }
         }
         var sql = SQLBuilder(.postgres)
-        let conditions = filters(&sql, true) + [PostgresSearchPlan.condition(sql.bind(search), walking: false)]
+        let conditions = filter.conditions(&sql, inWindow: true) + [PostgresSearchPlan.condition(sql.bind(search), walking: false)]
         let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
-        return try await read(sql.query("""
-            SELECT \(columns.joined(separator: ", ")) FROM enterprise.structured_logs l
+        return try await reads.records(LogListItem.self, sql.query("""
+            SELECT \(columns) FROM enterprise.structured_logs l
             WHERE \(conditions.joined(separator: " AND ")) ORDER BY l.timestamp DESC, l.id \(page)
             """))
     }
@@ -135,25 +130,26 @@ extension ObservabilityAPI {
     /// A search's matches in the window, counted up to `countLimit`. Walking, the count stops at
     /// the limit; short of it, the walk's bound decides: if the window has no more records than
     /// the walk read, the count is exact, else the GIN index's matches are counted instead.
-    func postgresSearchCount(_ search: String, plan: PostgresSearchPlan,
-                             filters: LogFilters) async throws(QueryFailure) -> (total: Int64, capped: Bool) {
+    func postgresSearchCount(_ search: String, plan: PostgresSearchPlan, filter: LogFilter,
+                             countLimit: Int) async throws(StoreError) -> CappedCount {
         if plan.walkCount {
             let walkLimit = plan.countWalkLimit(countLimit: countLimit)
             var sql = SQLBuilder(.postgres)
-            let newest = Self.newestRecords(&sql, filters: filters, limit: walkLimit)
+            let newest = Self.newestRecords(&sql, filter: filter, limit: walkLimit)
             let match = PostgresSearchPlan.condition(sql.bind(search), walking: true)
-            let counted = try await read(sql.query("""
+            let counted = try await reads.rows(sql.query("""
                 SELECT count(*) AS total FROM (SELECT 1 FROM (\(newest)) l WHERE \(match) LIMIT \(countLimit + 1)) counted
-                """)).first?["total"].int ?? 0
-            if counted > countLimit { return (Int64(countLimit), true) }
-            guard let walkLimit else { return (counted, false) }
+                """)).first?.int("total") ?? 0
+            if counted > countLimit { return CappedCount(total: Int64(countLimit), capped: true) }
+            guard let walkLimit else { return CappedCount(total: counted, capped: false) }
             var records = SQLBuilder(.postgres)
-            let window = Self.newestRecords(&records, filters: filters, limit: walkLimit)
-            let read = try await read(records.query("SELECT count(*) AS n FROM (\(window)) l")).first?["n"].int ?? 0
-            if read < walkLimit { return (counted, false) }
+            let window = Self.newestRecords(&records, filter: filter, limit: walkLimit)
+            let read = try await reads.rows(records.query("SELECT count(*) AS n FROM (\(window)) l")).first?.int("n") ?? 0
+            if read < walkLimit { return CappedCount(total: counted, capped: false) }
         }
         var sql = SQLBuilder(.postgres)
-        let conditions = filters(&sql, true) + [PostgresSearchPlan.condition(sql.bind(search), walking: false)]
-        return try await cappedCount(sql, from: "enterprise.structured_logs l", filter: conditions.joined(separator: " AND "))
+        let conditions = filter.conditions(&sql, inWindow: true) + [PostgresSearchPlan.condition(sql.bind(search), walking: false)]
+        return try await reads.cappedCount(sql, from: "enterprise.structured_logs l", filter: conditions.joined(separator: " AND "),
+                                           limit: countLimit)
     }
 }

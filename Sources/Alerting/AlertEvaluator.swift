@@ -12,10 +12,10 @@ public protocol EvaluatorLeadership: Sendable {
     func release() async
 }
 
-/// The alert evaluator (docs/alerting.md, "Evaluator"): every tick, each enabled rule whose interval has passed is
-/// evaluated over its window, concurrently (bounded) and independently, so a slow or failing
-/// rule never holds up the others; state transitions and notifications follow
-/// `AlertStateMachine`. Ingest never waits for it: it only reads telemetry.
+/// The alert evaluator (docs/alerting.md, "Evaluator"): every tick, each enabled rule whose
+/// interval has passed is evaluated over its window, concurrently (bounded) and independently,
+/// so a slow or failing rule never holds up the others; state transitions and notifications
+/// follow `AlertStateMachine`. Ingest never waits for it: it only reads telemetry.
 public final class AlertEvaluator: Service {
     let database: AlertDatabase
     let metrics: AlertMetrics
@@ -205,13 +205,5 @@ extension AlertState {
     init(stored: AlertInstanceState) {
         self.init(status: Status(rawValue: stored.status ?? "") ?? .resolved, pendingSince: stored.pendingSince, firedAt: stored.firedAt,
                   lastNotifiedAt: stored.lastNotifiedAt, resolvedAt: stored.resolvedAt)
-    }
-}
-
-extension AlertRule {
-    /// A new instance of this rule's alert, pending or firing, at `value`.
-    func newInstance(firing: Bool, value: Double, at time: Date) -> NewAlertInstance {
-        NewAlertInstance(ruleID: id, firing: firing, metricValue: value, thresholdValue: threshold, message: message(value: value),
-                         fingerprint: fingerprint, labelsJSON: labelsJSON, at: time)
     }
 }

@@ -31,6 +31,12 @@ extension AlertRule {
             forMinutes: forMinutes, repeatIntervalMinutes: repeatIntervalMinutes, notificationConfigJSON: overrides.json)
     }
 
+    /// A new instance of this rule's alert, pending or firing, at `value`.
+    func newInstance(firing: Bool, value: Double, at time: Date) -> NewAlertInstance {
+        NewAlertInstance(ruleID: id, firing: firing, metricValue: value, thresholdValue: threshold, message: message(value: value),
+                         fingerprint: fingerprint, labelsJSON: labelsJSON, at: time)
+    }
+
     /// The alert's labels as a JSON object (keys sorted).
     var labelsJSON: String {
         let data = (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8)

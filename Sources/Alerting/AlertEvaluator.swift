@@ -12,10 +12,10 @@ public protocol EvaluatorLeadership: Sendable {
     func release() async
 }
 
-/// The alert evaluator (DESIGN §7): every tick, each enabled rule whose interval has passed is
-/// evaluated over its window, concurrently (bounded) and independently, so a slow or failing
-/// rule never holds up the others; state transitions and notifications follow
-/// `AlertStateMachine`. Ingest never waits for it: it only reads telemetry.
+/// The alert evaluator (docs/alerting.md, "Evaluator"): every tick, each enabled rule whose
+/// interval has passed is evaluated over its window, concurrently (bounded) and independently,
+/// so a slow or failing rule never holds up the others; state transitions and notifications
+/// follow `AlertStateMachine`. Ingest never waits for it: it only reads telemetry.
 public final class AlertEvaluator: Service {
     let database: AlertDatabase
     let metrics: AlertMetrics
@@ -64,7 +64,7 @@ public final class AlertEvaluator: Service {
     func tick(group: inout DiscardingTaskGroup) async {
         let rules: [AlertRule]
         do {
-            rules = try await database.rules(enabledOnly: true).compactMap { AlertRule(row: $0) }
+            rules = try await database.alerts.rules(enabledOnly: true).compactMap(AlertRule.init(record:))
         } catch {
             logger.warning("cannot load alert rules", metadata: ["error": "\(error)"])
             return
@@ -143,8 +143,9 @@ public final class AlertEvaluator: Service {
     }
 
     private func apply(_ observation: AlertObservation, value: Double?, rule: AlertRule, at now: Date, problem: String?) async throws {
-        let stored = try await database.latestInstance(ruleID: rule.id)
-        let current = stored?.state ?? .inactive
+        let alerts = database.alerts
+        let stored = try await alerts.latestInstance(ruleID: rule.id)
+        let current = stored.map(AlertState.init(stored:)) ?? .inactive
         let (next, actions) = AlertStateMachine.evaluate(current, observation, at: now, policy: rule.policy)
         var instanceID = stored?.id
         var startsAt = current.firedAt ?? stored?.triggeredAt ?? now
@@ -153,23 +154,23 @@ public final class AlertEvaluator: Service {
         for action in actions {
             switch action {
             case .openPending:
-                instanceID = try await database.openInstance(rule: rule, status: .pending, value: measured, at: now)
+                instanceID = try await alerts.openInstance(rule.newInstance(firing: false, value: measured, at: now))
             case .openFiring:
-                instanceID = try await database.openInstance(rule: rule, status: .firing, value: measured, at: now)
+                instanceID = try await alerts.openInstance(rule.newInstance(firing: true, value: measured, at: now))
                 startsAt = now
                 observer?.firingChanged?(rule, true)
             case .promoteToFiring:
-                if let instanceID { try await database.promoteInstance(id: instanceID, value: measured, message: rule.message(value: measured), at: now) }
+                if let instanceID { try await alerts.promoteInstance(id: instanceID, value: measured, message: rule.message(value: measured), at: now) }
                 startsAt = now
                 observer?.firingChanged?(rule, true)
             case .cancelPending:
-                if let instanceID { try await database.deleteInstance(id: instanceID) }
+                if let instanceID { try await alerts.deleteInstance(id: instanceID) }
             case .resolve:
-                if let instanceID { try await database.resolveInstance(id: instanceID, at: now) }
+                if let instanceID { _ = try await alerts.resolveInstance(id: instanceID, at: now) }
                 observer?.firingChanged?(rule, false)
             case .notifyFiring, .notifyRepeat, .notifyResolved:
                 guard let instanceID else { continue }
-                if action == .notifyRepeat { try await database.markNotified(id: instanceID, at: now) }
+                if action == .notifyRepeat { try await alerts.markNotified(id: instanceID, at: now) }
                 let kind: AlertNotification.Kind = action == .notifyFiring ? .firing : action == .notifyRepeat ? .repeated : .resolved
                 notifications.append(AlertNotification(kind: kind, instanceID: instanceID, rule: rule, value: measured,
                                                        startsAt: startsAt, endsAt: kind == .resolved ? now : nil))
@@ -182,8 +183,8 @@ public final class AlertEvaluator: Service {
         // shows an alert that was firing before a restart.
         observer?.firingChanged?(rule, next.status == .firing || next.status == .acknowledged)
         // The new state is stored before anything is sent: a restart never sends twice.
-        try await database.recordEvaluation(ruleID: rule.id, at: now, value: value, error: problem,
-                                            triggered: actions.contains(.notifyFiring))
+        try await alerts.recordEvaluation(ruleID: rule.id, at: now, value: value, error: problem,
+                                          triggered: actions.contains(.notifyFiring))
         for notification in notifications {
             await dispatcher.dispatch(notification, rule: rule)
         }
@@ -196,5 +197,13 @@ public final class AlertEvaluator: Service {
         case let error as StoreError: return error.description
         default: return "evaluation failed"
         }
+    }
+}
+
+extension AlertState {
+    /// The state of a stored instance (an unknown status reads as resolved).
+    init(stored: AlertInstanceState) {
+        self.init(status: Status(rawValue: stored.status ?? "") ?? .resolved, pendingSince: stored.pendingSince, firedAt: stored.firedAt,
+                  lastNotifiedAt: stored.lastNotifiedAt, resolvedAt: stored.resolvedAt)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Store
 
 /// A refused rule: the field and the problem (`"threshold: expected a number"`).
 public struct RuleValidationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -9,32 +8,6 @@ public struct RuleValidationError: Error, Sendable, Equatable, CustomStringConve
 }
 
 extension AlertRule {
-    /// A stored rule; `nil` when the row names an unknown metric type or condition.
-    init?(row: ResultRow) {
-        guard let id = row["id"].text, let name = row["name"].text,
-              let metric = MetricType(rawValue: row["metric_type"].text ?? ""),
-              let condition = AlertCondition(rawValue: row["condition"].text ?? ""),
-              let threshold = row["threshold"].double else { return nil }
-        let channelNames = (row["notification_channels"].text.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String]) ?? []
-        let overrides = row["notification_config"].text.flatMap { try? JSONDecoder().decode(NotificationOverrides.self, from: Data($0.utf8)) }
-        let enabled: Bool
-        switch row["enabled"] {
-        case .bool(let flag): enabled = flag
-        case .int(let number): enabled = number != 0
-        default: enabled = true
-        }
-        self.init(
-            id: id, name: name, description: row["description"].text, metricType: metric, condition: condition,
-            threshold: threshold, windowMinutes: Int(row["window_minutes"].int ?? 5),
-            evaluationIntervalSeconds: Int(row["evaluation_interval_seconds"].int ?? 60), customSQL: row["custom_sql"].text,
-            severity: AlertSeverity(rawValue: row["severity"].text ?? "") ?? .warning,
-            channels: channelNames.compactMap(NotificationChannel.init(rawValue:)),
-            cooldownMinutes: Int(row["cooldown_minutes"].int ?? 15), enabled: enabled,
-            serviceName: row["service_name"].text, operationName: row["operation_name"].text,
-            forMinutes: Int(row["for_minutes"].int ?? 0), repeatIntervalMinutes: Int(row["repeat_interval_minutes"].int ?? 0),
-            overrides: overrides ?? NotificationOverrides())
-    }
-
     /// A rule from an API body: all fields for a new rule (`base == nil`), or the fields given
     /// applied over `base` (an update). Every field is checked, destinations in
     /// `notification_config` against `egress` as far as possible without a lookup; the first

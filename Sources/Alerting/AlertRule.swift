@@ -1,6 +1,7 @@
 import Foundation
 
-/// What a rule measures (DESIGN §7).
+/// What a rule measures (docs/alerting.md, "Metric types"). The store computes every type but
+/// `custom_sql` (`AlertMetric`), which runs through its `RuleQueryRunner`.
 public enum MetricType: String, Sendable, CaseIterable, Codable {
     /// Failed spans plus ERROR/CRITICAL log records in the window.
     case errorCount = "error_count"
@@ -9,20 +10,20 @@ public enum MetricType: String, Sendable, CaseIterable, Codable {
     /// 95th/99th percentile of span duration in milliseconds (interpolated like `percentile_cont`).
     case latencyP95 = "latency_p95"
     case latencyP99 = "latency_p99"
-    /// The seed's default rule: `latency_p95` over spans whose operation name contains "rag"
-    /// (unless the rule names an operation).
+    /// `latency_p95` over spans whose operation name contains "rag" (unless the rule names an
+    /// operation); one of the default rules uses it.
     case ragLatencyP95 = "rag_latency_p95"
     /// Log records in the window.
     case logCount = "log_count"
-    /// USD spent on LLM calls in the window (`enterprise.llm_call_metrics.cost_usd`).
+    /// USD spent on LLM calls in the window.
     case llmCostHourly = "llm_cost_hourly"
-    /// Tokens used by LLM calls in the window (`total_tokens`).
+    /// Tokens used by LLM calls in the window.
     case llmTokens = "llm_tokens"
-    /// Cache hits as a percentage of lookups (`enterprise.cache_metrics`); no lookups is "no data".
+    /// Cache hits as a percentage of lookups; no lookups is "no data".
     case cacheHitRate = "cache_hit_rate"
     /// No host metrics are ingested yet: always "no data", never fires.
     case memoryPercent = "memory_percent"
-    /// A single read-only SELECT returning one number.
+    /// The rule's own read-only query, returning one number (docs/security-customsql.md).
     case customSQL = "custom_sql"
 
     /// Whether `service_name`/`operation_name` narrow the metric.
@@ -111,7 +112,7 @@ public struct NotificationOverrides: Sendable, Equatable, Codable {
     }
 }
 
-/// One row of `enterprise.alert_rules` (seed migration 010 plus migration 012).
+/// An alert rule: what it measures, when it fires, where it notifies (docs/alerting.md).
 public struct AlertRule: Sendable, Equatable {
     public var id: String
     public var name: String

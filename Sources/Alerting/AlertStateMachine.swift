@@ -86,7 +86,7 @@ public struct AlertTransitionError: Error, Sendable, Equatable, CustomStringConv
     public var description: String { "cannot \(action) an alert that is \(from.rawValue)" }
 }
 
-/// The alert state machine (DESIGN §7): pending (`forDuration`) → firing → acknowledged →
+/// The alert state machine (docs/alerting.md, "States"): pending (`forDuration`) → firing → acknowledged →
 /// resolved, one notification per firing, a resolved notification when the condition
 /// clears, cooldown after resolution and an optional repeat interval. Pure: no I/O, no clock.
 public enum AlertStateMachine {

@@ -5,8 +5,8 @@ import Logging
 import NIOCore
 import Store
 
-/// `/api/observability/alerts` (DESIGN §5, seed 5.2): rules (list, create, update, delete)
-/// and instances (list, one with its notification attempts, acknowledge, resolve). JSON;
+/// `/api/observability/alerts` (docs/api.md): rules (list, create, update, delete) and
+/// instances (list, one with its notification attempts, acknowledge, resolve). JSON;
 /// refusals are `{"error": "<field>: <problem>"}` with 400, 404, 409, 422, 429 or 503. Destinations in
 /// `notification_config` are secrets: answers say which keys are set, never the values.
 public struct AlertsAPI: Sendable {
@@ -15,6 +15,7 @@ public struct AlertsAPI: Sendable {
     let now: @Sendable () -> Date
     let customSQLTimeout: Duration
     let egress: EgressPolicy
+    var alerts: any AlertStore { database.alerts }
 
     /// `egress`: what a rule's own destinations may name (`AlertingConfiguration.egress`).
     public init(database: AlertDatabase, logger: Logger, customSQLTimeout: Duration = .seconds(5), egress: EgressPolicy = EgressPolicy(),
@@ -57,8 +58,8 @@ public struct AlertsAPI: Sendable {
     // MARK: rules
 
     func listRules() async throws(APIFailure) -> Response {
-        let rows = try await store { try await database.rules() }
-        return .json(["rules": rows.map(Self.ruleJSON)])
+        let rules = try await store { try await alerts.rules(enabledOnly: false) }
+        return .json(["rules": rules.map(Self.ruleJSON)])
     }
 
     func createRule(_ request: Request) async throws(APIFailure) -> Response {
@@ -71,8 +72,8 @@ public struct AlertsAPI: Sendable {
         }
         try await checkCustomSQL(rule)
         let createdBy: String? = if case .string(let user)? = body["created_by"] { user } else { nil }
-        let id = try await store { try await database.insert(rule, createdBy: createdBy) }
-        guard let row = try await store({ try await database.rule(id: id) }) else { throw APIFailure.storeUnavailable }
+        let id = try await store { try await alerts.insertRule(rule.definition, createdBy: createdBy) }
+        guard let row = try await store({ try await alerts.rule(id: id) }) else { throw APIFailure.storeUnavailable }
         logger.info("alert rule created", metadata: ["alert.rule_id": "\(id)", "alert.rule": "\(rule.name)"])
         return .json(["id": id, "message": "Rule created", "rule": Self.ruleJSON(row)], status: .created)
     }
@@ -112,7 +113,7 @@ public struct AlertsAPI: Sendable {
     }
 
     func updateRule(_ request: Request, id: String) async throws(APIFailure) -> Response {
-        guard let row = try await store({ try await database.rule(id: id) }), let existing = AlertRule(row: row) else {
+        guard let row = try await store({ try await alerts.rule(id: id) }), let existing = AlertRule(record: row) else {
             throw APIFailure(.notFound, "alert rule not found")
         }
         let body = try await jsonBody(request)
@@ -124,14 +125,15 @@ public struct AlertsAPI: Sendable {
         }
         rule.id = existing.id
         if body["custom_sql"] != nil || body["metric_type"] != nil { try await checkCustomSQL(rule) }
-        guard try await store({ try await database.update(rule) }), let updated = try await store({ try await database.rule(id: id) }) else {
+        guard try await store({ try await alerts.updateRule(id: rule.id, rule.definition, at: Date()) }),
+              let updated = try await store({ try await alerts.rule(id: id) }) else {
             throw APIFailure(.notFound, "alert rule not found")
         }
         return .json(["message": "Rule updated", "rule": Self.ruleJSON(updated)])
     }
 
     func deleteRule(id: String) async throws(APIFailure) -> Response {
-        guard try await store({ try await database.deleteRule(id: id) }) else { throw APIFailure(.notFound, "alert rule not found") }
+        guard try await store({ try await alerts.deleteRule(id: id) }) else { throw APIFailure(.notFound, "alert rule not found") }
         return .json(["message": "Rule deleted", "id": id])
     }
 
@@ -172,20 +174,21 @@ public struct AlertsAPI: Sendable {
         let status = try query.choice("status", AlertState.Status.allCases.filter { $0 != .inactive }.map(\.rawValue))
         let ruleID = try query.text("rule_id")
         let since = now().addingTimeInterval(-Double(hours) * 3600)
-        let rows = try await store { try await database.instances(status: status, ruleID: ruleID, since: since, limit: limit) }
-        return .json(["instances": rows.map(Self.rowJSON), "period_hours": hours])
+        let filter = AlertInstanceFilter(since: since, status: status, ruleID: ruleID, limit: limit)
+        let listed = try await store { try await alerts.instances(filter) }
+        return .json(["instances": listed.map(Self.instanceJSON), "period_hours": hours])
     }
 
     func instance(id: String) async throws(APIFailure) -> Response {
-        guard let row = try await store({ try await database.instance(id: id) }) else { throw APIFailure(.notFound, "alert instance not found") }
-        let notifications = try await store { try await database.notifications(instanceID: id) }
-        var object = Self.rowJSON(row)
-        object["notifications"] = notifications.map(Self.rowJSON)
+        guard let row = try await store({ try await alerts.instance(id: id) }) else { throw APIFailure(.notFound, "alert instance not found") }
+        let notifications = try await store { try await alerts.notificationAttempts(instanceID: id) }
+        var object = Self.instanceJSON(row)
+        object["notifications"] = notifications.map(Self.attemptJSON)
         return .json(["instance": object])
     }
 
     /// Who acknowledges: `{"user": "..."}` (or `acknowledged_by`/`user_email`) in the body, or
-    /// the seed's `?user_email=`.
+    /// `?user_email=`.
     func acknowledge(_ request: Request, id: String) async throws(APIFailure) -> Response {
         let query = try QueryParameters(request)
         var user = try query.text("user_email")
@@ -196,22 +199,22 @@ public struct AlertsAPI: Sendable {
         }
         guard let user else { throw APIFailure(.badRequest, "user: required (body {\"user\": ...} or ?user_email=)") }
         guard user.count <= 255 else { throw APIFailure(.badRequest, "user: longer than 255 characters") }
-        guard try await store({ try await database.instance(id: id) }) != nil else { throw APIFailure(.notFound, "alert instance not found") }
-        guard try await store({ try await database.acknowledgeInstance(id: id, by: user, at: now()) }) else {
+        guard try await store({ try await alerts.instance(id: id) }) != nil else { throw APIFailure(.notFound, "alert instance not found") }
+        guard try await store({ try await alerts.acknowledgeInstance(id: id, by: user, at: now()) }) else {
             throw APIFailure(.conflict, "status: only a pending or firing alert can be acknowledged")
         }
-        guard let row = try await store({ try await database.instance(id: id) }) else { throw APIFailure(.notFound, "alert instance not found") }
-        return .json(["message": "Alert acknowledged", "instance": Self.rowJSON(row)])
+        guard let row = try await store({ try await alerts.instance(id: id) }) else { throw APIFailure(.notFound, "alert instance not found") }
+        return .json(["message": "Alert acknowledged", "instance": Self.instanceJSON(row)])
     }
 
     /// Resolves by hand (no notification is sent; the rule's cooldown starts).
     func resolve(id: String) async throws(APIFailure) -> Response {
-        guard try await store({ try await database.instance(id: id) }) != nil else { throw APIFailure(.notFound, "alert instance not found") }
-        guard try await store({ try await database.resolveInstance(id: id, at: now()) }) else {
+        guard try await store({ try await alerts.instance(id: id) }) != nil else { throw APIFailure(.notFound, "alert instance not found") }
+        guard try await store({ try await alerts.resolveInstance(id: id, at: now()) }) else {
             throw APIFailure(.conflict, "status: the alert is already resolved")
         }
-        guard let row = try await store({ try await database.instance(id: id) }) else { throw APIFailure(.notFound, "alert instance not found") }
-        return .json(["message": "Alert resolved", "instance": Self.rowJSON(row)])
+        guard let row = try await store({ try await alerts.instance(id: id) }) else { throw APIFailure(.notFound, "alert instance not found") }
+        return .json(["message": "Alert resolved", "instance": Self.instanceJSON(row)])
     }
 
     // MARK: plumbing
@@ -250,35 +253,61 @@ public struct AlertsAPI: Sendable {
         return object
     }
 
-    static let jsonColumns: Set<String> = ["notification_channels", "labels"]
+    /// A rule for answers: every stored column, `notification_config` reduced to the keys that are set.
+    static func ruleJSON(_ rule: AlertRuleRecord) -> [String: Any] {
+        let overrides = NotificationOverrides(json: rule.notificationConfigJSON)
+        return [
+            "id": rule.id, "name": rule.name, "description": value(rule.description), "metric_type": rule.metricType,
+            "condition": rule.condition, "threshold": value(rule.threshold), "window_minutes": value(rule.windowMinutes),
+            "evaluation_interval_seconds": value(rule.evaluationIntervalSeconds), "custom_sql": value(rule.customSQL),
+            "severity": value(rule.severity), "notification_channels": json(rule.notificationChannelsJSON),
+            "cooldown_minutes": value(rule.cooldownMinutes), "enabled": value(rule.enabled), "service_name": value(rule.serviceName),
+            "operation_name": value(rule.operationName), "for_minutes": rule.forMinutes, "repeat_interval_minutes": rule.repeatIntervalMinutes,
+            "notification_config": (overrides?.setKeys ?? []).reduce(into: [String: Any]()) { $0[$1] = "(set)" },
+            "last_evaluated_at": value(rule.lastEvaluatedAt), "last_triggered_at": value(rule.lastTriggeredAt),
+            "last_value": value(rule.lastValue), "last_error": value(rule.lastError), "created_at": value(rule.createdAt),
+            "created_by": value(rule.createdBy), "updated_at": value(rule.updatedAt),
+        ]
+    }
 
-    /// A rule for answers: `notification_config` reduced to the keys that are set.
-    static func ruleJSON(_ row: ResultRow) -> [String: Any] {
-        var object = rowJSON(row)
-        let overrides = row["notification_config"].text.flatMap { try? JSONDecoder().decode(NotificationOverrides.self, from: Data($0.utf8)) }
-        object["notification_config"] = (overrides?.setKeys ?? []).reduce(into: [String: Any]()) { $0[$1] = "(set)" }
-        switch row["enabled"] {
-        case .int(let number): object["enabled"] = number != 0
-        default: break
-        }
+    /// An instance for answers, with its rule's name and severity.
+    static func instanceJSON(_ instance: AlertInstanceRecord) -> [String: Any] {
+        [
+            "id": instance.id, "rule_id": instance.ruleID, "rule_name": instance.ruleName, "severity": value(instance.severity),
+            "triggered_at": instance.triggeredAt, "resolved_at": value(instance.resolvedAt), "status": value(instance.status),
+            "acknowledged_by": value(instance.acknowledgedBy), "acknowledged_at": value(instance.acknowledgedAt),
+            "metric_value": value(instance.metricValue), "threshold_value": value(instance.thresholdValue), "message": value(instance.message),
+            "fingerprint": value(instance.fingerprint), "labels": json(instance.labelsJSON), "pending_since": value(instance.pendingSince),
+            "fired_at": value(instance.firedAt), "last_notified_at": value(instance.lastNotifiedAt),
+        ]
+    }
+
+    /// A listed instance: with its notification attempts counted.
+    static func instanceJSON(_ listed: ListedAlertInstance) -> [String: Any] {
+        var object = instanceJSON(listed.instance)
+        object["notification_attempts"] = listed.notificationAttempts
+        object["notifications_delivered"] = listed.notificationsDelivered
         return object
     }
 
-    static func rowJSON(_ row: ResultRow) -> [String: Any] {
-        var object: [String: Any] = [:]
-        for (column, value) in zip(row.columns, row.values) where column != "notification_config" {
-            switch value {
-            case .null: object[column] = NSNull()
-            case .int(let number) where column == "success": object[column] = number != 0
-            case .int(let number): object[column] = number
-            case .double(let number): object[column] = number.isFinite ? number : NSNull()
-            case .bool(let flag): object[column] = flag
-            case .text(let text) where jsonColumns.contains(column):
-                object[column] = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) ?? text
-            case .text(let text): object[column] = text
-            }
-        }
-        return object
+    static func attemptJSON(_ attempt: NotificationAttemptRecord) -> [String: Any] {
+        [
+            "channel": attempt.channel, "kind": attempt.kind, "attempt": attempt.attempt, "sent_at": attempt.sentAt,
+            "success": attempt.success, "status_code": value(attempt.statusCode), "error": value(attempt.error),
+        ]
+    }
+
+    /// A value for JSON: `null` when absent, and for a number that is not finite.
+    private static func value<T>(_ value: T?) -> Any {
+        guard let value else { return NSNull() }
+        if let number = value as? Double, !number.isFinite { return NSNull() }
+        return value
+    }
+
+    /// A stored JSON document as its value (its text if it does not parse); `null` when absent.
+    private static func json(_ text: String?) -> Any {
+        guard let text else { return NSNull() }
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) ?? text
     }
 }
 

@@ -2,11 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import ServiceLifecycle
+import Store
 import Tracing
 
 /// Sends one notification to each of a rule's channels: each attempt with a time limit and
 /// inside a client span whose `traceparent` goes along, failed attempts retried on the
-/// `RetrySchedule`, every attempt recorded in `notifications_sent`.
+/// `RetrySchedule`, every attempt recorded in the store.
 public struct NotificationDispatcher: Sendable {
     let database: AlertDatabase
     let configuration: AlertingConfiguration
@@ -121,9 +122,9 @@ public struct NotificationDispatcher: Sendable {
     private func record(_ notification: AlertNotification, channel: NotificationChannel, attempt: Int, success: Bool, statusCode: Int?, error: String?) async {
         observer?.notificationAttempted(channel: channel, success: success)
         do {
-            try await database.recordAttempt(instanceID: notification.instanceID, ruleID: notification.ruleID, channel: channel,
-                                             kind: notification.kind, attempt: attempt, at: Date(), success: success,
-                                             statusCode: statusCode, error: error)
+            try await database.alerts.recordNotificationAttempt(NewNotificationAttempt(
+                instanceID: notification.instanceID, ruleID: notification.ruleID, channel: channel.rawValue, kind: notification.kind.rawValue,
+                attempt: attempt, at: Date(), success: success, statusCode: statusCode, error: error))
         } catch {
             logger.warning("cannot record notification attempt", metadata: ["error": "\(error)"])
         }

@@ -7,7 +7,7 @@ import NIOSSL
 /// or LOGIN when a user is configured, and a multipart/alternative message with a text and
 /// an HTML part.
 ///
-/// Hand-written on SwiftNIO (DESIGN §1 allows it for SMTP): no maintained Swift SMTP client
+/// Hand-written on SwiftNIO: no maintained Swift SMTP client
 /// fits this stack, and the part needed is a dozen commands. `SMTP_TLS_VERIFY=false` (see
 /// `SMTPSettings.verifyCertificates`) accepts self-signed certificates, for test servers only.
 public struct SMTPNotifier: Notifier {

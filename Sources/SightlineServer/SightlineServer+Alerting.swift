@@ -14,12 +14,9 @@ extension SightlineServer {
                                observer: AlertObserver? = nil, logger: Logger) -> AlertEvaluator {
         let dispatcher = NotificationDispatcher(database: database, configuration: configuration, tracer: tracer,
                                                 observer: observer, logger: logger)
-        let leadership: (any EvaluatorLeadership)? = (database.store as? PostgresStore).map {
-            PostgresLeadership(configuration: $0.configuration, logger: logger)
-        }
         return AlertEvaluator(database: database,
                               metrics: AlertMetrics(database: database, customSQLTimeout: configuration.customSQLTimeout),
-                              dispatcher: dispatcher, configuration: configuration, leadership: leadership,
+                              dispatcher: dispatcher, configuration: configuration, leadership: database.leadership,
                               observer: observer, logger: logger)
     }
 

@@ -26,20 +26,19 @@ final class RecordingNotifier: Notifier {
 struct AlertEvaluatorClockTests {
     @Test("pending → firing → repeat → resolved → cooldown → pending again; a restart re-sends nothing", arguments: StoreKind.available)
     func lifecycle(kind: StoreKind) async throws {
-        try await withTestStore(kind) { store, _ in
+        try await withTestStore(kind) { store, testDatabase in
             let database = try await AlertDatabase.open(store: store, logger: quiet)
             defer { Task { await database.close() } }
             // The knob is a telemetry row: a rule's SQL reads nothing else.
             func turn(_ value: Double) async throws {
-                _ = try await database.run(ReadQuery(sql: "DELETE FROM enterprise.system_metrics WHERE metric_name = 'knob'"))
-                _ = try await database.run(ReadQuery(
-                    sql: "INSERT INTO enterprise.system_metrics (metric_type, metric_name, value) VALUES ('test', 'knob', \(value))"))
+                try await testDatabase.execute("DELETE FROM enterprise.system_metrics WHERE metric_name = 'knob'")
+                try await testDatabase.execute("INSERT INTO enterprise.system_metrics (metric_type, metric_name, value) VALUES ('test', 'knob', \(value))")
             }
             try await turn(10)
             var rule = AlertRule(name: "Knob high", metricType: .customSQL, condition: .gt, threshold: 5, windowMinutes: 1,
                                  evaluationIntervalSeconds: 60, customSQL: "SELECT max(value) FROM enterprise.system_metrics WHERE metric_name = 'knob'",
                                  severity: .critical, channels: [.webhook], cooldownMinutes: 10, forMinutes: 2, repeatIntervalMinutes: 5)
-            rule.id = try await database.insert(rule, createdBy: "test")
+            rule.id = try await database.alerts.insertRule(rule.definition, createdBy: "test")
 
             let recorder = RecordingNotifier()
             func evaluator() -> AlertEvaluator {
@@ -52,10 +51,10 @@ struct AlertEvaluatorClockTests {
                                       configuration: AlertingConfiguration(), logger: quiet)
             }
             func status() async throws -> String? {
-                try await database.run(ReadQuery(sql: "SELECT status FROM enterprise.alert_instances ORDER BY triggered_at DESC LIMIT 1")).first?["status"].text
+                try await testDatabase.rows("SELECT status FROM enterprise.alert_instances ORDER BY triggered_at DESC LIMIT 1").first?.string("status")
             }
             func lastError() async throws -> String? {
-                try await database.run(ReadQuery(sql: "SELECT last_error FROM enterprise.alert_rules WHERE name = 'Knob high'")).first?["last_error"].text
+                try await testDatabase.rows("SELECT last_error FROM enterprise.alert_rules WHERE name = 'Knob high'").first?.string("last_error")
             }
             let t0 = Date().addingTimeInterval(-3600)
             func at(_ minutes: Double) -> Date { t0.addingTimeInterval(minutes * 60) }
@@ -102,12 +101,12 @@ struct AlertEvaluatorClockTests {
             #expect(try await status() == "resolved")
             #expect(recorder.kinds == [.firing, .repeated, .resolved])
 
-            let instances = try await database.run(ReadQuery(sql: "SELECT count(*) AS n FROM enterprise.alert_instances"))
-            #expect(instances.first?["n"].int == 1)
-            let attempts = try await database.run(ReadQuery(sql: "SELECT kind, success FROM enterprise.notifications_sent ORDER BY id"))
-            #expect(attempts.map { $0["kind"].text ?? "" } == ["firing", "repeat", "resolved"])
-            let stored = try await database.run(ReadQuery(sql: "SELECT fired_at, last_notified_at, pending_since, resolved_at FROM enterprise.alert_instances"))
-            #expect(stored.first.map { row in row.values.allSatisfy { !$0.isNull } } == true)
+            let instances = try await testDatabase.rows("SELECT count(*) AS n FROM enterprise.alert_instances")
+            #expect(instances.first?.int("n") == 1)
+            let attempts = try await testDatabase.rows("SELECT kind, success FROM enterprise.notifications_sent ORDER BY id")
+            #expect(attempts.map { $0.string("kind") ?? "" } == ["firing", "repeat", "resolved"])
+            let stored = try await testDatabase.rows("SELECT fired_at, last_notified_at, pending_since, resolved_at FROM enterprise.alert_instances")
+            #expect(stored.first.map { row in row.values.values.allSatisfy { !($0 is NSNull) } } == true)
         }
     }
 }

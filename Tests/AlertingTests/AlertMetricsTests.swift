@@ -1,22 +1,7 @@
 import Foundation
-import Logging
-import PostgresNIO
 import Store
 import StoreTestSupport
 import Testing
-
-/// Runs a write statement on the test database from a connection of its own.
-func execute(_ database: TestDatabase, _ sql: String) async throws {
-    switch database.kind {
-    case .sqlite:
-        _ = try await database.rows(sql)
-    case .postgres:
-        let configuration = try PostgresStore.Configuration(url: database.storage)
-        let connection = try await PostgresConnection.connect(configuration: configuration.connectionConfiguration, id: 9, logger: quiet)
-        defer { Task { try? await connection.close() } }
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quiet)
-    }
-}
 
 /// Every metric type computed by the running evaluator (`last_value` of its rule) on data
 /// ingested through the receiver, against values computed here from the data sent.
@@ -60,11 +45,11 @@ struct AlertMetricsTests {
             let old = database.kind == .postgres ? "now() - interval '3 hours'" : "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 hours')"
             let llm: [(tokens: Int, cost: Double)] = [(1200, 0.25), (800, 1.5), (3000, 0.125)]
             for call in llm {
-                try await execute(database, "INSERT INTO enterprise.llm_call_metrics (timestamp, model, provider, total_tokens, elapsed_ms, cost_usd) VALUES (\(stamp), 'gpt-x', 'openai', \(call.tokens), 100, \(call.cost))")
+                try await database.execute("INSERT INTO enterprise.llm_call_metrics (timestamp, model, provider, total_tokens, elapsed_ms, cost_usd) VALUES (\(stamp), 'gpt-x', 'openai', \(call.tokens), 100, \(call.cost))")
             }
-            try await execute(database, "INSERT INTO enterprise.llm_call_metrics (timestamp, model, provider, total_tokens, elapsed_ms, cost_usd) VALUES (\(old), 'gpt-x', 'openai', 99999, 100, 99)")
-            try await execute(database, "INSERT INTO enterprise.cache_metrics (timestamp, cache_type, hits, misses) VALUES (\(stamp), 'rag', 30, 70)")
-            try await execute(database, "INSERT INTO enterprise.cache_metrics (timestamp, cache_type, hits, misses) VALUES (\(stamp), 'embedding', 10, 40)")
+            try await database.execute("INSERT INTO enterprise.llm_call_metrics (timestamp, model, provider, total_tokens, elapsed_ms, cost_usd) VALUES (\(old), 'gpt-x', 'openai', 99999, 100, 99)")
+            try await database.execute("INSERT INTO enterprise.cache_metrics (timestamp, cache_type, hits, misses) VALUES (\(stamp), 'rag', 30, 70)")
+            try await database.execute("INSERT INTO enterprise.cache_metrics (timestamp, cache_type, hits, misses) VALUES (\(stamp), 'embedding', 10, 40)")
 
             let expected: [(rule: [String: Any], value: Double?)] = [
                 (["metric_type": "error_count", "service_name": "checkout"], 3 + 5),

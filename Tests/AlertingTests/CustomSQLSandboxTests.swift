@@ -172,9 +172,9 @@ struct CustomSQLSandboxTests {
             let text = try await rule("text", "SELECT (SELECT service_name FROM enterprise.trace_spans WHERE service_name LIKE 'XYZZY%' LIMIT 1)")
             // Saved as harmless, then changed in the table: as a rule saved by an older Sightline.
             let old = try await rule("old", "SELECT 1")
-            try await execute(database, "UPDATE enterprise.alert_rules SET custom_sql = 'SELECT count(*) FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%''' WHERE id = '\(old)'")
+            try await database.execute("UPDATE enterprise.alert_rules SET custom_sql = 'SELECT count(*) FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%''' WHERE id = '\(old)'")
             let oldText = try await rule("old text", "SELECT 1")
-            try await execute(database, "UPDATE enterprise.alert_rules SET custom_sql = 'SELECT (SELECT name FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%'')' WHERE id = '\(oldText)'")
+            try await database.execute("UPDATE enterprise.alert_rules SET custom_sql = 'SELECT (SELECT name FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%'')' WHERE id = '\(oldText)'")
             let expected = [
                 text: kind == .sqlite ? "custom_sql: not a number" : "custom_sql: invalid text representation (SQLSTATE 22P02)",
                 old: "alert_rules", oldText: "alert_rules",

@@ -21,7 +21,7 @@ import Testing
 }
 
 /// A store whose every read runs past its time limit.
-final class TimeLimitedStore: TelemetryStore {
+final class TimeLimitedStore: TelemetryStore, SpanMetricsSource {
     let reads = Mutex(0)
 
     func migrate() async throws -> [String] { [] }
@@ -30,7 +30,16 @@ final class TimeLimitedStore: TelemetryStore {
     func ping() async throws {}
     func close() async throws {}
 
-    func read(_ query: ReadQuery) async throws -> [ResultRow] {
+    var queries: StoreQueries {
+        var queries = StoreQueries.unsupported
+        queries.spanMetrics = self
+        return queries
+    }
+
+    func spanTotals(bucketBoundsNanos: [Int64]) async throws(StoreError) -> [SpanTotalsRow] { try stopped() }
+    func llmTotals() async throws(StoreError) -> [LLMTotalsRow] { try stopped() }
+
+    private func stopped<T>() throws(StoreError) -> T {
         reads.withLock { $0 += 1 }
         throw StoreError(operation: "read", reason: "stopped", kind: .timeLimitExceeded(.seconds(1)))
     }

@@ -23,6 +23,8 @@ public final class PostgresStore: TelemetryStore {
     private let writer: PostgresClient
     private let reader: PostgresClient
     private let gate: ReadGate
+    /// The alert evaluator's lock (`alertStore`).
+    let evaluatorLock: PostgresEvaluatorLock
     private let logger: Logger
 
     public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader) }
@@ -34,6 +36,7 @@ public final class PostgresStore: TelemetryStore {
         self.reader = PostgresClient(configuration: configuration.readerClientConfiguration, backgroundLogger: logger)
         self.gate = ReadGate(slots: configuration.readerConnections, queueLimit: configuration.readerConnections,
                              maxWait: configuration.readTimeout * 2 + .seconds(1))
+        self.evaluatorLock = PostgresEvaluatorLock(configuration: configuration, logger: logger)
     }
 
     /// Both pools, run together until graceful shutdown.

@@ -12,9 +12,10 @@ import VaporCSQLite
 /// offers no interrupt. SQLite checks for an interrupt at every loop of a statement's program
 /// (and while sorting), so an interrupted statement ends within moments; only one call of a
 /// function such as `REGEXP` on one value runs to its end first (`SQLiteRegexp.timeLimit`).
-/// `PRAGMA query_only` refuses writes. `REGEXP` and `sightline_percentiles` are installed as on
-/// every other connection (`SQLiteReadFunctions`). Blocking: used on a thread pool, one
-/// statement at a time.
+/// `PRAGMA query_only` refuses writes, except on the one connection alert statements write
+/// through (`readOnly: false`). `REGEXP` and `sightline_percentiles` are installed as on every
+/// other connection (`SQLiteReadFunctions`). Blocking: used on a thread pool, one statement at
+/// a time.
 final class SQLiteReadConnection: @unchecked Sendable {
     /// The handle and the running statement's deadline, shared with the timer's thread.
     private struct Watch: @unchecked Sendable {
@@ -33,8 +34,8 @@ final class SQLiteReadConnection: @unchecked Sendable {
     }
 
     /// Opens a connection with `path` attached as `enterprise`, `pragmas` run, then
-    /// `query_only` set.
-    static func open(path: String, pragmas: [String]) throws -> SQLiteReadConnection {
+    /// `query_only` set when `readOnly`.
+    static func open(path: String, pragmas: [String], readOnly: Bool = true) throws -> SQLiteReadConnection {
         var database: OpaquePointer?
         let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI
         let opened = sqlite_nio_sqlite3_open_v2(":memory:", &database, flags, nil)
@@ -45,7 +46,7 @@ final class SQLiteReadConnection: @unchecked Sendable {
         let connection = SQLiteReadConnection(database: database)
         do {
             _ = try connection.rows(ReadQuery(sql: "ATTACH DATABASE ? AS enterprise", binds: [.text(path)]), limit: .seconds(60))
-            for pragma in pragmas + ["PRAGMA query_only = ON"] {
+            for pragma in pragmas + (readOnly ? ["PRAGMA query_only = ON"] : []) {
                 _ = try connection.rows(ReadQuery(sql: pragma), limit: .seconds(60))
             }
             try SQLiteReadFunctions.install(on: database)
@@ -185,15 +186,17 @@ final class SQLiteReaders: Sendable {
 
     /// `count` connections on `count` threads; each statement stops at `timeLimit`; up to
     /// `queueLimit` reads wait for a connection (each at most twice the limit and a second: a
-    /// read that waits is behind reads that end within the limit).
-    static func open(path: String, pragmas: [String], count: Int, queueLimit: Int, timeLimit: Duration) async throws -> SQLiteReaders {
+    /// read that waits is behind reads that end within the limit). `readOnly: false` for the
+    /// connection alert statements write through.
+    static func open(path: String, pragmas: [String], count: Int, queueLimit: Int, timeLimit: Duration,
+                     readOnly: Bool = true) async throws -> SQLiteReaders {
         let threadPool = NIOThreadPool(numberOfThreads: count)
         threadPool.start()
         do {
             let connections = try await threadPool.runIfActive {
                 var opened: [SQLiteReadConnection] = []
                 do {
-                    for _ in 0..<count { opened.append(try SQLiteReadConnection.open(path: path, pragmas: pragmas)) }
+                    for _ in 0..<count { opened.append(try SQLiteReadConnection.open(path: path, pragmas: pragmas, readOnly: readOnly)) }
                 } catch {
                     for connection in opened { connection.close() }
                     throw error

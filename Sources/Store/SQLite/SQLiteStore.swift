@@ -14,6 +14,8 @@ import SQLiteNIO
 /// connections with threads of their own, each statement stopped at the read time limit, and
 /// `ping` has a connection and thread of its own, so neither a commit nor a slow query delays
 /// a probe, and slow queries cannot hold the threads the writer needs (docs/security-reads.md).
+/// Alert statements (rules, instances, notification attempts) write on a connection and thread
+/// of their own beside the group commits (WAL and the busy timeout let both write).
 public final class SQLiteStore: TelemetryStore {
     public let path: String
     /// Migrations.
@@ -22,6 +24,8 @@ public final class SQLiteStore: TelemetryStore {
     private let writer: SQLiteWriteConnection
     private let readers: SQLiteReaders
     private let pinger: SQLiteReaders
+    /// Alert statements (`alertStore`).
+    let alertStatements: SQLiteReaders
     private let checkpointer: SQLiteCheckpointer
     private let threadPool: NIOThreadPool
     private let logger: Logger
@@ -37,12 +41,14 @@ public final class SQLiteStore: TelemetryStore {
     static let writerAutoCheckpointPages = 4_096
 
     private init(path: String, connection: SQLiteConnection, writer: SQLiteWriteConnection, readers: SQLiteReaders,
-                 pinger: SQLiteReaders, checkpointer: SQLiteCheckpointer, threadPool: NIOThreadPool, logger: Logger) {
+                 pinger: SQLiteReaders, alertStatements: SQLiteReaders, checkpointer: SQLiteCheckpointer, threadPool: NIOThreadPool,
+                 logger: Logger) {
         self.path = path
         self.connection = connection
         self.writer = writer
         self.readers = readers
         self.pinger = pinger
+        self.alertStatements = alertStatements
         self.checkpointer = checkpointer
         self.threadPool = threadPool
         self.logger = logger
@@ -72,10 +78,13 @@ public final class SQLiteStore: TelemetryStore {
             // Probes one at a time on their connection; a burst of them waits its turn.
             readers.append(try await SQLiteReaders.open(path: path, pragmas: connectionPragmas + ["PRAGMA enterprise.cache_size = -512"],
                                                         count: 1, queueLimit: 64, timeLimit: pingTimeLimit))
+            // Alert statements one at a time on a connection that may write.
+            readers.append(try await SQLiteReaders.open(path: path, pragmas: connectionPragmas, count: 1, queueLimit: 64,
+                                                        timeLimit: readTimeLimit, readOnly: false))
             let writer = try await SQLiteWriteConnection.open(path: path, pragmas: connectionPragmas + writerPragmas, threadPool: threadPool)
             let checkpointer = SQLiteCheckpointer(connection: opened[1], logger: logger)
             return SQLiteStore(path: path, connection: opened[0], writer: writer, readers: readers[0], pinger: readers[1],
-                               checkpointer: checkpointer, threadPool: threadPool, logger: logger)
+                               alertStatements: readers[2], checkpointer: checkpointer, threadPool: threadPool, logger: logger)
         } catch {
             for reader in readers { await reader.close() }
             for connection in opened { try? await connection.close() }
@@ -215,6 +224,7 @@ public final class SQLiteStore: TelemetryStore {
         await checkpointer.close()
         await readers.close()
         await pinger.close()
+        await alertStatements.close()
         try await connection.close()
         try await threadPool.shutdownGracefully()
     }

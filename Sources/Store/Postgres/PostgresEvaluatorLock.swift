@@ -1,16 +1,15 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Store
 import Synchronization
 
-/// One evaluator per PostgreSQL database: a session-level advisory lock on a connection of its
-/// own. The lock goes with the session, so when the holder stops (or its connection dies)
-/// another Sightline takes it at its next try. Followers keep their connection and retry the
-/// lock on it (no connection per try).
-public final class PostgresLeadership: EvaluatorLeadership {
+/// One alert evaluator per PostgreSQL database: a session-level advisory lock on a connection
+/// of its own. The lock goes with the session, so when the holder stops (or its connection
+/// dies) another Sightline takes it at its next try. Followers keep their connection and retry
+/// the lock on it (no connection per try).
+final class PostgresEvaluatorLock: Sendable {
     /// The advisory lock key ("SighAlrt").
-    public static let lockKey: Int64 = 0x5369_6768_416c_7274
+    static let lockKey: Int64 = 0x5369_6768_416c_7274
 
     private struct State {
         var connection: PostgresConnection?
@@ -21,12 +20,13 @@ public final class PostgresLeadership: EvaluatorLeadership {
     private let logger: Logger
     private let state = Mutex(State())
 
-    public init(configuration: PostgresStore.Configuration, logger: Logger) {
+    init(configuration: PostgresStore.Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
     }
 
-    public func acquire() async -> Bool {
+    /// Whether this process holds the lock now (taking it when free).
+    func acquire() async -> Bool {
         let (existing, holding) = state.withLock { ($0.connection, $0.holding) }
         var connection = existing
         if let current = connection, current.isClosed {
@@ -46,11 +46,11 @@ public final class PostgresLeadership: EvaluatorLeadership {
             guard let connection else { return false }
             if state.withLock({ $0.holding }) {
                 // Still ours while the session lives: check that it does.
-                _ = try await withDeadline(.seconds(2)) { try await connection.query("SELECT 1", logger: self.logger) }
+                _ = try await withTimeLimit(.seconds(2)) { try await connection.query("SELECT 1", logger: self.logger) }
                 return true
             }
             var locked = false
-            let rows = try await withDeadline(.seconds(2)) {
+            let rows = try await withTimeLimit(.seconds(2)) {
                 try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS locked", logger: self.logger)
             }
             for try await value in rows.decode(Bool.self) { locked = value }
@@ -67,7 +67,8 @@ public final class PostgresLeadership: EvaluatorLeadership {
         }
     }
 
-    public func release() async {
+    /// Gives the lock up and closes its connection.
+    func release() async {
         let (held, holding) = state.withLock { current -> (PostgresConnection?, Bool) in
             defer { current = State() }
             return (current.connection, current.holding)

@@ -15,7 +15,7 @@ public struct APIAccessMiddleware<Context: RequestContext>: RouterMiddleware {
         // with its `Sec-WebSocket-Key`: it is answered with the policy's reason, not a 426.
         let asked = APIAccessPolicy.Request(method: request.method, route: context.endpointPath,
                                             authority: request.head.authority, headers: request.headers,
-                                            isWebSocketUpgrade: request.headers[.secWebSocketKey] != nil)
+                                            isWebSocketUpgrade: WebSocketRoute.asksForUpgrade(request))
         if let refusal = policy.refusal(asked) { return refusal.failure.response }
         return try await next(request, context)
     }

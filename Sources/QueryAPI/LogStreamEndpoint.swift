@@ -25,8 +25,9 @@ public struct LogStreamEndpoint: Sendable {
     let policy: APIAccessPolicy
     let logger: Logger
 
-    /// Other WebSocket endpoints upgraded by this port's server (`WebSocketRoute`).
-    let otherRoutes: [WebSocketRoute]
+    /// Other WebSocket endpoints upgraded by this port's server (`WebSocketRoute`); the API
+    /// router gives each its plain-HTTP route.
+    public let otherRoutes: [WebSocketRoute]
 
     public init(feed: LogFeed, policy: APIAccessPolicy, logger: Logger, otherRoutes: [WebSocketRoute] = []) {
         self.feed = feed

@@ -15,10 +15,21 @@ public struct WebSocketRoute: Sendable {
     public var admit: @Sendable (Request) -> QueryFailure?
     /// Prepares the session (subscribes, reads what is sent first); nil refuses the upgrade.
     public var open: @Sendable (Request) async -> Session?
+    /// The answer to a request that was not upgraded: a plain GET, or an upgrade that `admit`
+    /// refused (which must get that refusal, e.g. 503 for a full feed, not "upgrade required").
+    public var plain: @Sendable (Request) -> Response
 
-    public init(path: String, admit: @escaping @Sendable (Request) -> QueryFailure?, open: @escaping @Sendable (Request) async -> Session?) {
+    public init(path: String, admit: @escaping @Sendable (Request) -> QueryFailure?,
+                open: @escaping @Sendable (Request) async -> Session?, plain: @escaping @Sendable (Request) -> Response) {
         self.path = path
         self.admit = admit
         self.open = open
+        self.plain = plain
+    }
+
+    /// Whether a request is a WebSocket handshake: it has a `Sec-WebSocket-Key` (the
+    /// hop-by-hop `Upgrade` and `Connection` fields do not reach the router).
+    public static func asksForUpgrade(_ request: Request) -> Bool {
+        request.headers[.secWebSocketKey] != nil
     }
 }

@@ -47,6 +47,10 @@ enum APIRouter {
         alerts?.addRoutes(to: router.group("/api/observability"))
         metrics?.addRoutes(to: router)
         logStream.addRoutes(to: router.group("/api/observability"))
+        // The other WebSocket endpoints' plain side (Loki's tail): requests not upgraded.
+        for route in logStream.otherRoutes {
+            router.get(RouterPath(route.path)) { request, _ in route.plain(request) }
+        }
         // Grafana's own Tempo and Loki data sources (DESIGN §5).
         TempoAPI(store: store, logger: logger).addRoutes(to: router)
         LokiAPI(store: store, logger: logger).addRoutes(to: router)

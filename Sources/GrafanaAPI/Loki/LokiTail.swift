@@ -52,24 +52,34 @@ public struct LokiTail: Sendable {
     /// The route for `LogStreamEndpoint`'s upgrade handling.
     public var route: WebSocketRoute {
         WebSocketRoute(path: Self.path, admit: { request in
-            do throws(GrafanaFailure) {
-                _ = try Self.parse(request)
-            } catch {
-                return QueryFailure(error.status, error.message)
-            }
-            guard feed.subscriberCount < feed.configuration.maxSubscribers else {
-                return QueryFailure(.serviceUnavailable, "too many live clients (\(feed.configuration.maxSubscribers)); retry later")
-            }
-            return nil
+            admission(request).map { QueryFailure($0.status, $0.message) }
         }, open: { request in
             await open(request)
+        }, plain: { request in
+            refusal(request)
         })
     }
 
-    /// The plain-HTTP side: a request that was not upgraded gets 400 for a bad query, else 426.
-    static func refusal(_ request: Request) -> Response {
+    /// Why an upgrade is refused: a bad query (400), or the feed has its most clients (503).
+    func admission(_ request: Request) -> GrafanaFailure? {
         do throws(GrafanaFailure) {
-            _ = try parse(request)
+            _ = try Self.parse(request)
+        } catch {
+            return error
+        }
+        guard feed.subscriberCount < feed.configuration.maxSubscribers else {
+            return GrafanaFailure(.serviceUnavailable, "too many live clients (\(feed.configuration.maxSubscribers)); retry later")
+        }
+        return nil
+    }
+
+    /// The plain-HTTP side, in Loki's error shape: an upgrade that was refused gets its reason
+    /// (400, or 503 with `Retry-After` while the feed is full); a plain request 400 for a bad
+    /// query, else 426.
+    func refusal(_ request: Request) -> Response {
+        if WebSocketRoute.asksForUpgrade(request), let failure = admission(request) { return failure.lokiResponse }
+        do throws(GrafanaFailure) {
+            _ = try Self.parse(request)
         } catch {
             return error.lokiResponse
         }

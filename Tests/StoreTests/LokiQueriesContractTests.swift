@@ -106,6 +106,21 @@ import Testing
                 (Self.select([Self.shop], lines: [LokiLineMatch(.matches, "[0-9]{4}")]), ["payment failed: card 4242"]),
                 (Self.select([Self.shop], lines: [LokiLineMatch(.notMatches, "^(cart|disk)")]), ["payment failed: card 4242", "arrival time"]),
                 (Self.select([Self.shop], lines: [LokiLineMatch(.matches, "(?i)CART"), LokiLineMatch(.notContains, "payment")]), ["cart updated"]),
+                // A whole trace or span id as a needle also finds the records that carry it.
+                (Self.select([Self.shop], lines: [LokiLineMatch(.contains, Self.traceID)]), ["cart updated", "payment failed: card 4242"]),
+                (Self.select([Self.shop], lines: [LokiLineMatch(.contains, Self.traceID.uppercased())]), ["cart updated", "payment failed: card 4242"]),
+                (Self.select([Self.shop], lines: [LokiLineMatch(.contains, "2222222222222222")]), ["cart updated", "payment failed: card 4242"]),
+                (Self.select([Self.shop], lines: [LokiLineMatch(.notContains, Self.traceID)]), ["disk almost full", "arrival time"]),
+                (Self.select([Self.shop], lines: [LokiLineMatch(.contains, String(Self.traceID.dropLast()))]), []),
+                // Alternatives: one of each group holds.
+                (LokiSelection(matchers: [Self.shop], anyOf: [LokiAlternatives(labels: [LokiLabelMatch("level", .equal, "warn")],
+                                                                               lines: [LokiLineMatch(.contains, "card")])]),
+                 ["payment failed: card 4242", "disk almost full"]),
+                (LokiSelection(matchers: [Self.shop], anyOf: [LokiAlternatives(labels: [LokiLabelMatch("level", .equal, "warn")],
+                                                                               lines: [LokiLineMatch(.contains, "card")]),
+                                                              LokiAlternatives(labels: [LokiLabelMatch("logger", .equal, "shop.disk")])]),
+                 ["disk almost full"]),
+                (LokiSelection(matchers: [Self.shop], anyOf: [LokiAlternatives()]), []),
             ]
             for (selection, expected) in cases {
                 let lines = try await loki.lines(selection, from: Self.t0, toExclusive: Self.t0 + 10 * Self.second, limit: 100, backward: false)

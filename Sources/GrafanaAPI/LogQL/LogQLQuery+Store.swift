@@ -7,7 +7,8 @@ extension LogSelector {
     /// The same selection as the store takes it.
     public var selection: LokiSelection {
         LokiSelection(matchers: matchers.map(\.labelMatch), labelFilters: labelFilters.map(\.labelMatch),
-                      lineFilters: lineFilters.map(\.lineMatch))
+                      lineFilters: lineFilters.map(\.lineMatch),
+                      anyOf: alternatives.map { LokiAlternatives(labels: $0.labels.map(\.labelMatch), lines: $0.lines.map(\.lineMatch)) })
     }
 }
 

@@ -79,21 +79,52 @@ public struct LineFilter: Sendable, Equatable {
         case .notMatches: return !LogQLRegex.search(value, line)
         }
     }
+
+    /// As the store matches a record: a needle that is a whole trace id (32 hex digits) or span
+    /// id (16) also finds the record of that trace or span (`LokiLineMatch`).
+    public func matches(_ line: String, traceID: String?, spanID: String?) -> Bool {
+        let id = value.allSatisfy(\.isHexDigit) ? (value.count == 32 ? traceID : value.count == 16 ? spanID : nil) : nil
+        let isID = id.map { !$0.isEmpty && $0 == value.lowercased() } ?? false
+        switch op {
+        case .contains: return isID || matches(line)
+        case .notContains: return !isID && matches(line)
+        case .matches, .notMatches: return matches(line)
+        }
+    }
+}
+
+/// Filters of which at least one must hold: LogQL's `a="x" or b="y"` between label filters. A
+/// label made from the line by `label_format` (`x=`{{ contains "v" __line__ }}``, which
+/// Grafana's trace-to-logs query sends) is compared as the line filter it stands for.
+public struct FilterAlternatives: Sendable, Equatable {
+    public var labels: [LabelMatcher]
+    public var lines: [LineFilter]
+
+    public init(labels: [LabelMatcher] = [], lines: [LineFilter] = []) {
+        self.labels = labels
+        self.lines = lines
+    }
 }
 
 /// A stream selector with its pipeline: line filters, parsers (`json`, `logfmt`, which pass
-/// lines through unchanged), `drop`/`keep` (ignored) and label filters on stream labels.
+/// lines through unchanged), `drop`/`keep` (ignored), label filters on stream labels (joined
+/// with `and`, or `or` as `alternatives`), and `label_format` labels that say whether the line
+/// contains a text.
 public struct LogSelector: Sendable, Equatable {
     public var matchers: [LabelMatcher]
     public var lineFilters: [LineFilter]
     public var labelFilters: [LabelMatcher]
+    /// Label filters joined with `or`: each group must have one that holds.
+    public var alternatives: [FilterAlternatives]
     /// `json`, `logfmt`, `drop`, `keep`, `decolorize`: accepted and passed through.
     public var passThroughStages: [String]
 
-    public init(matchers: [LabelMatcher], lineFilters: [LineFilter] = [], labelFilters: [LabelMatcher] = [], passThroughStages: [String] = []) {
+    public init(matchers: [LabelMatcher], lineFilters: [LineFilter] = [], labelFilters: [LabelMatcher] = [],
+                alternatives: [FilterAlternatives] = [], passThroughStages: [String] = []) {
         self.matchers = matchers
         self.lineFilters = lineFilters
         self.labelFilters = labelFilters
+        self.alternatives = alternatives
         self.passThroughStages = passThroughStages
     }
 
@@ -229,6 +260,8 @@ struct LogQLParser {
     }
 
     mutating func pipeline(into selector: inout LogSelector) throws(QueryParseError) {
+        // Labels `label_format` made, by name: the text whose presence in the line each tells.
+        var lineLabels: [String: String] = [:]
         while true {
             let token = cursor.current
             guard case .symbol(let symbol) = token.kind else { return }
@@ -257,22 +290,102 @@ struct LogQLParser {
             case "drop", "keep":
                 try skipArguments()
                 selector.passThroughStages.append(stage)
-            case "line_format", "label_format", "pattern", "regexp", "unwrap":
-                throw QueryParseError(column: stageToken.column, "unsupported pipeline stage \"\(stage)\": Sightline supports line filters, json, logfmt, drop, keep and label filters")
+            case "label_format":
+                repeat {
+                    let (name, text) = try lineLabel()
+                    lineLabels[name] = text
+                } while cursor.take(",")
+            case "line_format", "pattern", "regexp", "unwrap":
+                throw QueryParseError(column: stageToken.column, "unsupported pipeline stage \"\(stage)\": Sightline supports line filters, json, logfmt, drop, keep, label filters and label_format with {{ contains \"text\" __line__ }}")
             default:
-                guard Self.isLabelName(stage), case .symbol(let opSymbol) = cursor.current.kind else {
+                guard Self.isLabelName(stage), case .symbol = cursor.current.kind else {
                     throw QueryParseError(column: stageToken.column, "syntax error: unexpected \(stage), expected a pipeline stage")
                 }
-                guard let op = LabelMatcher.Operator(rawValue: opSymbol == "==" ? "=" : opSymbol) else {
-                    throw QueryParseError(column: cursor.current.column, "unsupported label filter \"\(opSymbol)\": Sightline supports =, !=, =~ and !~ on stream labels")
+                var filters = [try labelFilter(stage, lineLabels)]
+                var joiner: String?
+                while case .identifier(let word) = cursor.current.kind, ["and", "or"].contains(word.lowercased()) {
+                    guard joiner == nil || joiner == word.lowercased() else {
+                        throw QueryParseError(column: cursor.current.column, "unsupported label filter: \"and\" and \"or\" mixed in one filter")
+                    }
+                    joiner = word.lowercased()
+                    cursor.advance()
+                    filters.append(try labelFilter(try cursor.identifier("a label name after \(word)"), lineLabels))
                 }
-                cursor.advance()
-                let valueToken = cursor.current
-                let value = try cursor.string("a quoted value")
-                if op == .matches || op == .notMatches { try Self.checkRegex(value, column: valueToken.column) }
-                selector.labelFilters.append(LabelMatcher(stage, op, value))
+                if joiner == "or" {
+                    var alternatives = FilterAlternatives()
+                    for filter in filters {
+                        switch filter {
+                        case .label(let matcher): alternatives.labels.append(matcher)
+                        case .line(let line): alternatives.lines.append(line)
+                        }
+                    }
+                    selector.alternatives.append(alternatives)
+                } else {
+                    for filter in filters {
+                        switch filter {
+                        case .label(let matcher): selector.labelFilters.append(matcher)
+                        case .line(let line): selector.lineFilters.append(line)
+                        }
+                    }
+                }
             }
         }
+    }
+
+    enum PipelineFilter {
+        case label(LabelMatcher)
+        case line(LineFilter)
+    }
+
+    /// `name op "value"` after its name: a stream label filter, or for a label of `label_format`
+    /// (`lineLabels`), the line filter it stands for (`="true"` contains, `="false"` does not).
+    mutating func labelFilter(_ name: String, _ lineLabels: [String: String]) throws(QueryParseError) -> PipelineFilter {
+        guard case .symbol(let opSymbol) = cursor.current.kind,
+              let op = LabelMatcher.Operator(rawValue: opSymbol == "==" ? "=" : opSymbol) else {
+            throw QueryParseError(column: cursor.current.column, "unsupported label filter \"\(cursor.current.text)\": Sightline supports =, !=, =~ and !~ on stream labels")
+        }
+        cursor.advance()
+        let valueToken = cursor.current
+        let value = try cursor.string("a quoted value")
+        if let text = lineLabels[name] {
+            guard op == .equal || op == .notEqual, value == "true" || value == "false" else {
+                throw QueryParseError(column: valueToken.column, "unsupported label filter on \(name): compare it with = or != \"true\" or \"false\"")
+            }
+            return .line(LineFilter((op == .equal) == (value == "true") ? .contains : .notContains, text))
+        }
+        if op == .matches || op == .notMatches { try Self.checkRegex(value, column: valueToken.column) }
+        return .label(LabelMatcher(name, op, value))
+    }
+
+    /// One `name=`{{ contains "text" __line__ }}`` of `label_format`: the one template
+    /// Sightline evaluates (Grafana's trace-to-logs query); any other answers 400 naming it.
+    mutating func lineLabel() throws(QueryParseError) -> (String, String) {
+        let nameToken = cursor.current
+        let name = try cursor.identifier("a label name")
+        guard Self.isLabelName(name) else { throw QueryParseError(column: nameToken.column, "syntax error: invalid label name \"\(name)\"") }
+        try cursor.expect("=", " after \(name)")
+        let templateToken = cursor.current
+        let template = try cursor.string("a quoted template")
+        guard let text = Self.containsLineTemplate(template) else {
+            throw QueryParseError(column: templateToken.column,
+                                  "unsupported label_format template \"\(template.prefix(80))\": Sightline supports {{ contains \"text\" __line__ }}")
+        }
+        return (name, text)
+    }
+
+    /// The text of `{{ contains "text" __line__ }}`, or nil for another template.
+    static func containsLineTemplate(_ template: String) -> String? {
+        var rest = Substring(template.trimmingCharacters(in: .whitespaces))
+        guard rest.hasPrefix("{{"), rest.hasSuffix("}}") else { return nil }
+        rest = rest.dropFirst(2).dropLast(2)
+        rest = Substring(rest.trimmingCharacters(in: .whitespaces))
+        guard rest.hasPrefix("contains"), rest.hasSuffix("__line__") else { return nil }
+        rest = rest.dropFirst("contains".count).dropLast("__line__".count)
+        rest = Substring(rest.trimmingCharacters(in: .whitespaces))
+        guard rest.count >= 2, rest.first == "\"", rest.last == "\"" else { return nil }
+        let text = rest.dropFirst().dropLast()
+        guard !text.contains("\"") else { return nil }
+        return String(text)
     }
 
     /// `a, b, c` or `a="expr", b` after json/logfmt/drop/keep.

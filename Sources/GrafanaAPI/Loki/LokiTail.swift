@@ -140,21 +140,21 @@ public struct LokiTail: Sendable {
         if let service = record["service_name"] as? String, !service.isEmpty { labels["service_name"] = service }
         if let logger = record["logger_name"] as? String, !logger.isEmpty { labels["logger"] = logger }
         if let trace = record["trace_id"] as? String, !trace.isEmpty { labels["trace_id"] = trace }
-        for matcher in selector.allMatchers {
-            let value: String
+        let span = record["span_id"] as? String
+        func holds(_ matcher: LabelMatcher) -> Bool {
             switch matcher.name {
             case "level", "detected_level":
                 if matcher.op == .equal || matcher.op == .notEqual, let wanted = LokiLabels.levelAliases[matcher.value.lowercased()] {
-                    guard (wanted == stored) == (matcher.op == .equal) else { return nil }
-                    continue
+                    return (wanted == stored) == (matcher.op == .equal)
                 }
-                value = labels["level"] ?? ""
-            case "span_id": value = record["span_id"] as? String ?? ""
-            default: value = labels[matcher.name] ?? ""
+                return matcher.matches(labels["level"] ?? "")
+            case "span_id": return matcher.matches(span ?? "")
+            default: return matcher.matches(labels[matcher.name] ?? "")
             }
-            guard matcher.matches(value) else { return nil }
         }
-        guard selector.lineFilters.allSatisfy({ $0.matches(message) }) else { return nil }
+        func passes(_ filter: LineFilter) -> Bool { filter.matches(message, traceID: labels["trace_id"], spanID: span) }
+        guard selector.allMatchers.allSatisfy(holds), selector.lineFilters.allSatisfy(passes),
+              selector.alternatives.allSatisfy({ $0.labels.contains(where: holds) || $0.lines.contains(where: passes) }) else { return nil }
         let nanos = (record["timestamp"] as? String).flatMap(QueryTime.rfc3339) ?? Clock.nowNanos
         return LokiLine(nanos: nanos, text: message, labels: labels)
     }

@@ -30,20 +30,38 @@ public protocol LokiQueries: Sendable {
     func indexStats(_ selection: LokiSelection, start: Int64, end: Int64) async throws(StoreError) -> LokiIndexStats
 }
 
-/// Which log records: those whose labels all match `matchers` and `labelFilters` and whose line
-/// passes every line filter. A label a stream lacks counts as "" (so `!=` and `!~` select
-/// streams without it); regular expressions on labels match the whole value, on lines anywhere.
+/// Which log records: those whose labels all match `matchers` and `labelFilters`, whose line
+/// passes every line filter, and that satisfy at least one condition of each of `anyOf`. A label
+/// a stream lacks counts as "" (so `!=` and `!~` select streams without it); regular expressions
+/// on labels match the whole value, on lines anywhere.
 public struct LokiSelection: Sendable, Equatable {
     /// The stream selector's matchers.
     public var matchers: [LokiLabelMatch]
     /// Label filters of the pipeline, on the stream's labels.
     public var labelFilters: [LokiLabelMatch]
     public var lineFilters: [LokiLineMatch]
+    /// Alternatives (LogQL's `or` between label filters): each must have one condition that holds.
+    public var anyOf: [LokiAlternatives]
 
-    public init(matchers: [LokiLabelMatch], labelFilters: [LokiLabelMatch] = [], lineFilters: [LokiLineMatch] = []) {
+    public init(matchers: [LokiLabelMatch], labelFilters: [LokiLabelMatch] = [], lineFilters: [LokiLineMatch] = [],
+                anyOf: [LokiAlternatives] = []) {
         self.matchers = matchers
         self.labelFilters = labelFilters
         self.lineFilters = lineFilters
+        self.anyOf = anyOf
+    }
+}
+
+/// Conditions of which at least one must hold: label matches and line conditions (a label that
+/// `label_format` derives from the line, such as Grafana's `log_line_contains_trace_id`, is a
+/// line condition).
+public struct LokiAlternatives: Sendable, Equatable {
+    public var labels: [LokiLabelMatch]
+    public var lines: [LokiLineMatch]
+
+    public init(labels: [LokiLabelMatch] = [], lines: [LokiLineMatch] = []) {
+        self.labels = labels
+        self.lines = lines
     }
 }
 
@@ -66,7 +84,10 @@ public struct LokiLabelMatch: Sendable, Equatable {
 }
 
 /// A condition on the log line (case-sensitive): contains, does not contain, matches or does
-/// not match a regular expression anywhere in the line.
+/// not match a regular expression anywhere in the line. A record's trace and span ids count as
+/// part of its line for `contains` and `notContains`: a needle that is a whole trace id (32 hex
+/// digits) or span id (16) also finds the records of that trace or span (Grafana's trace-to-logs
+/// query `{service_name="x"} |= "<trace id>"`), though OTLP keeps ids beside the body.
 public struct LokiLineMatch: Sendable, Equatable {
     public enum Operator: String, Sendable, Equatable, CaseIterable {
         case contains = "|=", notContains = "!=", matches = "|~", notMatches = "!~"

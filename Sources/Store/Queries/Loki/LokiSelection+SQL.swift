@@ -45,11 +45,30 @@ extension LokiLineMatch {
         case .contains, .notContains:
             guard !value.isEmpty else { return "1 = 1" }
             let position = builder.dialect == .sqlite ? "instr(l.message, \(builder.bind(value)))" : "strpos(l.message, \(builder.bind(value)))"
+            if let column = idColumn {
+                // The id columns are stored in lower case and indexed.
+                let id = builder.bind(value.lowercased())
+                return op == .contains ? "(\(position) > 0 OR \(column) = \(id))"
+                                       : "(\(position) = 0 AND coalesce(\(column), '') <> \(id))"
+            }
             return op == .contains ? "\(position) > 0" : "\(position) = 0"
         case .matches:
             return builder.regex("l.message", value)
         case .notMatches:
             return "NOT " + builder.regex("l.message", value)
+        }
+    }
+}
+
+extension LokiLineMatch {
+    /// The id column a `contains` needle also matches: `l.trace_id` for 32 hex digits,
+    /// `l.span_id` for 16.
+    var idColumn: String? {
+        guard value.allSatisfy(\.isHexDigit) else { return nil }
+        switch value.count {
+        case 32: return "l.trace_id"
+        case 16: return "l.span_id"
+        default: return nil
         }
     }
 }
@@ -60,6 +79,10 @@ extension LokiSelection {
         var conditions: [String] = []
         for matcher in matchers + labelFilters { conditions.append(matcher.sql(&builder)) }
         for filter in lineFilters { conditions.append(filter.sql(&builder)) }
+        for alternatives in anyOf {
+            let each = alternatives.labels.map { $0.sql(&builder) } + alternatives.lines.map { $0.sql(&builder) }
+            conditions.append(each.isEmpty ? "1 = 0" : "(" + each.joined(separator: " OR ") + ")")
+        }
         return conditions.isEmpty ? "1 = 1" : conditions.joined(separator: " AND ")
     }
 }

@@ -78,10 +78,18 @@ import Testing
                 (#"{service_name="shop"} | label_format x=level"#, "a quoted template"),
                 (#"{service_name="shop"} | label_format x=`{{ contains "a" __line__ }}` | x=~"tr.*""#, "compare it with"),
                 (#"{service_name="shop"} | level="error" or level="warn" and logger="a""#, "mixed"),
+                // A field `json` would extract: refused rather than answered with nothing.
+                (#"{service_name="shop"} | json | status="500""#, "does not extract fields"),
+                (#"{service_name="shop"} | logfmt | level="error" or duration="5""#, "does not extract fields"),
             ] {
                 let answer = try await server.get("/loki/api/v1/query_range?" + FormEncoding.query([("query", query)]))
                 #expect(answer.status == 400, "\(query): \(answer.status)")
                 #expect(answer.body.contains(named), "\(query): \(answer.body)")
+            }
+            // Stream labels and Loki's own `__error__` still filter after a parser.
+            for query in [#"{service_name="shop"} | json | __error__="" | level="error""#, #"{service_name="shop"} | logfmt | trace_id!="""#] {
+                let answer = try await server.get("/loki/api/v1/query_range?" + FormEncoding.query([("query", query)]))
+                #expect(answer.status == 200, "\(query): \(answer.body)")
             }
         }
     }

@@ -262,6 +262,9 @@ struct LogQLParser {
     mutating func pipeline(into selector: inout LogSelector) throws(QueryParseError) {
         // Labels `label_format` made, by name: the text whose presence in the line each tells.
         var lineLabels: [String: String] = [:]
+        // After `json` or `logfmt`, a filter on a label no stream has would be on a field Loki
+        // extracts and Sightline does not: refused, never a silent empty answer.
+        var parser: String?
         while true {
             let token = cursor.current
             guard case .symbol(let symbol) = token.kind else { return }
@@ -287,6 +290,7 @@ struct LogQLParser {
                 }
                 try skipArguments()
                 selector.passThroughStages.append(stage)
+                if stage != "decolorize" { parser = parser ?? stage }
             case "drop", "keep":
                 try skipArguments()
                 selector.passThroughStages.append(stage)
@@ -301,7 +305,7 @@ struct LogQLParser {
                 guard Self.isLabelName(stage), case .symbol = cursor.current.kind else {
                     throw QueryParseError(column: stageToken.column, "syntax error: unexpected \(stage), expected a pipeline stage")
                 }
-                var filters = [try labelFilter(stage, lineLabels)]
+                var filters = [try labelFilter(stage, lineLabels, after: parser, column: stageToken.column)]
                 var joiner: String?
                 while case .identifier(let word) = cursor.current.kind, ["and", "or"].contains(word.lowercased()) {
                     guard joiner == nil || joiner == word.lowercased() else {
@@ -309,7 +313,8 @@ struct LogQLParser {
                     }
                     joiner = word.lowercased()
                     cursor.advance()
-                    filters.append(try labelFilter(try cursor.identifier("a label name after \(word)"), lineLabels))
+                    let nameColumn = cursor.current.column
+                    filters.append(try labelFilter(try cursor.identifier("a label name after \(word)"), lineLabels, after: parser, column: nameColumn))
                 }
                 if joiner == "or" {
                     var alternatives = FilterAlternatives()
@@ -339,7 +344,11 @@ struct LogQLParser {
 
     /// `name op "value"` after its name: a stream label filter, or for a label of `label_format`
     /// (`lineLabels`), the line filter it stands for (`="true"` contains, `="false"` does not).
-    mutating func labelFilter(_ name: String, _ lineLabels: [String: String]) throws(QueryParseError) -> PipelineFilter {
+    mutating func labelFilter(_ name: String, _ lineLabels: [String: String], after parser: String?,
+                              column: Int) throws(QueryParseError) -> PipelineFilter {
+        if let parser, lineLabels[name] == nil, !name.hasPrefix("__"), !LokiLabels.isStreamLabel(name) {
+            throw QueryParseError(column: column, "unsupported label filter on \(name): Sightline's | \(parser) does not extract fields yet; filter the line (|= or |~) or a stream label")
+        }
         guard case .symbol(let opSymbol) = cursor.current.kind,
               let op = LabelMatcher.Operator(rawValue: opSymbol == "==" ? "=" : opSymbol) else {
             throw QueryParseError(column: cursor.current.column, "unsupported label filter \"\(cursor.current.text)\": Sightline supports =, !=, =~ and !~ on stream labels")

@@ -35,6 +35,11 @@ public enum LokiLabels {
         "critical": "CRITICAL", "crit": "CRITICAL", "fatal": "CRITICAL", "emerg": "CRITICAL", "alert": "CRITICAL",
     ]
 
+    /// Whether a stream may have label `name` (any other is absent from every stream).
+    public static func isStreamLabel(_ name: String) -> Bool {
+        ["service_name", "level", "detected_level", "logger", "trace_id", "span_id"].contains(name) || resourceLabels[name] != nil
+    }
+
     /// The level's Loki name.
     public static func levelName(_ stored: String) -> String { levelNames[stored] ?? stored.lowercased() }
 

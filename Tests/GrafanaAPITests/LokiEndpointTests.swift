@@ -69,12 +69,15 @@ import Testing
             let series = try await server.get("/loki/api/v1/series?" + FormEncoding.query(range + [("match[]", #"{service_name="shop", level=~"error|warn"}"#)]))
             let sets = try #require(series.json?["data"] as? [[String: String]])
             #expect(Set(sets.map { $0["level"] ?? "" }) == ["error", "warn"])
-            #expect(sets.allSatisfy { $0["service_name"] == "shop" && $0["logger"] == "shop.http" && $0["deployment_environment"] == nil })
+            // Every stream label, the resource's too (Logs Drilldown and the label browser read them here).
+            #expect(sets.allSatisfy { $0["service_name"] == "shop" && $0["logger"] == "shop.http" && $0["deployment_environment"] == "prod"
+                        && $0["k8s_namespace_name"] == "shop-ns" && $0.count == 5 })
             // Grafana may POST the form instead.
             let posted = try await server.request(server.api + "/loki/api/v1/series", method: .POST,
                                                   body: Array(FormEncoding.query(range + [("match[]", #"{level="debug"}"#)]).utf8),
                                                   headers: [("Content-Type", "application/x-www-form-urlencoded")])
-            #expect(posted.json?["data"] as? [[String: String]] == [["service_name": "shop", "level": "debug", "logger": "shop.http"]])
+            #expect(posted.json?["data"] as? [[String: String]] == [["service_name": "shop", "level": "debug", "logger": "shop.http",
+                                                                      "deployment_environment": "prod", "k8s_namespace_name": "shop-ns"]])
             let stats = try #require(try await server.get("/loki/api/v1/index/stats?" + FormEncoding.query(range + [("query", #"{service_name="shop"}"#)])).json)
             #expect(stats["entries"] as? Int == GrafanaDataset.shopRecords.count)
             #expect(stats["streams"] as? Int == 4)

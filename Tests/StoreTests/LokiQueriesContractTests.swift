@@ -193,23 +193,26 @@ import Testing
     func seriesAndIndexStatistics(_ kind: StoreKind) async throws {
         try await withRecords(kind) { loki async throws in
             let start = Self.t0, end = Self.t0 + 10 * Self.second
+            // Every stream label: the resource's attributes too.
+            let prod = ["deployment_environment": "prod", "k8s_namespace_name": "shop-ns"]
+            let staging = ["deployment_environment": "staging"]
             #expect(try await loki.series([], start: start, end: end, limit: 100) == [
-                ["service_name": "auth", "level": "debug", "logger": "auth"],
-                ["service_name": "auth", "level": "info", "logger": "auth"],
+                ["service_name": "auth", "level": "debug", "logger": "auth"].merging(staging) { $1 },
+                ["service_name": "auth", "level": "info", "logger": "auth"].merging(staging) { $1 },
                 ["service_name": "shop", "level": "critical"],
-                ["service_name": "shop", "level": "error", "logger": "shop.http"],
-                ["service_name": "shop", "level": "info", "logger": "shop.http"],
-                ["service_name": "shop", "level": "warn", "logger": "shop.disk"],
+                ["service_name": "shop", "level": "error", "logger": "shop.http"].merging(prod) { $1 },
+                ["service_name": "shop", "level": "info", "logger": "shop.http"].merging(prod) { $1 },
+                ["service_name": "shop", "level": "warn", "logger": "shop.disk"].merging(prod) { $1 },
             ])
             let either = [Self.select([LokiLabelMatch("level", .equal, "error")]),
                           Self.select([LokiLabelMatch("service_name", .equal, "auth"), LokiLabelMatch("level", .equal, "debug")])]
             #expect(try await loki.series(either, start: start, end: end, limit: 100) == [
-                ["service_name": "auth", "level": "debug", "logger": "auth"],
-                ["service_name": "shop", "level": "error", "logger": "shop.http"],
+                ["service_name": "auth", "level": "debug", "logger": "auth"].merging(staging) { $1 },
+                ["service_name": "shop", "level": "error", "logger": "shop.http"].merging(prod) { $1 },
             ])
             #expect(try await loki.series([], start: start, end: end, limit: 2).count == 2)
             #expect(try await loki.series([], start: start, end: Self.t0 + Self.second, limit: 100) == [
-                ["service_name": "shop", "level": "info", "logger": "shop.http"],
+                ["service_name": "shop", "level": "info", "logger": "shop.http"].merging(prod) { $1 },
             ])
 
             #expect(try await loki.indexStats(Self.select([Self.shop]), start: start, end: end) == LokiIndexStats(streams: 4, entries: 4, bytes: 65))

@@ -21,8 +21,9 @@ public protocol LokiQueries: Sendable {
     /// the most recent `sampleRows` of them only. None for a label no stream has.
     func labelValues(_ name: String, _ selection: LokiSelection?, start: Int64, end: Int64, sampleRows: Int, limit: Int) async throws(StoreError) -> [String]
 
-    /// The distinct label sets (service, level, logger) of the records that arrived within
-    /// `start...end` and one of `selections` selects (any when empty), at most `limit`.
+    /// The distinct stream label sets (service, level, logger and the resource's labels, see
+    /// `LokiLabels`) of the records that arrived within `start...end` and one of `selections`
+    /// selects (any when empty), at most `limit`, in label order.
     func series(_ selections: [LokiSelection], start: Int64, end: Int64, limit: Int) async throws(StoreError) -> [[String: String]]
 
     /// How many records that arrived within `start...end` `selection` selects, their bytes, and

@@ -127,18 +127,29 @@ struct SQLLokiQueries: LokiQueries {
             for selection in selections { alternatives.append("(\(selection.sql(&sql)))") }
             filter += " AND (\(alternatives.joined(separator: " OR ")))"
         }
-        let limitPlaceholder = sql.bind(Int64(limit))
+        // Per resource too (its attributes give labels); resources that differ only in other
+        // attributes give one label set, so more rows are read than sets returned.
+        let limitPlaceholder = sql.bind(Int64(min(limit, 100_000) * 4))
         let rows = try await reader.rows(sql.query("""
-            SELECT DISTINCT l.service_name, l.level, l.logger_name FROM enterprise.structured_logs l
+            SELECT DISTINCT l.service_name, l.level, l.logger_name, l.resource FROM enterprise.structured_logs l
             WHERE \(filter) ORDER BY l.service_name, l.level, l.logger_name LIMIT \(limitPlaceholder)
             """))
         var resources: [String: [String: String]] = [:]
+        var seen: Set<[String: String]> = []
         var sets: [[String: String]] = []
-        for row in rows {
-            sets.append(LokiLabels.labels(service: try row.text("service_name"), level: try row.text("level"),
-                                          logger: try row.text("logger_name"), traceID: nil, resource: nil, resources: &resources))
+        for row in rows where sets.count < limit {
+            let labels = LokiLabels.labels(service: try row.text("service_name"), level: try row.text("level"),
+                                           logger: try row.text("logger_name"), traceID: nil, resource: try row.text("resource"),
+                                           resources: &resources)
+            if seen.insert(labels).inserted { sets.append(labels) }
         }
-        return sets
+        return sets.sorted { Self.seriesOrder($0).lexicographicallyPrecedes(Self.seriesOrder($1)) }
+    }
+
+    /// Series in label order: service, level, logger, then the resource labels by name.
+    static func seriesOrder(_ labels: [String: String]) -> [String] {
+        [labels["service_name"] ?? "", labels["level"] ?? "", labels["logger"] ?? ""]
+            + labels.filter { !LokiLabels.streamLabels.contains($0.key) }.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] }
     }
 
     func indexStats(_ selection: LokiSelection, start: Int64, end: Int64) async throws(StoreError) -> LokiIndexStats {

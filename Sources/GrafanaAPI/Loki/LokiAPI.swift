@@ -6,7 +6,7 @@ import Store
 
 /// Loki's query API over the stored log records (`LokiQueries`, docs/grafana.md), for Grafana's
 /// Loki data source: `/loki/api/v1/query_range`, `/query`, `/labels`, `/label/{name}/values`, `/series`,
-/// `/index/stats`, `/status/buildinfo` (the tail WebSocket is `LokiTail`).
+/// `/index/stats`, `/index/volume`, `/index/volume_range`, `/status/buildinfo` (the tail WebSocket is `LokiTail`).
 ///
 /// Answers are Loki's `{"status": "success", "data": …}`; errors `{"code", "status": "error",
 /// "message"}` with 400 for a bad query or parameter (a LogQL error says where: `parse error at
@@ -47,6 +47,8 @@ public struct LokiAPI: Sendable {
             let form = FormParameters(query: (request.uri.query ?? "") + "&" + body)
             return await respond { () async throws(GrafanaFailure) in try await series(form) }
         }
+        router.get("/loki/api/v1/index/volume") { request, _ in await respond { () async throws(GrafanaFailure) in try await volume(request, range: false) } }
+        router.get("/loki/api/v1/index/volume_range") { request, _ in await respond { () async throws(GrafanaFailure) in try await volume(request, range: true) } }
         router.get("/loki/api/v1/index/stats") { request, _ in await respond { () async throws(GrafanaFailure) in try await indexStats(request) } }
         router.get("/loki/api/v1/status/buildinfo") { _, _ in
             Response.json { body in

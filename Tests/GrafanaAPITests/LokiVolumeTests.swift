@@ -55,4 +55,26 @@ import Testing
             }
         }
     }
+
+    @Test(arguments: StoreKind.available)
+    func detectedLabelsAndFields(_ kind: StoreKind) async throws {
+        try await GrafanaTestServer.with(kind) { server in
+            let data = GrafanaDataset()
+            try await server.ingest(data.logs)
+            let range = [("start", data.startNanos), ("end", data.endNanos)]
+            let labels = try await server.get("/loki/api/v1/detected_labels?" + FormEncoding.query(range + [("query", #"{service_name="shop"}"#)]))
+            #expect(labels.status == 200, "\(labels.body)")
+            let detected = try #require(labels.json?["detectedLabels"] as? [[String: Any]], "\(labels.body)")
+            let byName = Dictionary(uniqueKeysWithValues: detected.map { ($0["label"] as? String ?? "", $0["cardinality"] as? Int ?? -1) })
+            // shop's streams: 4 levels, one logger, its resource's labels; ids are fields, not labels.
+            #expect(byName == ["service_name": 1, "level": 4, "detected_level": 4, "logger": 1, "deployment_environment": 1, "k8s_namespace_name": 1], "\(labels.body)")
+
+            let fields = try await server.get("/loki/api/v1/detected_fields?" + FormEncoding.query(range + [("query", #"{service_name="shop"}"#)]))
+            #expect(fields.status == 200, "\(fields.body)")
+            let found = try #require(fields.json?["fields"] as? [[String: Any]], "\(fields.body)")
+            #expect(found.map { $0["label"] as? String } == ["trace_id", "span_id"])
+            #expect(found.map { $0["cardinality"] as? Int } == [1, 1])
+            #expect(try await server.get("/loki/api/v1/detected_labels?query=%7B").status == 400)
+        }
+    }
 }

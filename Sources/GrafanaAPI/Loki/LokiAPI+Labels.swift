@@ -30,7 +30,7 @@ extension LokiAPI {
     }
 
     /// `GET|POST /loki/api/v1/series?match[]=&start=&end=`: the distinct label sets of the
-    /// selected streams (service, level, logger), at most `maxValues`.
+    /// selected streams (every stream label, see `LokiLabels`), at most `maxValues`.
     func series(_ form: FormParameters) async throws(GrafanaFailure) -> Response {
         let (start, end) = try Self.range(form, defaultLength: 6 * Self.defaultRange)
         let matches = form.all("match[]") + form.all("match")

@@ -6,7 +6,7 @@ import Store
 
 /// Loki's query API over the stored log records (`LokiQueries`, docs/grafana.md), for Grafana's
 /// Loki data source: `/loki/api/v1/query_range`, `/query`, `/labels`, `/label/{name}/values`, `/series`,
-/// `/index/stats`, `/index/volume`, `/index/volume_range`, `/status/buildinfo` (the tail WebSocket is `LokiTail`).
+/// `/index/stats`, `/index/volume`, `/index/volume_range`, `/detected_labels`, `/detected_fields`, `/status/buildinfo` (the tail WebSocket is `LokiTail`).
 ///
 /// Answers are Loki's `{"status": "success", "data": …}`; errors `{"code", "status": "error",
 /// "message"}` with 400 for a bad query or parameter (a LogQL error says where: `parse error at
@@ -49,6 +49,8 @@ public struct LokiAPI: Sendable {
         }
         router.get("/loki/api/v1/index/volume") { request, _ in await respond { () async throws(GrafanaFailure) in try await volume(request, range: false) } }
         router.get("/loki/api/v1/index/volume_range") { request, _ in await respond { () async throws(GrafanaFailure) in try await volume(request, range: true) } }
+        router.get("/loki/api/v1/detected_labels") { request, _ in await respond { () async throws(GrafanaFailure) in try await detectedLabels(request) } }
+        router.get("/loki/api/v1/detected_fields") { request, _ in await respond { () async throws(GrafanaFailure) in try await detectedFields(request) } }
         router.get("/loki/api/v1/index/stats") { request, _ in await respond { () async throws(GrafanaFailure) in try await indexStats(request) } }
         router.get("/loki/api/v1/status/buildinfo") { _, _ in
             Response.json { body in

@@ -91,7 +91,7 @@ def main() -> int:
         "error groups (24 h)": lambda: "/errors",
     }
     # Each alert metric type, evaluated once per run through POST /alerts/rules/preview (the rule
-    # is checked and evaluated, nothing is saved), over the seed's default windows.
+    # is checked and evaluated, nothing is saved), over the default rules' windows.
     def rule(metric: str, window: int, **extra) -> dict:
         return {"name": f"bench {metric}", "metric_type": metric, "condition": "gt", "threshold": 1,
                 "window_minutes": window, **extra}

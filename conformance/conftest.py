@@ -1,4 +1,4 @@
-"""Fixtures for the end-to-end conformance suite (DESIGN §10).
+"""Fixtures for the end-to-end conformance suite (docs/architecture.md, "Tests").
 
 The suite builds nothing: it runs the `sightline` binary named by `SIGHTLINE_BIN`
 (default `.build/debug/sightline` under the repository root) with both ports 0 on

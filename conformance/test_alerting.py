@@ -1,9 +1,9 @@
-"""Alert notifications to real receivers (DESIGN §7, §10): an SMTP server (aiosmtpd, with
+"""Alert notifications to real receivers (docs/alerting.md): an SMTP server (aiosmtpd, with
 STARTTLS and AUTH) receives the e-mail with its text and HTML parts, and a real Alertmanager
 (Debian's prometheus-alertmanager) lists the alert through its own API, then drops it when
 Sightline sends the resolution (endsAt).
 
-Each test starts its own Sightline (conftest's `_serve`) with the seeds' notification
+Each test starts its own Sightline (conftest's `_serve`) with the alert engine's notification
 variables, on SQLite and, when configured, PostgreSQL. Every wait is bounded.
 """
 

@@ -1,4 +1,4 @@
-"""GET /metrics against real Prometheus tools (DESIGN §6): `promtool check metrics` accepts a
+"""GET /metrics against real Prometheus tools (docs/metrics.md): `promtool check metrics` accepts a
 real scrape, and a real Prometheus on 127.0.0.1 scrapes Sightline and answers a query for
 `traces_span_metrics_calls_total` with the number of spans ingested. Runs once per store.
 
@@ -85,7 +85,7 @@ def test_promtool_accepts_a_real_scrape(sightline):
     report = f"promtool check metrics (exit {checked.returncode}):\n{checked.stdout}{checked.stderr}"
     # Exit 1 is a parse error; exit 3 lists lint findings. The one finding allowed is the unit
     # lint on the spanmetrics connector's own histogram name, which Jaeger's Monitor tab and
-    # stock dashboards query by that name (DESIGN §6); the collector's output draws it too.
+    # stock dashboards query by that name (docs/metrics.md); the collector's output draws it too.
     findings = [line for line in (checked.stdout + checked.stderr).splitlines() if line.strip()]
     allowed = 'traces_span_metrics_duration_milliseconds use base unit "seconds" instead of "milliseconds"'
     assert checked.returncode in (0, 3), report

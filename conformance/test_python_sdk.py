@@ -1,10 +1,10 @@
-"""The OpenTelemetry Python SDK exporting OTLP/HTTP to Sightline (DESIGN §3, §4, §10).
+"""The OpenTelemetry Python SDK exporting OTLP/HTTP to Sightline (docs/api.md, docs/architecture.md).
 
 A real TracerProvider and LoggerProvider, with the SDK's default exporters
 (`opentelemetry-exporter-otlp-proto-http`, OTLP/HTTP protobuf) and with the JSON ones
 (`opentelemetry-exporter-otlp-json-http`), send a web request (SERVER root, two children, one failing with a recorded
 exception) and logs through the SDK's logging handler; the tests then read the SQLite
-file and check the rows DESIGN §4 says the mapping must produce.
+file and check the rows the mapping must produce (docs/architecture.md, "Where OTLP fields go").
 """
 
 from __future__ import annotations
@@ -356,7 +356,7 @@ def test_log_rows(sightline, exported):
             "SELECT * FROM structured_logs WHERE logger_name = ? ORDER BY time_unix_nano", (exported.logger_name,)
         )
     ]
-    # DESIGN §4: logger_name is the scope name; the SDK handler names the scope after the Python logger.
+    # logger_name is the scope name; the SDK handler names the scope after the Python logger.
     scopes = {record.instrumentation_scope.name for record in exported.records}
     assert scopes == {exported.logger_name}
     assert [row["level"] for row in rows] == ["INFO", "ERROR", "WARNING"], rows

@@ -5,7 +5,7 @@ import Hummingbird
 /// embedded in the binary (`web/`), served on the API port. The pages hold no data — their
 /// scripts read everything from the JSON API and the log stream, with the API key the user
 /// types in — so they are served without a key; every data call needs one when keys are
-/// configured (DESIGN §9, docs/admin-pages.md).
+/// configured (docs/admin-pages.md).
 public enum AdminPages {
     /// One embedded file and the path it is served at.
     public struct Asset: Sendable {

@@ -3,7 +3,7 @@ import Prometheus
 import Store
 import Synchronization
 
-/// Everything `/metrics` shows (DESIGN §6), in one place per Sightline:
+/// Everything `/metrics` shows (docs/metrics.md), in one place per Sightline:
 /// - self metrics through swift-metrics (`factory`, handed to the receiver, the writer, the
 ///   HTTP middleware and the alert engine) over a swift-prometheus registry;
 /// - span-derived RED metrics (`spans`) and LLM usage (`llm`), fed by the writer's commits;

@@ -3,7 +3,7 @@ import Hummingbird
 import Instrumentation
 import Tracing
 
-/// Traces every request through it with `SightlineTracer` (DESIGN §8): continues a valid
+/// Traces every request through it with `SightlineTracer` (docs/architecture.md): continues a valid
 /// incoming `traceparent`, else starts a trace; answers with `traceparent` and `X-Trace-ID`.
 /// Paths in `untraced` (the probes) are passed through untouched.
 public struct SelfTracingMiddleware<Context: RequestContext>: RouterMiddleware {

@@ -1,7 +1,7 @@
 import W3CTraceContext
 
 /// Reads `traceparent` and `tracestate` as the W3C Trace Context recommendation says
-/// (DESIGN §8), before swift-w3c-trace-context parses what passed.
+/// (docs/architecture.md, "Self-tracing"), before swift-w3c-trace-context parses what passed.
 ///
 /// `traceparent` is refused (and a new trace started) when it is duplicated (combined values no
 /// longer parse), has version `ff`, is not lower-case hex, has the wrong lengths or all-zero

@@ -7,7 +7,7 @@ import NIOCore
 import NIOHTTP1
 import Tracing
 
-/// `POST /_test/tracecontext` for the W3C Trace Context test suite (DESIGN §8): the body is
+/// `POST /_test/tracecontext` for the W3C Trace Context test suite (docs/api.md): the body is
 /// `[{"url": "...", "arguments": [...]}]`; each `arguments` is POSTed as JSON to its `url`, each
 /// call from a new child span of the request's span, carrying `traceparent` and `tracestate`.
 /// Off unless configured, and then only on a loopback API address (checked at start-up), and

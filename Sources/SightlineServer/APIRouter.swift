@@ -14,7 +14,7 @@ import Store
 /// The API port's routes: the query API under `/api/observability` (API keys required when
 /// configured), the health and readiness probes (always open, for probes) and the admin pages
 /// (open: they hold no data; their API calls need the key). Every request but the probes and
-/// the admin pages' files is traced into the store (service `sightline`, DESIGN §8).
+/// the admin pages' files is traced into the store (service `sightline`, docs/architecture.md).
 enum APIRouter {
     /// Routes served without an API key: the probes, and the admin pages and their files
     /// (they hold no data; the API calls they make need the key). Everything else needs one
@@ -51,7 +51,7 @@ enum APIRouter {
         for route in logStream.otherRoutes {
             router.get(RouterPath(route.path)) { request, _ in route.plain(request) }
         }
-        // Grafana's own Tempo and Loki data sources (DESIGN §5).
+        // Grafana's own Tempo and Loki data sources (docs/grafana.md).
         TempoAPI(store: store, logger: logger).addRoutes(to: router)
         LokiAPI(store: store, logger: logger).addRoutes(to: router)
         if traceContextTestRoute {

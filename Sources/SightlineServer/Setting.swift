@@ -3,8 +3,8 @@ import Ingest
 
 /// Every setting Sightline reads: its flag, environment variable, default and rule, in one
 /// table (`definition`). `SightlineConfiguration.resolve` reads them all from it, the
-/// `sightline` command derives its options from it, and a test holds README.md's two
-/// configuration tables to it.
+/// `sightline` command derives its options from it, and a test holds README.md's
+/// configuration table to it.
 ///
 /// Adding a setting: a case here and its row in `definition`, the configuration field the
 /// row's rule fills, and one row in README.md's table.
@@ -179,7 +179,7 @@ public enum Setting: String, CaseIterable, Sendable {
     /// The text read when neither the flag nor the variable is given.
     public var defaultValue: String { definition.defaultValue }
 
-    /// The default as README.md's configuration tables show it: `` `4318` ``, `(none)` for an
+    /// The default as README.md's configuration table shows it: `` `4318` ``, `(none)` for an
     /// empty one, or words where the value depends on the machine or another setting.
     public var documentedDefault: String { definition.documentedDefault }
 

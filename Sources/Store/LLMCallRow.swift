@@ -1,5 +1,5 @@
 /// One row of `enterprise.llm_call_metrics`: what one GenAI span (`gen_ai.*` attributes,
-/// DESIGN §4) tells about an LLM call, with its cost from the configured price table.
+/// docs/architecture.md) tells about an LLM call, with its cost from the configured price table.
 public struct LLMCallRow: Sendable, Hashable {
     public var traceID: String
     /// The span the call came from (migration 013); one row per span.

@@ -74,7 +74,7 @@ public struct SQLBuilder: Sendable {
     public mutating func bind(_ number: Int64) -> String { bind(.int(number)) }
     public mutating func bind(_ number: Double) -> String { bind(.double(number)) }
 
-    /// A timestamp as the dialect compares it with the seed's time columns: `timestamptz` on
+    /// A timestamp as the dialect compares it with the tables' time columns: `timestamptz` on
     /// PostgreSQL, fixed-width ISO 8601 text on SQLite.
     public mutating func bindTime(unixNano: Int64) -> String {
         let text = bind(.text(Timestamp.iso8601(unixNano: unixNano)))

@@ -1,10 +1,10 @@
 import Foundation
 import Synchronization
 
-/// Row ids for the seed tables' `id` primary keys: UUID version 7 (RFC 9562), the Unix time in
+/// Row ids for the original tables' `id` primary keys: UUID version 7 (RFC 9562), the Unix time in
 /// milliseconds first, so ids made later sort later.
 ///
-/// The seed generates random (version 4) UUIDs, and every insert into a B-tree keyed by a
+/// The original schema generates random (version 4) UUIDs, and every insert into a B-tree keyed by a
 /// random value lands on a random page: a group commit of 5,000 spans dirtied (and wrote to
 /// the log) nearly every leaf of the `id` index, a cost that grows with the table. Ids in time
 /// order are appended at the index's right edge, like the time indexes.

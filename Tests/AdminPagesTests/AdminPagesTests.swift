@@ -58,7 +58,7 @@ import Testing
         }
     }
 
-    /// Data reaches the page as text only (DESIGN §9): no script parses HTML or evaluates code.
+    /// Data reaches the page as text only (docs/admin-pages.md): no script parses HTML or evaluates code.
     @Test func scriptsNeverParseHTMLOrEvaluateCode() {
         for script in AdminPages.assets where script.contentType.hasPrefix("text/javascript") {
             let code = String(decoding: script.bytes, as: UTF8.self)

@@ -92,7 +92,7 @@ struct Sightline: Sendable {
         return answer.json["id"] as? String ?? ""
     }
 
-    /// Disables the seed's default rules, so tests see only their own.
+    /// Disables the five default rules (migration 010), so tests see only their own.
     func disableDefaultRules() async throws {
         let rules = try await http(.GET, api + "/alerts/rules").json["rules"] as? [[String: Any]] ?? []
         for rule in rules {

@@ -4,7 +4,7 @@ import OTLP
 import Store
 import Testing
 
-// Mapping OTLP onto the seed's rows (DESIGN §4), column by column.
+// Mapping OTLP onto the stored rows (docs/architecture.md, "Where OTLP fields go"), column by column.
 
 private let traceA = "972a1b8b1aed1d623d5636c5bf0275d1"
 private let traceB = "4bf92f3577b34da6a3ce929d0e0e4736"

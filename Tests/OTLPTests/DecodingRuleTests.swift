@@ -2,7 +2,7 @@ import Foundation
 import OTLP
 import Testing
 
-/// The OTLP/JSON rules of DESIGN §3, one at a time, on small inline payloads.
+/// The OTLP/JSON rules (docs/api.md, "OTLP receiver"), one at a time, on small inline payloads.
 @Suite("OTLP/JSON decoding rules")
 struct DecodingRuleTests {
     // MARK: Ids

@@ -6,7 +6,7 @@ import Testing
 import Tracing
 import W3CTraceContext
 
-/// The W3C Trace Context rules of DESIGN §8, header by header.
+/// The W3C Trace Context recommendation's rules for `traceparent` and `tracestate`, header by header.
 @Suite struct TraceContextTests {
     static let trace = "0af7651916cd43dd8448eb211c80319c"
     static let span = "b7ad6b7169203331"

@@ -12,7 +12,7 @@ import StoreTestSupport
 import Synchronization
 import Testing
 
-/// `GET /api/observability/logs/stream` (DESIGN §5, issue 5): live log records over a WebSocket,
+/// `GET /api/observability/logs/stream` (docs/api.md, issue 5): live log records over a WebSocket,
 /// on records ingested through the real receiver, on both stores.
 @Suite struct LogStreamTests {
     static let path = "/api/observability/logs/stream"

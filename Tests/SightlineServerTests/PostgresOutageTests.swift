@@ -200,7 +200,7 @@ final class OutageLog: Sendable {
     func count(where predicate: (Outcome) -> Bool) -> Int { state.withLock { $0.outcomes.filter(predicate).count } }
 }
 
-/// DESIGN §3 and issue 3: while PostgreSQL is unreachable the receiver answers 503 with
+/// Issue 3 (docs/architecture.md): while PostgreSQL is unreachable the receiver answers 503 with
 /// `Retry-After` (never 500 or 400, never a hang) and acknowledges nothing it did not commit;
 /// once PostgreSQL is back, ingest resumes by itself, without restarting Sightline.
 ///

@@ -4,7 +4,7 @@ import SightlineServer
 import StoreTestSupport
 import Testing
 
-/// The query API (DESIGN §5) on data ingested through the real receiver, on both stores.
+/// The query API (docs/api.md) on data ingested through the real receiver, on both stores.
 @Suite struct QueryAPITests {
     static let hour: UInt64 = 3_600_000_000_000
     static let millisecond: UInt64 = 1_000_000

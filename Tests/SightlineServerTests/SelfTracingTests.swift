@@ -3,7 +3,7 @@ import SightlineServer
 import StoreTestSupport
 import Testing
 
-/// Sightline traces its own API requests into its own store (DESIGN §8).
+/// Sightline traces its own API requests into its own store (docs/architecture.md, "Self-tracing").
 @Suite struct SelfTracingTests {
     static let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     static let parent = "00f067aa0ba902b7"

@@ -2,7 +2,7 @@ import Store
 import StoreTestSupport
 import Testing
 
-/// Every query shape of DESIGN §5 has an index behind it (migration 014): SQLite's plan for
+/// Every query shape of the query API (docs/api.md) has an index behind it (migration 014): SQLite's plan for
 /// each reads the index named, never a whole table. The statements have the shapes the query
 /// API sends (Sources/QueryAPI).
 @Suite struct QueryPlanTests {

@@ -1,4 +1,4 @@
--- Seed migration 007, verbatim from seeds/003_9d419e81f19e1633.txt (PostgreSQL).
+-- Migration 007 of the original schema, as written (PostgreSQL).
 
 -- =============================================================================
 -- OBSERVABILITY TABLES - Phase 1

@@ -1,4 +1,4 @@
--- Seed migration 008, verbatim from seeds/002_544116b0ca81fa22.txt (PostgreSQL).
+-- Migration 008 of the original schema, as written (PostgreSQL).
 
 -- =============================================================================
 -- DISTRIBUTED TRACING TABLES

@@ -1,4 +1,4 @@
--- Seed migration 009, verbatim from seeds/002_544116b0ca81fa22.txt (PostgreSQL).
+-- Migration 009 of the original schema, as written (PostgreSQL).
 
 -- =============================================================================
 -- STRUCTURED LOGGING TABLE

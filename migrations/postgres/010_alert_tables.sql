@@ -1,4 +1,4 @@
--- Seed migration 010, verbatim from seeds/002_544116b0ca81fa22.txt (PostgreSQL).
+-- Migration 010 of the original schema, as written (PostgreSQL).
 
 -- =============================================================================
 -- ALERTING SYSTEM TABLES

@@ -1,5 +1,5 @@
--- 011: keep everything an OpenTelemetry SDK sends (DESIGN §4), PostgreSQL dialect.
--- Widens the seed's VARCHAR columns that real telemetry overflows (span names, service
+-- 011: keep everything an OpenTelemetry SDK sends (docs/architecture.md), PostgreSQL dialect.
+-- Widens the original schema's VARCHAR columns that real telemetry overflows (span names, service
 -- names, routes, logger names, e-mail addresses, exception types) to TEXT; adds typed
 -- OTLP/JSON forms beside the flat `tags`/`extra` objects, nanosecond timestamps, and a
 -- unique `(trace_id, span_id)` so a re-sent batch adds nothing.
@@ -62,7 +62,7 @@ ALTER TABLE enterprise.structured_logs
     ADD COLUMN service_name TEXT;
 CREATE INDEX idx_logs_service ON enterprise.structured_logs(service_name);
 
--- The seed's trigger sends one pg_notify per inserted row: at thousands of log records per
+-- The original trigger sends one pg_notify per inserted row: at thousands of log records per
 -- second that is one queued notification (and its JSON) per row. Notify once per INSERT
 -- statement instead, with the new rows' ids when they fit in a notification (pg_notify
 -- payloads stop at 8000 bytes) and their count and time range otherwise; listeners read

@@ -1,4 +1,4 @@
--- Alert engine state (DESIGN §7): rule scoping and damping, instance fingerprints and
+-- Alert engine state (docs/alerting.md): rule scoping and damping, instance fingerprints and
 -- notification bookkeeping, and one row per notification attempt.
 
 ALTER TABLE enterprise.alert_rules ADD COLUMN IF NOT EXISTS service_name TEXT;

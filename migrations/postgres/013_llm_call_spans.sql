@@ -1,4 +1,4 @@
--- GenAI spans fill enterprise.llm_call_metrics (DESIGN §4): one row per span, so a re-sent
+-- GenAI spans fill enterprise.llm_call_metrics (docs/metrics.md): one row per span, so a re-sent
 -- span does not count its tokens and cost twice. Columns that would truncate what an SDK
 -- sends are widened (model names, providers, e-mails and departments of any length; the
 -- cost with full precision, since /metrics sums it).

@@ -1,8 +1,8 @@
--- 014: indexes shaped like the queries of DESIGN §5, none that no query uses, and per-minute
+-- 014: indexes shaped like the API's queries (docs/api.md), none that no query uses, and per-minute
 -- totals for the summary's slowest operations and the log level counts (at the end).
 -- Filters are equalities followed by a time range, so each composite index puts the filtered
 -- column first and the time second: one index range answers both, in time order. The
--- single-column indexes they make redundant go, as do the seed's `trace_id` indexes (the
+-- single-column indexes they make redundant go, as do the original `trace_id` indexes (the
 -- UNIQUE constraint on traces and the unique (trace_id, span_id) index on spans already serve
 -- every lookup by trace id) and the parent-span index (no query looks spans up by parent):
 -- every index costs every insert.

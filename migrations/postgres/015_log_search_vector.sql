@@ -10,6 +10,6 @@
 ALTER TABLE enterprise.structured_logs ADD COLUMN IF NOT EXISTS message_search tsvector
     GENERATED ALWAYS AS (to_tsvector('english', message)) STORED;
 
--- The seed's GIN index, on the stored vector instead of the expression.
+-- The original schema's GIN index, on the stored vector instead of the expression.
 DROP INDEX IF EXISTS enterprise.idx_logs_message_search;
 CREATE INDEX IF NOT EXISTS idx_logs_message_search ON enterprise.structured_logs USING gin (message_search);

@@ -1,4 +1,4 @@
--- Seed migration 007 (observability tables), SQLite dialect.
+-- Migration 007 of the original schema (observability tables), SQLite dialect.
 -- Tables live in the attached database `enterprise`; UUIDs are generated as text,
 -- TIMESTAMPTZ is ISO-8601 text in UTC, JSONB is JSON text.
 

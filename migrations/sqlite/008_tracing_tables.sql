@@ -1,4 +1,4 @@
--- Seed migration 008 (distributed tracing), SQLite dialect.
+-- Migration 008 of the original schema (distributed tracing), SQLite dialect.
 
 CREATE TABLE IF NOT EXISTS enterprise.traces (
     id TEXT PRIMARY KEY DEFAULT (lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))),

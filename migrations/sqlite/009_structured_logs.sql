@@ -1,7 +1,7 @@
--- Seed migration 009 (structured logs), SQLite dialect.
+-- Migration 009 of the original schema (structured logs), SQLite dialect.
 -- Full-text search is an FTS5 index over `message` (PostgreSQL: a GIN index on
 -- to_tsvector('english', message)); the porter tokenizer gives the same English stemming.
--- The seed's NOTIFY trigger has no SQLite counterpart: the writer publishes new logs itself.
+-- The original NOTIFY trigger has no SQLite counterpart: the writer publishes new logs itself.
 
 CREATE TABLE IF NOT EXISTS enterprise.structured_logs (
     id TEXT PRIMARY KEY DEFAULT (lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))),

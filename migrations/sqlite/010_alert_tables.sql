@@ -1,4 +1,4 @@
--- Seed migration 010 (alerting), SQLite dialect, with the seed's five default rules.
+-- Migration 010 of the original schema (alerting), SQLite dialect, with its five default rules.
 
 CREATE TABLE IF NOT EXISTS enterprise.alert_rules (
     id TEXT PRIMARY KEY DEFAULT (lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))),

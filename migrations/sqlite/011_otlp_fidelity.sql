@@ -1,5 +1,5 @@
--- 011: keep everything an OpenTelemetry SDK sends (DESIGN §4).
--- Typed OTLP/JSON forms sit beside the seed's flat `tags`/`extra` objects; nanosecond
+-- 011: keep everything an OpenTelemetry SDK sends (docs/architecture.md).
+-- Typed OTLP/JSON forms sit beside the original flat `tags`/`extra` objects; nanosecond
 -- timestamps keep the exact times; `(trace_id, span_id)` is unique so a re-sent batch
 -- adds nothing. SQLite does not truncate TEXT, so no column needs widening here.
 

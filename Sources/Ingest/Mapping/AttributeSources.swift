@@ -1,6 +1,6 @@
 import OTLP
 
-/// Where request context comes from, first present wins (DESIGN §4).
+/// Where request context comes from, first present wins (docs/architecture.md, "Where OTLP fields go").
 enum AttributeSources {
     static let endpoint = ["http.route", "url.path", "http.target"]
     static let method = ["http.request.method", "http.method"]

@@ -2,7 +2,7 @@ import Foundation
 import OTLP
 import Store
 
-/// USD per million input and output tokens, per model: what an LLM call costs (DESIGN §4).
+/// USD per million input and output tokens, per model: what an LLM call costs (docs/metrics.md).
 ///
 /// Written as `MODEL=INPUT/OUTPUT` entries separated by commas or new lines, `#` starting a
 /// comment, e.g. `gpt-4o=2.50/10, claude-3-sonnet=3/15, *=5/15`; `*` is the price of models
@@ -28,7 +28,7 @@ public struct LLMPriceTable: Sendable, Equatable {
         self.fallback = fallback
     }
 
-    /// The seed's table (`LLM_PRICING`, seed 003) and its fallback of 5/15.
+    /// The original price table (three models at 3/15 USD) and its fallback of 5/15.
     public static let `default` = LLMPriceTable(
         prices: [
             "grok-4-1-fast-reasoning": Price(inputPerMillion: 3, outputPerMillion: 15),
@@ -89,7 +89,7 @@ enum GenAIAttributes {
     static let inputTokens = ["gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"]
     static let outputTokens = ["gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"]
     /// Time to first token, in seconds (the GenAI metric `gen_ai.server.time_to_first_token`
-    /// recorded on the span) or in milliseconds (`first_token_ms`, the seed's name).
+    /// recorded on the span) or in milliseconds (`first_token_ms`, the original schema's name).
     static let firstTokenSeconds = ["gen_ai.server.time_to_first_token", "gen_ai.response.time_to_first_chunk"]
     static let firstTokenMilliseconds = ["first_token_ms", "gen_ai.response.first_token_ms"]
 
@@ -143,7 +143,7 @@ extension ExportTraceServiceRequest {
 }
 
 extension LLMCallRow {
-    /// What a GenAI span tells about its LLM call (DESIGN §4).
+    /// What a GenAI span tells about its LLM call (docs/architecture.md, "Where OTLP fields go").
     init(span: Span, row: SpanRow, prices: LLMPriceTable) {
         let attributes = span.attributes
         let model = AttributeSources.first(GenAIAttributes.model, in: attributes)?.value ?? "unknown"

@@ -7,7 +7,7 @@ import NIOCore
 import OTLP
 import Store
 
-/// The OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` (DESIGN §3), in OTLP/JSON
+/// The OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` (docs/api.md), in OTLP/JSON
 /// (`application/json`) or protobuf (`application/x-protobuf`), answered in the same encoding.
 ///
 /// A 200 means every accepted item is committed. Invalid items are rejected one by one

@@ -111,7 +111,7 @@ extension JSONWriter {
         endArray()
     }
 
-    /// A value in plain JSON, as queries and the seeds' `tags`/`extra` objects expect:
+    /// A value in plain JSON, as queries and the `tags`/`extra` columns expect:
     /// strings, numbers, booleans, arrays and objects; bytes as base64; no value as null.
     public mutating func flat(_ value: AnyValue) {
         switch value {

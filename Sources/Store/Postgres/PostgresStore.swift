@@ -8,7 +8,7 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// The PostgreSQL store: the seed's `enterprise` schema, through two pools of postgres-nio's
+/// The PostgreSQL store: the `enterprise` schema (migrations/postgres), through two pools of postgres-nio's
 /// `PostgresClient` (run by its `backgroundService`): the writer's (commits and probes) and
 /// the readers' (every read), so slow queries never hold the connections commits and health
 /// checks need.

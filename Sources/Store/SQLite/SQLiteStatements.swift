@@ -3,7 +3,7 @@ import SQLiteNIO
 
 /// The SQL text of the write path, and how rows bind to it.
 enum SQLiteStatements {
-    // `id` first: the seed's primary keys, given in time order (`TimeOrderedID`).
+    // `id` first: the original schema's primary keys, given in time order (`TimeOrderedID`).
     static let traceColumns = [
         "id", "trace_id", "entry_point", "endpoint", "method", "session_id", "user_email", "department",
         "start_time", "end_time", "duration_ms", "status", "error_message", "tags",

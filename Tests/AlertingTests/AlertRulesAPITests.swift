@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Alert rules API and custom_sql safety", .serialized)
 struct AlertRulesAPITests {
-    @Test("the seed's five default rules are listed; CRUD works; secrets never come back", arguments: StoreKind.available)
+    @Test("the five default rules are listed; CRUD works; secrets never come back", arguments: StoreKind.available)
     func crud(kind: StoreKind) async throws {
         let database = try await TestDatabase.create(kind)
         defer { Task { await database.drop() } }

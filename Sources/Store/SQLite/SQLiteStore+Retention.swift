@@ -57,6 +57,8 @@ struct SQLiteRetentionQueries: RetentionQueries {
             try await store.writer.transaction { session in
                 try session.execute("PRAGMA enterprise.incremental_vacuum(\(max(pages, 1)))")
             }
+            // The file shrinks once the log is copied back into it.
+            store.checkpointer.committed()
         } catch let error as StoreError {
             throw error
         } catch {

@@ -26,7 +26,7 @@ public final class SQLiteStore: TelemetryStore {
     private let pinger: SQLiteReaders
     /// Alert statements (`alertStore`).
     let alertStatements: SQLiteReaders
-    private let checkpointer: SQLiteCheckpointer
+    let checkpointer: SQLiteCheckpointer
     private let threadPool: NIOThreadPool
     private let logger: Logger
 

@@ -140,3 +140,39 @@ import Testing
         }
     }
 }
+
+/// The worker inside Sightline: at start-up it deletes what is expired, and `/metrics` and the
+/// query API's `/retention` show it.
+@Suite struct RetentionAtStartupTests {
+    @Test("a Sightline started on expired data deletes it at start-up and reports it", arguments: StoreKind.available)
+    func startup(_ kind: StoreKind) async throws {
+        let database = try await TestDatabase.create(kind)
+        defer { Task { await database.drop() } }
+        let now = Int64(Date().timeIntervalSince1970) * 1_000_000_000
+        let recent = now - 3_600_000_000_000
+        try await withTestStore(kind, database: database) { store, _ in
+            try await store.write(RetentionWorkerTests.batch(tracesAt: now - 20 * RetentionWorkerTests.day, count: 12, prefix: "a"))
+            try await store.write(RetentionWorkerTests.batch(tracesAt: recent, count: 3, prefix: "b"))
+        }
+        try await TestServer.with(kind, database: database, flags: [.traceRetention: "14d"]) { server in
+            var metrics = ""
+            for _ in 0..<100 {
+                metrics = try await server.get(server.api + "/metrics").body
+                if metrics.contains("sightline_retention_last_run_timestamp_seconds") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(metrics.contains("sightline_retention_deleted_total{table=\"traces\"} 12\n"))
+            #expect(metrics.contains("sightline_retention_deleted_total{table=\"trace_spans\"} 24\n"))
+            #expect(!metrics.contains("sightline_retention_deleted_total{table=\"structured_logs\"}"))
+            #expect(try await server.count("traces") == 3)
+            #expect(try await server.count("structured_logs") == 15)
+
+            let answer = try await server.get(server.api + "/api/observability/retention")
+            #expect(answer.status == 200)
+            let oldest = try #require(answer.json?["oldest"] as? [String: Any])
+            #expect(oldest["traces"] as? String == Timestamp.iso8601(unixNano: recent))
+            #expect(oldest["logs"] as? String == Timestamp.iso8601(unixNano: now - 20 * RetentionWorkerTests.day))
+            #expect(oldest["llm_calls"] is NSNull)
+        }
+    }
+}

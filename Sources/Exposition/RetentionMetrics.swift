@@ -41,23 +41,31 @@ public final class RetentionMetrics: Sendable {
     /// The rows deleted from `table` so far.
     public func deletedRows(_ table: String) -> Int64 { state.withLock { $0.deleted[table] ?? 0 } }
 
+    /// Each family once it has a sample (none before the worker's first run).
     func write(into writer: inout PrometheusTextWriter) {
         let state = state.withLock { $0 }
-        writer.family(Name.deleted, type: .counter, help: "Rows the retention worker deleted, by table.")
-        for (table, count) in state.deleted.sorted(by: { $0.key < $1.key }) {
-            writer.sample(Name.deleted, labels: [("table", table)], value: count)
+        if !state.deleted.isEmpty {
+            writer.family(Name.deleted, type: .counter, help: "Rows the retention worker deleted, by table.")
+            for (table, count) in state.deleted.sorted(by: { $0.key < $1.key }) {
+                writer.sample(Name.deleted, labels: [("table", table)], value: count)
+            }
         }
         if let lastRun = state.lastRun {
             writer.family(Name.lastRun, type: .gauge, help: "When the retention worker last finished a run (as leader), Unix seconds.")
             writer.sample(Name.lastRun, value: lastRun)
         }
-        writer.family(Name.oldest, type: .gauge, help: "The oldest time still stored per signal, Unix seconds.")
-        for (signal, seconds) in state.oldest.sorted(by: { $0.key < $1.key }) {
-            writer.sample(Name.oldest, labels: [("signal", signal)], value: seconds)
+        if !state.oldest.isEmpty {
+            writer.family(Name.oldest, type: .gauge, help: "The oldest time still stored per signal, Unix seconds.")
+            for (signal, seconds) in state.oldest.sorted(by: { $0.key < $1.key }) {
+                writer.sample(Name.oldest, labels: [("signal", signal)], value: seconds)
+            }
         }
-        writer.family(Name.storeSize, type: .gauge, help: "Bytes the store takes up: SQLite's database and WAL files, or each PostgreSQL table with its indexes.")
-        for (part, bytes) in state.sizes.sorted(by: { $0.key < $1.key }) {
-            writer.sample(Name.storeSize, labels: [("part", part)], value: bytes)
+        if !state.sizes.isEmpty {
+            writer.family(Name.storeSize, type: .gauge,
+                          help: "Bytes the store takes up: SQLite's database and WAL files, or each PostgreSQL table with its indexes.")
+            for (part, bytes) in state.sizes.sorted(by: { $0.key < $1.key }) {
+                writer.sample(Name.storeSize, labels: [("part", part)], value: bytes)
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ public struct RetentionWorker: Service {
         /// The largest share of `interval` a wait is made longer or shorter by, so replicas
         /// started together do not run in step.
         public var jitter = 0.2
-        public var sliceLimit = 2_000
+        public var sliceLimit = 500
         public var pause: Duration = .milliseconds(20)
         /// Free pages given back to the file system after each slice (SQLite).
         public var vacuumPages = 2_000

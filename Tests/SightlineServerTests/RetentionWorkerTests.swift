@@ -147,7 +147,16 @@ import Testing
     @Test("a Sightline started on expired data deletes it at start-up and reports it", arguments: StoreKind.available)
     func startup(_ kind: StoreKind) async throws {
         let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
+        do {
+            try await startup(kind, on: database)
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
+    private func startup(_ kind: StoreKind, on database: TestDatabase) async throws {
         let now = Int64(Date().timeIntervalSince1970) * 1_000_000_000
         let recent = now - 3_600_000_000_000
         try await withTestStore(kind, database: database) { store, _ in

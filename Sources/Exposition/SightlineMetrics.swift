@@ -45,6 +45,8 @@ public final class SightlineMetrics: Sendable {
     public let factory: SightlineMetricsFactory
     public let spans: SpanMetrics
     public let llm: LLMMetrics
+    /// The retention worker's deletions, the oldest time kept, the store's size.
+    public let retention = RetentionMetrics()
     private let queueItems: Prometheus.Gauge
     private let queueCapacity: Prometheus.Gauge
     private let firing = Mutex<[FiringKey: Int]>([:])
@@ -121,6 +123,7 @@ public final class SightlineMetrics: Sendable {
         for (key, count) in firing {
             writer.sample(Name.alertsFiring, labels: [("rule", key.rule), ("severity", key.severity)], value: Int64(count))
         }
+        retention.write(into: &writer)
         text += writer.text
         return text
     }

@@ -11,6 +11,7 @@ public struct ObservabilityAPI: Sendable {
     let traces: any TraceQueries
     let logs: any LogQueries
     let errors: any ErrorQueries
+    let retention: any RetentionQueries
     let logger: Logger
     /// Lists count their matches up to this many (`total`); beyond it they answer this number
     /// with `total_capped: true`, so a page costs the same whether a thousand or ten million
@@ -23,6 +24,7 @@ public struct ObservabilityAPI: Sendable {
         self.traces = queries.traces
         self.logs = queries.logs
         self.errors = queries.errors
+        self.retention = queries.retention
         self.logger = logger
         self.countLimit = max(1, countLimit)
     }
@@ -41,6 +43,7 @@ public struct ObservabilityAPI: Sendable {
             let id = context.parameters.get("id") ?? ""
             return await respond { () async throws(QueryFailure) in try await log(request, id: id) }
         }
+        group.get("/retention") { _, _ in await respond { () async throws(QueryFailure) in try await oldestRetained() } }
         group.get("/errors") { request, _ in await respond { () async throws(QueryFailure) in try await listErrors(request) } }
         group.get("/errors/{group}/occurrences") { request, context in
             let id = context.parameters.get("group") ?? ""

@@ -69,6 +69,22 @@ extension Setting {
             }
         }
 
+        /// A retention period: a whole number of hours or days (`36h`, `14d`), or `0` to keep
+        /// for ever (`nil`).
+        static func retention(_ text: String) -> Result<Duration?, SettingProblem> {
+            let trimmed = text.trimmed.lowercased()
+            if trimmed == "0" { return .success(nil) }
+            let expected = SettingProblem.expected("a period in hours or days (e.g. 36h, 14d), or 0 to keep for ever")
+            guard let unit = trimmed.last, let number = Int(trimmed.dropLast()), number > 0, number <= 36_500 * 24 else {
+                return .failure(expected)
+            }
+            switch unit {
+            case "h": return .success(.seconds(number * 3_600))
+            case "d" where number <= 36_500: return .success(.seconds(number * 86_400))
+            default: return .failure(expected)
+            }
+        }
+
         /// `true`, `1`, `yes`, `on`, or `false`, `0`, `no`, `off` (any case); blank is `false`.
         static func boolean(_ text: String) -> Result<Bool, SettingProblem> {
             switch text.trimmed.lowercased() {

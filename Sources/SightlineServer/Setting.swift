@@ -14,6 +14,9 @@ public enum Setting: String, CaseIterable, Sendable {
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
     case rulesStorage, alertCustomSQLConcurrency, queryTimeout
+    // Retention (docs/retention.md).
+    case traceRetention, logRetention, llmRetention, alertHistoryRetention
+    case requestMetricsRetention, systemMetricsRetention, ragMetricsRetention, cacheMetricsRetention
     // The alert engine's.
     case slackWebhookURL, alertWebhookURL, alertmanagerURL
     case smtpHost, smtpPort, smtpUser, smtpPassword, smtpTLSVerify, alertEmailFrom, alertEmailTo
@@ -106,6 +109,34 @@ public enum Setting: String, CaseIterable, Sendable {
             Definition(flag: "query-timeout", "SIGHTLINE_QUERY_TIMEOUT", default: "30",
                        help: "seconds one read of the store may run before the API answers 422",
                        rule: .value(\.queryTimeout, Parse.seconds(upTo: 86_400)))
+        case .traceRetention:
+            Definition(flag: "trace-retention", "SIGHTLINE_TRACE_RETENTION", default: "14d",
+                       help: "how long traces and their spans are kept: 36h, 14d, or 0 for ever", rule: .value(\.retention.traces, Parse.retention))
+        case .logRetention:
+            Definition(flag: "log-retention", "SIGHTLINE_LOG_RETENTION", default: "30d",
+                       help: "how long log records are kept: 36h, 14d, or 0 for ever", rule: .value(\.retention.logs, Parse.retention))
+        case .llmRetention:
+            Definition(flag: "llm-retention", "SIGHTLINE_LLM_RETENTION", default: "90d",
+                       help: "how long LLM call rows are kept: 36h, 14d, or 0 for ever", rule: .value(\.retention.llmCalls, Parse.retention))
+        case .alertHistoryRetention:
+            Definition(flag: "alert-history-retention", "SIGHTLINE_ALERT_HISTORY_RETENTION", default: "90d",
+                       help: "how long resolved alert instances and their notifications are kept: 36h, 14d, or 0 for ever",
+                       rule: .value(\.retention.alertHistory, Parse.retention))
+        case .requestMetricsRetention:
+            Definition(flag: "request-metrics-retention", "SIGHTLINE_REQUEST_METRICS_RETENTION", default: "30d",
+                       help: "how long request_metrics rows are kept: 36h, 14d, or 0 for ever",
+                       rule: .value(\.retention.requestMetrics, Parse.retention))
+        case .systemMetricsRetention:
+            Definition(flag: "system-metrics-retention", "SIGHTLINE_SYSTEM_METRICS_RETENTION", default: "7d",
+                       help: "how long system_metrics rows are kept: 36h, 14d, or 0 for ever",
+                       rule: .value(\.retention.systemMetrics, Parse.retention))
+        case .ragMetricsRetention:
+            Definition(flag: "rag-metrics-retention", "SIGHTLINE_RAG_METRICS_RETENTION", default: "30d",
+                       help: "how long rag_metrics rows are kept: 36h, 14d, or 0 for ever", rule: .value(\.retention.ragMetrics, Parse.retention))
+        case .cacheMetricsRetention:
+            Definition(flag: "cache-metrics-retention", "SIGHTLINE_CACHE_METRICS_RETENTION", default: "7d",
+                       help: "how long cache_metrics rows are kept: 36h, 14d, or 0 for ever",
+                       rule: .value(\.retention.cacheMetrics, Parse.retention))
 
         case .slackWebhookURL:
             Definition(secret: "SLACK_WEBHOOK_URL",
@@ -168,6 +199,12 @@ public enum Setting: String, CaseIterable, Sendable {
                        help: "link put into webhook and Alertmanager payloads", rule: .value(\.alerting.externalURL, Parse.text))
         }
     }
+
+    /// The retention periods, one per `RetentionSignal`.
+    public static let retentionSettings: [Setting] = [
+        .traceRetention, .logRetention, .llmRetention, .alertHistoryRetention,
+        .requestMetricsRetention, .systemMetricsRetention, .ragMetricsRetention, .cacheMetricsRetention,
+    ]
 
     /// The command-line flag without dashes (`otlp-port`); `nil` for a setting read from the
     /// environment only (secrets, and the alert engine's variables).

@@ -102,6 +102,9 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// statements running at once, previews and evaluations together; a preview beyond it is
     /// answered 429, an evaluation waits (up to 30 s). 1 to 32; default 2.
     public var customSQLConcurrency = 2
+    /// How long each kind of data is kept (`--trace-retention` … `--cache-metrics-retention`,
+    /// `SIGHTLINE_*_RETENTION`); the retention worker deletes what is older (docs/retention.md).
+    public var retention = RetentionPolicy()
     /// The alert engine: notification destinations and evaluator timing, from environment
     /// variables only (`SLACK_WEBHOOK_URL`, `SMTP_*`, `ALERT_*`, `SIGHTLINE_ALERT*`,
     /// `SIGHTLINE_EXTERNAL_URL`).
@@ -152,7 +155,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
         "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
             + "queue_capacity=\(queueCapacity) rules_storage=\(rulesStorage == nil ? "unset" : "set") "
-            + "custom_sql_concurrency=\(customSQLConcurrency) query_timeout=\(ReadTimeLimit.text(queryTimeout).filter { $0 != " " }) \(alerting.redactedDescription)"
+            + "custom_sql_concurrency=\(customSQLConcurrency) retention=\(retention) query_timeout=\(ReadTimeLimit.text(queryTimeout).filter { $0 != " " }) \(alerting.redactedDescription)"
     }
 }
 

@@ -136,6 +136,9 @@ public final class SightlineServer: Sendable {
         if let storeService = store.backgroundService { services.append(.init(service: storeService)) }
         services.append(.init(service: alertDatabase))
         services += [.init(service: logFeed), .init(service: RebuildThenRun(MetricsRebuild(metrics: metrics, store: store, logger: logger), then: writer)), .init(service: otlp), .init(service: api)]
+        // Retention: after the writer, so it stops before the writer and the store.
+        services.append(.init(service: RetentionWorker(retention: store.queries.retention, policy: configuration.retention,
+                                                       metrics: metrics.retention, logger: logger)))
         // The alert evaluator: last, so it stops first at shutdown.
         if configuration.alerting.evaluatorEnabled {
             services.append(.init(service: Self.alertEvaluator(configuration.alerting, database: alertDatabase,

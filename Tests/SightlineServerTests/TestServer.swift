@@ -54,6 +54,8 @@ struct TestServer: Sendable {
         if let existing { database = existing } else { database = try await TestDatabase.create(kind) }
         defer { if existing == nil { Task { await database.drop() } } }
         var allFlags: [Setting: String] = [.storage: database.storage, .otlpPort: "0", .httpPort: "0"]
+        // Tests write data of any age (fixtures, fixed times): kept unless a test sets a retention.
+        for setting in Setting.retentionSettings { allFlags[setting] = "0" }
         allFlags.merge(flags) { _, new in new }
         let configuration = try SightlineConfiguration.resolve(flags: allFlags, environment: environment)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quietLogger)

@@ -1,4 +1,4 @@
-// /: a summary of the last 24 hours, each card linking to its page.
+// /: a summary of the last 24 hours, each card linking to its page, and the oldest data kept.
 "use strict";
 
 (() => {
@@ -35,10 +35,18 @@
     figures("alert-figures", [["Acknowledged", String(count("acknowledged"))], ["Resolved", String(count("resolved"))]]);
   }
 
+  // What retention has left: the oldest time still stored per signal (docs/retention.md).
+  async function retention() {
+    const answer = await api("/retention");
+    const oldest = answer.oldest || {};
+    const names = [["traces", "Traces"], ["logs", "Logs"], ["llm_calls", "LLM calls"], ["alert_history", "Resolved alerts"]];
+    figures("retention-figures", names.map(([key, label]) => [label, oldest[key] ? oldest[key].replace("T", " ").slice(0, 19) + " UTC" : "none"]));
+  }
+
   document.addEventListener("DOMContentLoaded", async () => {
     const problems = [];
-    await Promise.all([traces(), logs(), alerts()].map((work, index) => work.catch((error) => {
-      problems.push(["Traces", "Logs", "Alerts"][index] + ": " + error.message);
+    await Promise.all([traces(), logs(), alerts(), retention()].map((work, index) => work.catch((error) => {
+      problems.push(["Traces", "Logs", "Alerts", "Retention"][index] + ": " + error.message);
     })));
     Sightline.showStatus(document.getElementById("overview-status"), problems.join(" · "), problems.length > 0);
   });

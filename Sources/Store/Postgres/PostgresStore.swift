@@ -25,6 +25,8 @@ public final class PostgresStore: TelemetryStore {
     private let gate: ReadGate
     /// The alert evaluator's lock (`alertStore`).
     let evaluatorLock: PostgresEvaluatorLock
+    /// Retention's leader lock and connection (`retentionQueries`).
+    let retentionSession: PostgresRetentionSession
     private let logger: Logger
 
     public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader) }
@@ -37,6 +39,7 @@ public final class PostgresStore: TelemetryStore {
         self.gate = ReadGate(slots: configuration.readerConnections, queueLimit: configuration.readerConnections,
                              maxWait: configuration.readTimeout * 2 + .seconds(1))
         self.evaluatorLock = PostgresEvaluatorLock(configuration: configuration, logger: logger)
+        self.retentionSession = PostgresRetentionSession(configuration: configuration, logger: logger)
     }
 
     /// Both pools, run together until graceful shutdown.
@@ -168,17 +171,7 @@ public final class PostgresStore: TelemetryStore {
     public var concurrentCommits: Int { 2 }
 
     public func read(_ query: ReadQuery) async throws -> [ResultRow] {
-        var bindings = PostgresBindings(capacity: query.binds.count)
-        for value in query.binds {
-            switch value {
-            case .null: bindings.appendNull()
-            case .int(let number): bindings.append(number)
-            case .double(let number): bindings.append(number)
-            case .text(let text): bindings.append(text)
-            case .bool(let flag): bindings.append(flag)
-            }
-        }
-        let statement = PostgresQuery(unsafeSQL: query.sql, binds: bindings)
+        let statement = PostgresQuery(unsafeSQL: query.sql, binds: Self.bindings(query.binds))
         do {
             return try await gate.run {
                 // The server stops the statement at `readTimeout`; this bounds the wait for a
@@ -208,6 +201,21 @@ public final class PostgresStore: TelemetryStore {
         } catch {
             throw StoreError(operation: "read", reason: Self.describe(error))
         }
+    }
+
+    /// A query's values as postgres-nio binds them.
+    static func bindings(_ values: [SQLValue]) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .null: bindings.appendNull()
+            case .int(let number): bindings.append(number)
+            case .double(let number): bindings.append(number)
+            case .text(let text): bindings.append(text)
+            case .bool(let flag): bindings.append(flag)
+            }
+        }
+        return bindings
     }
 
     /// SQLSTATE `query_canceled`: what `statement_timeout` stops a statement with.

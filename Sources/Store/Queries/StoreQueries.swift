@@ -21,10 +21,12 @@ public struct StoreQueries: Sendable {
     public var alertMetrics: any AlertMetricQueries
     /// The span-derived and LLM counters' totals, for `/metrics` at start-up.
     public var spanMetrics: any SpanMetricsSource
+    /// Deleting expired data, the oldest time kept, the store's size (docs/retention.md).
+    public var retention: any RetentionQueries
 
     public init(traces: any TraceQueries, logs: any LogQueries, errors: any ErrorQueries, logFeed: any LogFeedSource,
                 tempo: any TempoQueries, loki: any LokiQueries, alerts: any AlertStore, alertMetrics: any AlertMetricQueries,
-                spanMetrics: any SpanMetricsSource) {
+                spanMetrics: any SpanMetricsSource, retention: any RetentionQueries) {
         self.traces = traces
         self.logs = logs
         self.errors = errors
@@ -34,13 +36,14 @@ public struct StoreQueries: Sendable {
         self.alerts = alerts
         self.alertMetrics = alertMetrics
         self.spanMetrics = spanMetrics
+        self.retention = retention
     }
 
     /// For stores that only write (test doubles): every query fails with `StoreError`.
     public static let unsupported = StoreQueries(
         traces: UnsupportedQueries(), logs: UnsupportedQueries(), errors: UnsupportedQueries(), logFeed: UnsupportedQueries(),
         tempo: UnsupportedQueries(), loki: UnsupportedQueries(), alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(),
-        spanMetrics: UnsupportedQueries())
+        spanMetrics: UnsupportedQueries(), retention: UnsupportedQueries())
 }
 
 /// Every query protocol, each method failing: the queries of a store that only writes. Each
@@ -54,13 +57,15 @@ public struct UnsupportedQueries: Sendable {
 extension SQLiteStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
-                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource)
+                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
+                     retention: retentionQueries)
     }
 }
 
 extension PostgresStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
-                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource)
+                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
+                     retention: retentionQueries)
     }
 }

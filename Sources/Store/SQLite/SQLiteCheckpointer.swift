@@ -42,6 +42,6 @@ final class SQLiteCheckpointer: Sendable {
     func close() async {
         requests.finish()
         await loop.value
-        try? await connection.close()
+        try? await connection.close().get()  // the future: closes even when the caller is cancelled
     }
 }

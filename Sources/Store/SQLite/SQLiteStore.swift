@@ -87,7 +87,7 @@ public final class SQLiteStore: TelemetryStore {
                                alertStatements: readers[2], checkpointer: checkpointer, threadPool: threadPool, logger: logger)
         } catch {
             for reader in readers { await reader.close() }
-            for connection in opened { try? await connection.close() }
+            for connection in opened { try? await connection.close().get() }
             try? await threadPool.shutdownGracefully()
             throw error
         }
@@ -135,7 +135,7 @@ public final class SQLiteStore: TelemetryStore {
             // Duration percentiles in one pass (the trace summary, alert latency rules).
             try await connection.install(customFunction: SQLitePercentiles.function)
         } catch {
-            try? await connection.close()
+            try? await connection.close().get()
             throw StoreError(operation: "open", reason: "\(path): \(error)")
         }
         return connection
@@ -229,8 +229,13 @@ public final class SQLiteStore: TelemetryStore {
         await readers.close()
         await pinger.close()
         await alertStatements.close()
-        try await connection.close()
-        try await threadPool.shutdownGracefully()
+        // Everything is closed even when one part fails or the caller is cancelled (sqlite-nio's
+        // async `close()` gives up on a cancelled task and leaves the connection open; its
+        // future does not); the first failure is reported after.
+        var failure: (any Error)?
+        do { try await connection.close().get() } catch { failure = error }
+        do { try await threadPool.shutdownGracefully() } catch { failure = failure ?? error }
+        if let failure { throw failure }
     }
 
     private func inTransaction(_ body: () async throws -> Void) async throws {

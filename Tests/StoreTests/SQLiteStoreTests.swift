@@ -13,6 +13,24 @@ import Testing
         }
     }
 
+    /// `close()` called from a cancelled task (a test past its deadline, a server cancelled while
+    /// shutting down) still closes every connection: sqlite-nio's async close gives up on a
+    /// cancelled task, and a connection deinitialised open stops a debug build.
+    @Test func closingFromACancelledTaskClosesEverything() async throws {
+        try await withTestDatabase(.sqlite) { database in
+            let store = try await database.openStore()
+            try await store.migrate()
+            let closing = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                try await store.close()
+            }
+            if case .failure(let error) = await closing.result {
+                Issue.record("close() from a cancelled task failed: \(error)")
+                try? await store.close()  // not cancelled: what the failed close left open
+            }
+        }
+    }
+
     /// Commits reach the database file without the writer checkpointing: the writer's own
     /// automatic checkpoint starts at 64 MiB of log, far above this test's few megabytes, so
     /// only the background checkpointer can have copied them.

@@ -17,18 +17,18 @@ import Testing
     /// shutting down) still closes every connection: sqlite-nio's async close gives up on a
     /// cancelled task, and a connection deinitialised open stops a debug build.
     @Test func closingFromACancelledTaskClosesEverything() async throws {
-        try await withTestDatabase(.sqlite) { database in
-            let store = try await database.openStore()
-            try await store.migrate()
-            let closing = Task {
-                withUnsafeCurrentTask { $0?.cancel() }
-                try await store.close()
-            }
-            if case .failure(let error) = await closing.result {
-                Issue.record("close() from a cancelled task failed: \(error)")
-                try? await store.close()  // not cancelled: what the failed close left open
-            }
+        let database = try await TestDatabase.create(.sqlite)
+        let store = try await database.openStore()
+        try await store.migrate()
+        let closing = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await store.close()
         }
+        if case .failure(let error) = await closing.result {
+            Issue.record("close() from a cancelled task failed: \(error)")
+            try? await store.close()  // not cancelled: what the failed close left open
+        }
+        await database.drop()
     }
 
     /// Commits reach the database file without the writer checkpointing: the writer's own

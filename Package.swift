@@ -197,7 +197,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        // Benchmark load generator: realistic OTLP/HTTP traffic, latency percentiles, backpressure counts.
+        // Benchmark load generator: realistic OTLP/HTTP (or OTLP/gRPC) traffic, latency percentiles, backpressure counts.
         .executableTarget(
             name: "sightline-loadgen",
             dependencies: [
@@ -208,6 +208,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ]
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),

@@ -1,9 +1,7 @@
 import Foundation
 import GRPCCore
-import GRPCProtobuf
 import Ingest
 import Logging
-import SwiftProtobuf
 
 /// The OTLP/gRPC services: each `Export` method hands the request message's bytes, undecoded,
 /// to the OTLP/HTTP receiver's ingest path (`OTLPReceiver.export(protobuf:signal:authorization:)`),
@@ -81,17 +79,52 @@ public struct OTLPGRPCService: RegistrableRPCService {
         guard let seconds = failure.retryAfterSeconds else {
             return RPCError(code: code, message: failure.message)
         }
-        let status = GoogleRPCStatus(code: code, message: failure.message, details: .retryInfo(delay: .seconds(seconds)))
-        var error = RPCError(status)
-        error.metadata.addBinary(retryInfo(seconds: seconds), forKey: "google.rpc.retryinfo-bin")
-        return error
+        let retryInfo = RPCStatusDetails.retryInfo(seconds: seconds)
+        var metadata: Metadata = [:]
+        metadata.addBinary(RPCStatusDetails.status(code: failure.rpcCode, message: failure.message, details: [retryInfo]),
+                           forKey: "grpc-status-details-bin")
+        metadata.addBinary(retryInfo.value, forKey: "google.rpc.retryinfo-bin")
+        return RPCError(code: code, message: failure.message, metadata: metadata)
+    }
+}
+
+/// The few `google.rpc` messages the receiver sends, written by hand (a handful of bytes; no
+/// generated code or extra package for them).
+enum RPCStatusDetails {
+    /// A `google.protobuf.Any`: the type's URL and the message's bytes.
+    struct AnyMessage: Equatable {
+        var typeURL: String
+        var value: [UInt8]
     }
 
-    /// A serialized `google.rpc.RetryInfo { google.protobuf.Duration retry_delay = 1; }`.
-    static func retryInfo(seconds: Int) -> [UInt8] {
-        let delay: [UInt8] = (try? Google_Protobuf_Duration(seconds: Int64(seconds), nanos: 0).serializedBytes()) ?? []
-        // A Duration of whole seconds is a few bytes: its length fits one varint byte.
-        return [0x0A, UInt8(delay.count)] + delay
+    /// `google.rpc.RetryInfo { google.protobuf.Duration retry_delay = 1; }` of whole seconds.
+    static func retryInfo(seconds: Int) -> AnyMessage {
+        let duration = seconds > 0 ? [0x08] + varint(UInt64(seconds)) : [] // Duration { int64 seconds = 1; }
+        return AnyMessage(typeURL: "type.googleapis.com/google.rpc.RetryInfo", value: field(1, duration))
+    }
+
+    /// `google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }`
+    static func status(code: Int, message: String, details: [AnyMessage]) -> [UInt8] {
+        var bytes: [UInt8] = [0x08] + varint(UInt64(code))
+        bytes += field(2, Array(message.utf8))
+        for detail in details {
+            bytes += field(3, field(1, Array(detail.typeURL.utf8)) + field(2, detail.value))
+        }
+        return bytes
+    }
+
+    /// A length-delimited field.
+    static func field(_ number: UInt8, _ body: [UInt8]) -> [UInt8] {
+        [number << 3 | 2] + varint(UInt64(body.count)) + body
+    }
+
+    static func varint(_ value: UInt64) -> [UInt8] {
+        var value = value, bytes: [UInt8] = []
+        while value >= 0x80 {
+            bytes.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        return bytes + [UInt8(value)]
     }
 }
 

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import GRPCProtobuf
 import GRPCReceiver
 import Ingest
 import NIOCore
@@ -55,8 +54,53 @@ import Testing
         return error
     }
 
+    /// The `RetryInfo` delay among the details of the `google.rpc.Status` in
+    /// `grpc-status-details-bin` (what the Collector and the Go and Java SDKs read), read by hand.
     func retryDelay(_ error: RPCError) throws -> Duration? {
-        try error.unpackGoogleRPCStatus()?.details.compactMap(\.retryInfo).first?.delay
+        guard let status = error.metadata[binaryValues: "grpc-status-details-bin"].first(where: { _ in true }) else { return nil }
+        let fields = try Self.fields(of: Array(status))
+        #expect(fields.first { $0.number == 1 }?.varint == UInt64(error.code.rawValue), "the status's code")
+        #expect(fields.first { $0.number == 2 }.map { String(decoding: $0.bytes, as: UTF8.self) } == error.message)
+        for detail in fields where detail.number == 3 {
+            let any = try Self.fields(of: detail.bytes)
+            guard any.first(where: { $0.number == 1 }).map({ String(decoding: $0.bytes, as: UTF8.self) })
+                    == "type.googleapis.com/google.rpc.RetryInfo",
+                  let retryInfo = any.first(where: { $0.number == 2 }) else { continue }
+            let duration = try Self.fields(of: try Self.fields(of: retryInfo.bytes).first { $0.number == 1 }?.bytes ?? [])
+            return .seconds(Int64(duration.first { $0.number == 1 }?.varint ?? 0))
+        }
+        return nil
+    }
+
+    struct DecodingFailed: Error {}
+
+    /// The fields of a protobuf message: varints and length-delimited ones (all these messages hold).
+    static func fields(of bytes: [UInt8]) throws -> [(number: Int, varint: UInt64, bytes: [UInt8])] {
+        var position = 0
+        func varint() throws -> UInt64 {
+            var value: UInt64 = 0, shift: UInt64 = 0
+            while true {
+                guard position < bytes.count, shift < 64 else { throw DecodingFailed() }
+                let byte = bytes[position]; position += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+        }
+        var fields: [(number: Int, varint: UInt64, bytes: [UInt8])] = []
+        while position < bytes.count {
+            let tag = try varint()
+            switch tag & 7 {
+            case 0: fields.append((Int(tag >> 3), try varint(), []))
+            case 2:
+                let length = Int(try varint())
+                guard position + length <= bytes.count else { throw DecodingFailed() }
+                fields.append((Int(tag >> 3), 0, Array(bytes[position..<position + length])))
+                position += length
+            default: throw DecodingFailed()
+            }
+        }
+        return fields
     }
 
     @Test(arguments: StoreKind.available)

@@ -13,8 +13,9 @@ import Testing
 
 /// OTLP/gRPC (`TraceService/Export`, `LogsService/Export`) through a real grpc-swift client
 /// over loopback: the same rows as OTLP/HTTP protobuf, and the statuses the OTLP specification
-/// names for bad input, overload and missing tokens.
-@Suite struct GRPCReceiverTests {
+/// names for bad input, overload and missing tokens. One test at a time: each starts a server
+/// (both stores for some), and the whole suite starts many at once.
+@Suite(.serialized) struct GRPCReceiverTests {
     static let traceService = "opentelemetry.proto.collector.trace.v1.TraceService"
     static let logsService = "opentelemetry.proto.collector.logs.v1.LogsService"
 

@@ -50,6 +50,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // OTLP/gRPC: the core and the HTTP/2 transport. Not grpc-swift-protobuf: its code
+        // generator plugin makes `swift build` compile protoc from source.
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
     ],
     targets: [
         // Wire model: OTLP messages and their JSON and protobuf forms. No I/O.
@@ -86,6 +90,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // OTLP/gRPC receiver: TraceService/Export and LogsService/Export onto the OTLP/HTTP
+        // receiver's ingest path (same validation, limits, admission, durability).
+        .target(
+            name: "GRPCReceiver",
+            dependencies: [
+                "Ingest",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -161,7 +178,7 @@ let package = Package(
         .target(
             name: "SightlineServer",
             dependencies: [
-                "OTLP", "Store", "Ingest", "QueryAPI", "SelfTracing", "GrafanaAPI", "AdminPages", "Exposition",
+                "OTLP", "Store", "Ingest", "GRPCReceiver", "QueryAPI", "SelfTracing", "GrafanaAPI", "AdminPages", "Exposition",
                 "Alerting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,7 +195,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        // Benchmark load generator: realistic OTLP/HTTP traffic, latency percentiles, backpressure counts.
+        // Benchmark load generator: realistic OTLP/HTTP (or OTLP/gRPC) traffic, latency percentiles, backpressure counts.
         .executableTarget(
             name: "sightline-loadgen",
             dependencies: [
@@ -189,6 +206,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ]
         ),
         .testTarget(name: "OTLPTests", dependencies: ["OTLP"]),
@@ -245,9 +264,11 @@ let package = Package(
         .testTarget(
             name: "SightlineServerTests",
             dependencies: [
-                "SightlineServer", "OTLP", "Store", "StoreTestSupport",
+                "SightlineServer", "GRPCReceiver", "Ingest", "OTLP", "Store", "StoreTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -37,6 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 30
 SHUTDOWN_TIMEOUT_S = 15
 STARTED_LINE = re.compile(r"Sightline started: otlp=(http://\S+) http=(http://\S+) storage=(\S+)")
+GRPC_IN_STARTED_LINE = re.compile(r" grpc=(http://\S+)")
 POSTGRES_URL_VARIABLE = "SIGHTLINE_CONFORMANCE_POSTGRES_URL"
 PSQL_TIMEOUT_S = 30
 
@@ -201,6 +203,7 @@ class Sightline:
     http_url: str
     store: SQLiteStore | PostgresStore
     stderr_lines: list[str]
+    grpc_url: str = ""  # the OTLP/gRPC port, e.g. http://127.0.0.1:33262
 
     def query(self, sql: str, params: tuple = ()) -> list:
         """Rows of `sql` (`?` placeholders), read from the store Sightline writes to."""
@@ -267,6 +270,8 @@ def _serve(binary: Path, store: SQLiteStore | PostgresStore, environment: dict[s
         str(binary), "serve",
         "--storage", store.storage,
         "--otlp-host", "127.0.0.1", "--otlp-port", "0",
+        # `--grpc-port 0` turns gRPC off: a port free a moment ago instead.
+        "--grpc-host", "127.0.0.1", "--grpc-port", str(_free_port()),
         "--http-host", "127.0.0.1", "--http-port", "0",
     ]
     process = subprocess.Popen(
@@ -287,7 +292,8 @@ def _serve(binary: Path, store: SQLiteStore | PostgresStore, environment: dict[s
             f"(exit code {process.poll()}); stderr:\n{''.join(lines)}"
         )
     otlp_url, http_url, storage = match[0].groups()
-    server = Sightline(process, otlp_url, http_url, store, lines)
+    grpc = GRPC_IN_STARTED_LINE.search(match[0].string)
+    server = Sightline(process, otlp_url, http_url, store, lines, grpc_url=grpc.group(1) if grpc else "")
 
     try:
         assert store.expected_storage(storage), storage
@@ -299,6 +305,12 @@ def _serve(binary: Path, store: SQLiteStore | PostgresStore, environment: dict[s
         assert exit_code == 0, (
             f"sightline exited with {exit_code} after SIGTERM; stderr:\n{server.log_tail()}"
         )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _wait_healthy(server: Sightline, timeout_s: float = 10) -> None:

@@ -1,8 +1,9 @@
-"""The OpenTelemetry Python SDK exporting OTLP/HTTP to Sightline (docs/api.md, docs/architecture.md).
+"""The OpenTelemetry Python SDK exporting OTLP to Sightline (docs/api.md, docs/architecture.md).
 
 A real TracerProvider and LoggerProvider, with the SDK's default exporters
-(`opentelemetry-exporter-otlp-proto-http`, OTLP/HTTP protobuf) and with the JSON ones
-(`opentelemetry-exporter-otlp-json-http`), send a web request (SERVER root, two children, one failing with a recorded
+(`opentelemetry-exporter-otlp-proto-http`, OTLP/HTTP protobuf), with the JSON ones
+(`opentelemetry-exporter-otlp-json-http`) and with the gRPC ones
+(`opentelemetry-exporter-otlp-proto-grpc`, OTLP/gRPC on the gRPC port), send a web request (SERVER root, two children, one failing with a recorded
 exception) and logs through the SDK's logging handler; the tests then read the SQLite
 file and check the rows the mapping must produce (docs/architecture.md, "Where OTLP fields go").
 """
@@ -17,10 +18,13 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import grpc
 import pytest
 from opentelemetry.exporter.otlp.common.http import Compression as JSONCompression
 from opentelemetry.exporter.otlp.json.http._log_exporter import OTLPLogExporter as JSONLogExporter
 from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter as JSONSpanExporter
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GRPCLogExporter
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GRPCSpanExporter
 from opentelemetry.exporter.otlp.proto.http import Compression as ProtobufCompression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as ProtobufLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as ProtobufSpanExporter
@@ -94,29 +98,43 @@ class RecordingLogExporter(LogRecordExporter):
         return self.inner.force_flush(timeout_millis)
 
 
+def grpc_compression(name: str) -> grpc.Compression:
+    return {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}[name]
+
+
 # Each exporter package has its own Compression enum; tests name the compression as text.
 EXPORTERS = {
     "protobuf": (ProtobufSpanExporter, ProtobufLogExporter, ProtobufCompression),
     "json": (JSONSpanExporter, JSONLogExporter, JSONCompression),
+    "grpc": (GRPCSpanExporter, GRPCLogExporter, grpc_compression),
 }
 
 
 @pytest.fixture(scope="module", params=sorted(EXPORTERS))
 def encoding(request) -> str:
-    """The exporter pair every test here runs with: protobuf (the SDK default) and JSON."""
+    """The exporter pair every test here runs with: OTLP/HTTP protobuf (the SDK default),
+    OTLP/HTTP JSON, and OTLP/gRPC."""
     return request.param
+
+
+def endpoint(sightline, encoding: str, path: str) -> dict:
+    """OTLP/HTTP exporters take the signal's URL; gRPC ones the port's, in plaintext."""
+    if encoding == "grpc":
+        assert sightline.grpc_url, "Sightline announced no gRPC port"
+        return {"endpoint": sightline.grpc_url, "insecure": True}
+    return {"endpoint": f"{sightline.otlp_url}{path}"}
 
 
 def span_exporter(sightline, encoding: str, compression: str | None = None) -> SpanExporter:
     exporter, _, compressions = EXPORTERS[encoding]
     options = {"compression": compressions(compression)} if compression else {}
-    return exporter(endpoint=f"{sightline.otlp_url}/v1/traces", timeout=EXPORT_TIMEOUT_S, **options)
+    return exporter(**endpoint(sightline, encoding, "/v1/traces"), timeout=EXPORT_TIMEOUT_S, **options)
 
 
 def log_exporter(sightline, encoding: str, compression: str | None = None) -> LogRecordExporter:
     _, exporter, compressions = EXPORTERS[encoding]
     options = {"compression": compressions(compression)} if compression else {}
-    return exporter(endpoint=f"{sightline.otlp_url}/v1/logs", timeout=EXPORT_TIMEOUT_S, **options)
+    return exporter(**endpoint(sightline, encoding, "/v1/logs"), timeout=EXPORT_TIMEOUT_S, **options)
 
 
 def logging_handler(provider: LoggerProvider) -> LoggingHandler:

@@ -6,8 +6,11 @@ import W3CTraceContext
 /// `traceparent` is refused (and a new trace started) when it is duplicated (combined values no
 /// longer parse), has version `ff`, is not lower-case hex, has the wrong lengths or all-zero
 /// ids, or carries anything after its four fields in version 00. A later version is read by its
-/// first four fields. `tracestate` is dropped whole when any member is invalid, a key repeats, or
-/// there are more than 32 members; the traceparent is kept.
+/// first four fields. `tracestate` follows the second edition's key grammar (a lower-case letter,
+/// then up to 255 of `a-z 0-9 _ - * / @`, so `foo@`, `foo@@bar` and long tenant or system parts
+/// are keys) and the W3C test suite's strict level: a repeated key keeps its first member; the
+/// whole header is dropped when any member is invalid or there are more than 32 members; the
+/// traceparent is kept either way.
 public enum TraceContextHeaders {
     public static let maxTraceStateMembers = 32
 
@@ -15,12 +18,11 @@ public enum TraceContextHeaders {
     public static func parse(traceparent: String?, tracestate: String?) -> TraceContext? {
         guard let traceparent, let normalised = normalisedTraceParent(traceparent) else { return nil }
         guard let context = try? TraceContext(traceParentHeaderValue: normalised) else { return nil }
-        guard let tracestate, let members = normalisedTraceState(tracestate),
-              let withState = try? TraceContext(traceParentHeaderValue: normalised, traceStateHeaderValue: members),
-              withState.state.count <= maxTraceStateMembers else {
-            return context
-        }
-        return withState
+        // Built from the members directly: swift-w3c-trace-context parses keys by the first
+        // edition's grammar, which refuses `foo@` and system parts over 14 characters.
+        guard let tracestate, let members = traceStateMembers(tracestate) else { return context }
+        let state = TraceState(members.map { (TraceState.Vendor(rawValue: String($0.key)), String($0.value)) })
+        return TraceContext(traceID: context.traceID, spanID: context.spanID, flags: context.flags, state: state)
     }
 
     /// `00-<trace>-<span>-<flags>` when `value` is a valid traceparent of any version.
@@ -42,11 +44,13 @@ public enum TraceContextHeaders {
         return "00-" + String(decoding: bytes[3..<55], as: UTF8.self)
     }
 
-    /// The members joined by `,` when each is `key=value` as the recommendation defines them
-    /// (white space around members and empty members are allowed, and left out); else `nil`.
-    static func normalisedTraceState(_ value: String) -> String? {
+    /// The members, in order, when each is `key=value` as the recommendation defines them
+    /// (white space around members and empty members are allowed, and left out; a repeated key
+    /// keeps its first member); else `nil`.
+    static func traceStateMembers(_ value: String) -> [(key: Substring, value: Substring)]? {
         var keys: Set<Substring> = []
-        var members: [Substring] = []
+        var members: [(key: Substring, value: Substring)] = []
+        var count = 0
         for rawMember in value.split(separator: ",", omittingEmptySubsequences: false) {
             var text = rawMember[...]
             while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
@@ -54,31 +58,27 @@ public enum TraceContextHeaders {
             if text.isEmpty { continue }
             guard let equals = text.firstIndex(of: "=") else { return nil }
             let key = text[..<equals], memberValue = text[text.index(after: equals)...]
-            guard isValidKey(key), isValidValue(memberValue), keys.insert(key).inserted else { return nil }
-            members.append(text)
+            guard isValidKey(key), isValidValue(memberValue) else { return nil }
+            count += 1
+            if keys.insert(key).inserted { members.append((key, memberValue)) }
         }
-        guard !members.isEmpty, members.count <= maxTraceStateMembers else { return nil }
-        return members.joined(separator: ",")
+        guard !members.isEmpty, count <= maxTraceStateMembers else { return nil }
+        return members
     }
 
-    /// `simple-key` (lower-case letter first, up to 256) or `tenant@system`
-    /// (tenant up to 241, system up to 14, system starting with a letter).
+    /// A lower-case letter, then up to 255 of `a-z 0-9 _ - * / @` (the second edition's key
+    /// grammar; the first edition's `tenant@system` keys are among them, and a tenant may
+    /// still start with a digit).
     static func isValidKey(_ key: Substring) -> Bool {
-        func isKeyCharacter(_ c: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
-                || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: "*") || c == UInt8(ascii: "/")
-        }
         func isLowerAlpha(_ c: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) }
-        let bytes = Array(key.utf8)
-        if let at = bytes.firstIndex(of: UInt8(ascii: "@")) {
-            let tenant = bytes[..<at], system = bytes[(at + 1)...]
-            guard let tenantFirst = tenant.first, let systemFirst = system.first else { return false }
-            return tenant.count <= 241 && system.count <= 14
-                && (isLowerAlpha(tenantFirst) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(tenantFirst))
-                && isLowerAlpha(systemFirst) && tenant.allSatisfy(isKeyCharacter) && system.allSatisfy(isKeyCharacter)
+        func isDigit(_ c: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) }
+        func isKeyCharacter(_ c: UInt8) -> Bool {
+            isLowerAlpha(c) || isDigit(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: "*")
+                || c == UInt8(ascii: "/") || c == UInt8(ascii: "@")
         }
-        guard let first = bytes.first, isLowerAlpha(first), bytes.count <= 256 else { return false }
-        return bytes.allSatisfy(isKeyCharacter)
+        let bytes = Array(key.utf8)
+        guard let first = bytes.first, bytes.count <= 256, bytes.allSatisfy(isKeyCharacter) else { return false }
+        return isLowerAlpha(first) || (isDigit(first) && bytes.contains(UInt8(ascii: "@")))
     }
 
     /// Up to 256 printable ASCII characters except `,` and `=`, not ending in a space.

@@ -19,6 +19,14 @@ extension Setting {
             }
         }
 
+        /// A port from 1 to 65535, or 0 for none (`nil`: the listener is off).
+        static func optionalPort(_ text: String) -> Result<Int?, SettingProblem> {
+            guard let number = Int(text.trimmed), (0...65535).contains(number) else {
+                return .failure(.expected("a port number from 1 to 65535, or 0 to disable"))
+            }
+            return .success(number == 0 ? nil : number)
+        }
+
         /// A host name or address to listen on.
         static func host(_ text: String) -> Result<String, SettingProblem> {
             text.trimmed.isEmpty ? .failure(.withoutValue("expected a host name or address")) : .success(text.trimmed)

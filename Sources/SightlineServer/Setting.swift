@@ -9,7 +9,7 @@ import Ingest
 /// Adding a setting: a case here and its row in `definition`, the configuration field the
 /// row's rule fills, and one row in README.md's table.
 public enum Setting: String, CaseIterable, Sendable {
-    case storage, otlpHost, otlpPort, httpHost, httpPort, apiKeys, ingestTokens
+    case storage, otlpHost, otlpPort, grpcHost, grpcPort, httpHost, httpPort, apiKeys, ingestTokens
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
@@ -35,6 +35,12 @@ public enum Setting: String, CaseIterable, Sendable {
         case .otlpPort:
             Definition(flag: "otlp-port", "SIGHTLINE_OTLP_PORT", default: "4318",
                        help: "OTLP/HTTP receiver port, 0 for any", rule: .value(\.otlpPort, Parse.port(in: 0...65535)))
+        case .grpcHost:
+            Definition(flag: "grpc-host", "SIGHTLINE_GRPC_HOST", default: "127.0.0.1",
+                       help: "OTLP/gRPC receiver address", rule: .value(\.grpcHost, Parse.host))
+        case .grpcPort:
+            Definition(flag: "grpc-port", "SIGHTLINE_GRPC_PORT", default: "4317",
+                       help: "OTLP/gRPC receiver port, 0 to disable", rule: .value(\.grpcPort, Parse.optionalPort))
         case .httpHost:
             Definition(flag: "http-host", "SIGHTLINE_HTTP_HOST", default: "127.0.0.1",
                        help: "API address", rule: .value(\.httpHost, Parse.host))

@@ -36,6 +36,12 @@ public struct SightlineConfiguration: Sendable, Equatable {
     public var otlpHost = "127.0.0.1"
     /// `--otlp-port` / `SIGHTLINE_OTLP_PORT`; default 4318; 0 picks a free port.
     public var otlpPort = 4318
+    /// `--grpc-host` / `SIGHTLINE_GRPC_HOST` (OTLP/gRPC); default `127.0.0.1`. Like `otlpHost`,
+    /// a non-loopback address needs ingest tokens or `--allow-unauthenticated-ingest`.
+    public var grpcHost = "127.0.0.1"
+    /// `--grpc-port` / `SIGHTLINE_GRPC_PORT`; default 4317; `nil` (`0` in the setting) turns the
+    /// OTLP/gRPC receiver off. Set in code, 0 picks a free port (tests).
+    public var grpcPort: Int? = 4317
     /// `--http-host` / `SIGHTLINE_HTTP_HOST` (API, pages, metrics); default `127.0.0.1`.
     public var httpHost = "127.0.0.1"
     /// `--http-port` / `SIGHTLINE_HTTP_PORT`; default 3200; 0 picks a free port.
@@ -138,6 +144,10 @@ public struct SightlineConfiguration: Sendable, Equatable {
         if configuration.ingestTokens.isEmpty, !configuration.allowUnauthenticatedIngest, !Self.isLoopback(configuration.otlpHost) {
             problems.append("\(source(.otlpHost))=\"\(configuration.otlpHost)\" is not a loopback address and SIGHTLINE_INGEST_TOKENS is empty: anyone who reaches the receiver could write telemetry; configure ingest tokens or pass --allow-unauthenticated-ingest")
         }
+        if configuration.grpcPort != nil, configuration.ingestTokens.isEmpty, !configuration.allowUnauthenticatedIngest,
+           !Self.isLoopback(configuration.grpcHost) {
+            problems.append("\(source(.grpcHost))=\"\(configuration.grpcHost)\" is not a loopback address and SIGHTLINE_INGEST_TOKENS is empty: anyone who reaches the gRPC receiver could write telemetry; configure ingest tokens, pass --allow-unauthenticated-ingest, or turn it off with --grpc-port 0")
+        }
         if configuration.tracecontextTestRoute, !Self.isLoopback(configuration.httpHost) {
             problems.append("\(source(.tracecontextTestRoute)): the trace-context test route is only for a loopback API address, not \"\(configuration.httpHost)\"")
         }
@@ -152,7 +162,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
 
     /// The settings worth logging at start-up; secrets are counted, never shown.
     public var redactedDescription: String {
-        "storage=\(storage) otlp=\(otlpHost):\(otlpPort) http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
+        "storage=\(storage) otlp=\(otlpHost):\(otlpPort) grpc=\(grpcPort.map { "\(grpcHost):\($0)" } ?? "off") http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
             + "queue_capacity=\(queueCapacity) rules_storage=\(rulesStorage == nil ? "unset" : "set") "
             + "custom_sql_concurrency=\(customSQLConcurrency) retention=\(retention) query_timeout=\(ReadTimeLimit.text(queryTimeout).filter { $0 != " " }) \(alerting.redactedDescription)"

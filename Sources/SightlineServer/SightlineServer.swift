@@ -1,5 +1,6 @@
 import Alerting
 import Exposition
+import GRPCReceiver
 import GrafanaAPI
 import Hummingbird
 import Ingest
@@ -16,11 +17,13 @@ import UnixSignals
 public struct BoundAddresses: Sendable, Equatable {
     public var otlpHost: String
     public var otlpPort: Int
+    /// `nil` when the OTLP/gRPC receiver is off.
+    public var grpcPort: Int?
     public var httpHost: String
     public var httpPort: Int
 }
 
-/// The whole of Sightline: store, batch writer, OTLP receiver port and API port, run as one
+/// The whole of Sightline: store, batch writer, OTLP/HTTP and OTLP/gRPC receiver ports and API port, run as one
 /// `ServiceGroup`. Shutdown runs in reverse order: the servers stop accepting and finish their
 /// requests, then the writer commits what is queued, then the store closes.
 public final class SightlineServer: Sendable {
@@ -47,7 +50,14 @@ public final class SightlineServer: Sendable {
             try? await store.close()
             throw error
         }
-        return SightlineServer(configuration: configuration, store: store, alertDatabase: alertDatabase, logger: logger, signals: gracefulShutdownSignals)
+        do {
+            return try SightlineServer(configuration: configuration, store: store, alertDatabase: alertDatabase, logger: logger,
+                                       signals: gracefulShutdownSignals)
+        } catch {
+            await alertDatabase.close()
+            try? await store.close()
+            throw error
+        }
     }
 
     /// Opens the configured store without serving (`sightline migrate` uses this too).
@@ -64,12 +74,12 @@ public final class SightlineServer: Sendable {
         }
     }
 
-    private init(configuration: SightlineConfiguration, store: any TelemetryStore, alertDatabase: AlertDatabase, logger: Logger, signals: [UnixSignal]) {
+    private init(configuration: SightlineConfiguration, store: any TelemetryStore, alertDatabase: AlertDatabase, logger: Logger, signals: [UnixSignal]) throws {
         self.configuration = configuration
         self.store = store
         self.alertDatabase = alertDatabase
         self.logger = logger
-        let started = StartupBarrier()
+        let started = StartupBarrier(expectsGRPC: configuration.grpcPort != nil)
         self.started = started
 
         // The live log stream: on SQLite the writer's commits feed it; on PostgreSQL, LISTEN
@@ -135,7 +145,15 @@ public final class SightlineServer: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let storeService = store.backgroundService { services.append(.init(service: storeService)) }
         services.append(.init(service: alertDatabase))
-        services += [.init(service: logFeed), .init(service: RebuildThenRun(MetricsRebuild(metrics: metrics, store: store, logger: logger), then: writer)), .init(service: otlp), .init(service: api)]
+        services += [.init(service: logFeed), .init(service: RebuildThenRun(MetricsRebuild(metrics: metrics, store: store, logger: logger), then: writer)), .init(service: otlp)]
+        // OTLP/gRPC: the same receiver (tokens, admission, validation, commit) behind another transport.
+        if let grpcPort = configuration.grpcPort {
+            let service = OTLPGRPCService(receiver: receiver, maxUncompressedBytes: configuration.maxBodyBytes, logger: logger)
+            services.append(.init(service: try OTLPGRPCServer(
+                host: configuration.grpcHost, port: grpcPort, maxMessageBytes: configuration.maxInflatedBytes,
+                service: service, onListening: { port in started.set(grpcPort: port) })))
+        }
+        services.append(.init(service: api))
         // Retention: after the writer, so it stops before the writer and the store.
         services.append(.init(service: RetentionWorker(retention: store.queries.retention, policy: configuration.retention,
                                                        metrics: metrics.retention, logger: logger)))
@@ -167,7 +185,8 @@ public final class SightlineServer: Sendable {
         let started = started
         async let announcement: Void = {
             guard let ports = await started.wait() else { return }
-            logger.info("Sightline started: otlp=http://\(configuration.otlpHost):\(ports.otlp) http=http://\(configuration.httpHost):\(ports.http) storage=\(configuration.storage)")
+            let grpc = ports.grpc.map { " grpc=http://\(configuration.grpcHost):\($0)" } ?? " grpc=off"
+            logger.info("Sightline started: otlp=http://\(configuration.otlpHost):\(ports.otlp) http=http://\(configuration.httpHost):\(ports.http) storage=\(configuration.storage)\(grpc)")
         }()
         do {
             try await group.run()
@@ -194,46 +213,57 @@ public final class SightlineServer: Sendable {
     /// The bound addresses, once both ports listen; `nil` if Sightline stopped first.
     public func addresses() async -> BoundAddresses? {
         guard let ports = await started.wait() else { return nil }
-        return BoundAddresses(otlpHost: configuration.otlpHost, otlpPort: ports.otlp,
+        return BoundAddresses(otlpHost: configuration.otlpHost, otlpPort: ports.otlp, grpcPort: ports.grpc,
                               httpHost: configuration.httpHost, httpPort: ports.http)
     }
 }
 
-/// Waits until both servers listen, and remembers their ports.
+/// Waits until every server listens (the gRPC one when it is on), and remembers their ports.
 final class StartupBarrier: Sendable {
+    typealias Ports = (otlp: Int, http: Int, grpc: Int?)
+
     private struct State {
         var otlp: Int?
         var http: Int?
+        var grpc: Int?
         var failed = false
-        var waiters: [CheckedContinuation<(otlp: Int, http: Int)?, Never>] = []
+        var waiters: [CheckedContinuation<Ports?, Never>] = []
     }
 
+    private let expectsGRPC: Bool
     private let state = Mutex(State())
+
+    init(expectsGRPC: Bool = false) {
+        self.expectsGRPC = expectsGRPC
+    }
 
     func set(otlpPort: Int) { update { $0.otlp = otlpPort } }
     func set(httpPort: Int) { update { $0.http = httpPort } }
+    func set(grpcPort: Int) { update { $0.grpc = grpcPort } }
     func fail() { update { $0.failed = true } }
 
     private func update(_ change: (inout State) -> Void) {
-        let (waiters, result) = state.withLock { state -> ([CheckedContinuation<(otlp: Int, http: Int)?, Never>], (otlp: Int, http: Int)??) in
+        let (waiters, result) = state.withLock { state -> ([CheckedContinuation<Ports?, Never>], Ports??) in
             change(&state)
-            guard let result = Self.result(state) else { return ([], nil) }
+            guard let result = outcome(state) else { return ([], nil) }
             defer { state.waiters = [] }
             return (state.waiters, result)
         }
         if let result { waiters.forEach { $0.resume(returning: result) } }
     }
 
-    private static func result(_ state: State) -> (otlp: Int, http: Int)?? {
-        if let otlp = state.otlp, let http = state.http { return .some((otlp, http)) }
+    private func outcome(_ state: State) -> Ports?? {
+        if let otlp = state.otlp, let http = state.http, !expectsGRPC || state.grpc != nil {
+            return .some((otlp, http, state.grpc))
+        }
         if state.failed { return .some(nil) }
         return nil
     }
 
-    func wait() async -> (otlp: Int, http: Int)? {
+    func wait() async -> Ports? {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> (otlp: Int, http: Int)?? in
-                if let result = Self.result(state) { return result }
+            let ready = state.withLock { state -> Ports?? in
+                if let result = outcome(state) { return result }
                 state.waiters.append(continuation)
                 return nil
             }

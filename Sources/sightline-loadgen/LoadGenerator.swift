@@ -1,6 +1,8 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import OTLP
 
 /// `sightline-loadgen`: `send` (the default) loads a running Sightline over OTLP/HTTP; `seed`
@@ -36,6 +38,9 @@ struct LoadGenerator: AsyncParsableCommand {
 
     @Option(help: "json or protobuf.")
     var encoding: BodyEncoding = .json
+
+    @Option(help: "http (OTLP/HTTP) or grpc (OTLP/gRPC: protobuf messages, --url names the gRPC port, one HTTP/2 connection).")
+    var transport: Transport = .http
 
     @Flag(help: "Send bodies gzip-compressed (compressed while sending: costs the generator CPU).")
     var gzip = false
@@ -83,6 +88,7 @@ struct LoadGenerator: AsyncParsableCommand {
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw ValidationError("--url \"\(url)\": expected an http:// or https:// URL")
         }
+        if transport == .grpc, encoding != .protobuf { throw ValidationError("--transport grpc sends protobuf: add --encoding protobuf") }
         guard (1...1_000_000).contains(itemsPerRequest) else { throw ValidationError("--items-per-request must be 1 to 1000000") }
         guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 1024") }
         if let duration, !(duration > 0 && duration <= 86_400) { throw ValidationError("--duration must be more than 0 and at most 86400 seconds") }
@@ -96,7 +102,8 @@ struct LoadGenerator: AsyncParsableCommand {
 
     func run() async throws {
         let settings = LoadSettings(
-            endpoint: url.trimmingSuffix("/") + "/v1/" + signal.rawValue, signal: signal, encoding: encoding, gzip: gzip,
+            endpoint: url.trimmingSuffix("/") + (transport == .grpc ? "" : "/v1/" + signal.rawValue), transport: transport,
+            signal: signal, encoding: encoding, gzip: gzip,
             itemsPerRequest: itemsPerRequest, concurrency: concurrency,
             duration: duration ?? (requests == nil ? 10 : nil), requests: requests, rate: rate, token: token,
             maxRetries: maxRetries, requestTimeout: requestTimeout, timeLimit: timeLimit)
@@ -116,9 +123,19 @@ struct LoadGenerator: AsyncParsableCommand {
         configuration.timeout = .init(connect: .seconds(5), read: .milliseconds(Int64(requestTimeout * 1000)))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 
-        let run = LoadRun(settings: settings, client: client, templates: bodies)
         let cpuBefore = Self.processCPUSeconds()
-        let (statistics, elapsed) = await run.run()
+        let (statistics, elapsed): (RunStatistics, Duration)
+        switch transport {
+        case .http:
+            (statistics, elapsed) = await LoadRun(settings: settings, client: client, grpc: nil, templates: bodies).run()
+        case .grpc:
+            let target = URL(string: url)!
+            let channel = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: target.host ?? "127.0.0.1", port: target.port ?? 4317), transportSecurity: .plaintext)
+            (statistics, elapsed) = try await withGRPCClient(transport: channel) { grpc in
+                await LoadRun(settings: settings, client: client, grpc: grpc, templates: bodies).run()
+            }
+        }
         let cpu = Self.processCPUSeconds() - cpuBefore
         try await client.shutdown()
 
@@ -161,9 +178,15 @@ enum Signal: String, CaseIterable, Sendable, ExpressibleByArgument {
 
 extension BodyEncoding: ExpressibleByArgument {}
 
+enum Transport: String, CaseIterable, Sendable, ExpressibleByArgument {
+    case http, grpc
+}
+
 /// The settings of one run, resolved from the command line.
 struct LoadSettings: Sendable {
+    /// The signal's URL over HTTP; the port's (`http://host:port`) over gRPC.
     var endpoint: String
+    var transport: Transport
     var signal: Signal
     var encoding: BodyEncoding
     var gzip: Bool

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import CompressNIO
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import NIOCore
 import OTLP
 
@@ -9,6 +11,8 @@ import OTLP
 struct LoadRun: Sendable {
     let settings: LoadSettings
     let client: HTTPClient
+    /// The OTLP/gRPC client, for `--transport grpc`.
+    let grpc: GRPCClient<HTTP2ClientTransport.Posix>?
     let templates: [BodyTemplate]
     /// Makes this run's trace ids differ from every other run's (a database may hold several).
     let salt = UInt64.random(in: .min ... .max)
@@ -47,6 +51,9 @@ struct LoadRun: Sendable {
         let template = templates[Int(sequence % UInt64(templates.count))]
         var body = template.body(sequence: sequence, salt: salt, stride: UInt64(settings.itemsPerRequest),
                                  nowUnixNano: UInt64(Date.now.timeIntervalSince1970 * 1e9))
+        if let grpc {
+            return await sendGRPC(Array(buffer: body), items: template.items, client: grpc, deadline: deadline, into: &statistics)
+        }
         var request = HTTPClientRequest(url: settings.endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: settings.encoding.contentType)
@@ -118,6 +125,80 @@ struct LoadRun: Sendable {
         }
     }
 
+    /// The gRPC form of `send`: `RESOURCE_EXHAUSTED` and `UNAVAILABLE` are counted as 429 and
+    /// 503 and retried after their `RetryInfo` delay (`google.rpc.retryinfo-bin`, else 1 s).
+    private func sendGRPC(_ message: [UInt8], items: Int, client: GRPCClient<HTTP2ClientTransport.Posix>,
+                          deadline: ContinuousClock.Instant, into statistics: inout RunStatistics) async {
+        let service = settings.signal == .traces ? "opentelemetry.proto.collector.trace.v1.TraceService"
+            : "opentelemetry.proto.collector.logs.v1.LogsService"
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(Int64(settings.requestTimeout * 1000))
+        if settings.gzip { options.compression = .gzip }
+        var metadata: Metadata = [:]
+        if let token = settings.token { metadata.addString("Bearer \(token)", forKey: "authorization") }
+        var refusals = 0
+        while true {
+            statistics.attempts += 1
+            statistics.sentBytes += message.count
+            let began = ContinuousClock.now
+            let result: Result<[UInt8], RPCError>
+            do {
+                result = try await client.unary(
+                    request: ClientRequest(message: message, metadata: metadata),
+                    descriptor: MethodDescriptor(fullyQualifiedService: service, method: "Export"),
+                    serializer: RawMessage(), deserializer: RawMessage(), options: options
+                ) { response in
+                    switch response.accepted {
+                    case .success(let contents): contents.message
+                    case .failure(let error): .failure(error)
+                    }
+                }
+            } catch {
+                statistics.transportErrors += 1
+                statistics.note("gRPC transport error: \(error)")
+                try? await Task.sleep(for: .milliseconds(200))
+                return
+            }
+            switch result {
+            case .success(let answer):
+                statistics.latency.record(UInt64(max(0, began.duration(to: .now).seconds * 1e6)))
+                statistics.acceptedRequests += 1
+                statistics.acceptedBytes += message.count
+                let rejected = Int((try? OTLPProtobufResponse.partialSuccess(from: Data(answer)))?.rejected ?? 0)
+                statistics.itemsRejected += rejected
+                statistics.itemsAcknowledged += items - rejected
+                return
+            case .failure(let error) where error.code == .resourceExhausted || error.code == .unavailable:
+                if error.code == .resourceExhausted { statistics.tooManyRequests += 1 } else { statistics.unavailable += 1 }
+                let wait = Self.retryDelay(error.metadata[binaryValues: "google.rpc.retryinfo-bin"].first(where: { _ in true }))
+                refusals += 1
+                if refusals > settings.maxRetries || .now + wait >= deadline {
+                    statistics.abandoned += 1
+                    if refusals <= settings.maxRetries { try? await Task.sleep(until: deadline, clock: .continuous) }
+                    return
+                }
+                try? await Task.sleep(for: wait)
+            case .failure(let error):
+                statistics.httpErrors[-error.code.rawValue, default: 0] += 1
+                statistics.note("gRPC \(error.code): \(error.message.prefix(300))")
+                return
+            }
+        }
+    }
+
+    /// The delay of a serialized `google.rpc.RetryInfo` (whole seconds of its `Duration`); 1 s when absent.
+    static func retryDelay(_ retryInfo: [UInt8]?) -> Duration {
+        // RetryInfo { 1: Duration { 1: seconds (varint) } }
+        guard let bytes = retryInfo, bytes.count >= 4, bytes[0] == 0x0A, bytes[2] == 0x08 else { return .seconds(1) }
+        var seconds = 0, shift = 0
+        for byte in bytes[3...] {
+            seconds |= Int(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        return .seconds(seconds)
+    }
+
     /// How long a `Retry-After` header asks to wait: seconds or an HTTP date; 1 s when absent or unreadable.
     static func retryAfter(_ header: String?) -> Duration {
         guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return .seconds(1) }
@@ -174,4 +255,10 @@ actor Dispatcher {
         issued += 1
         return Ticket(sequence: UInt64(issued - 1), notBefore: notBefore)
     }
+}
+
+/// An OTLP message passed to and from gRPC as its bytes.
+struct RawMessage: MessageSerializer, MessageDeserializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
 }

@@ -20,7 +20,7 @@ struct RunStatistics: Sendable {
     var unavailable = 0
     /// Requests given up while being refused: the run ended, or `--max-retries` was reached.
     var abandoned = 0
-    /// Other HTTP statuses, by status.
+    /// Other HTTP statuses, by status (over gRPC: other status codes, negated).
     var httpErrors: [Int: Int] = [:]
     /// Requests that got no answer (connection refused or reset, time-out).
     var transportErrors = 0

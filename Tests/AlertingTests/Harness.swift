@@ -65,7 +65,7 @@ struct Sightline: Sendable {
         var env = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
         env.merge(environment) { _, new in new }
         let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: storage, .otlpPort: "0", .httpPort: "0"], environment: env)
+            flags: [.storage: storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"], environment: env)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await server.run() }
@@ -233,7 +233,7 @@ final class RunningSightline: Sendable {
         var env = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
         env.merge(environment) { _, new in new }
         let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: database.storage, .otlpPort: "0", .httpPort: "0"], environment: env)
+            flags: [.storage: database.storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"], environment: env)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
         let task = Task { try await server.run() }
         guard let addresses = await server.addresses() else {

@@ -435,6 +435,37 @@ struct TraceRowMappingTests {
         #expect(completed.map(\.errorMessage) == [nil])
     }
 
+    /// An error root span that recorded an exception but set no status message (what SDKs that
+    /// only set the error code send) takes its message from the first `exception` event.
+    @Test func errorMessageFallsBackToTheFirstException() throws {
+        func exception(_ type: String?, _ message: String?) -> SpanEvent {
+            SpanEvent(timeUnixNano: 600, name: "exception", attributes: [
+                type.map { kv("exception.type", .string($0)) }, message.map { kv("exception.message", .string($0)) },
+            ].compactMap { $0 })
+        }
+        func root(status: SpanStatus, events: [SpanEvent]) -> Span {
+            var span = makeSpan("GET /orders", id: 1, start: 500, end: 900, status: status)
+            span.events = events
+            return span
+        }
+        let error = SpanStatus(code: .error)
+        let cases: [(Span, String?)] = [
+            (root(status: error, events: [SpanEvent(timeUnixNano: 550, name: "retry"), exception("ValueError", "bad order id"),
+                                          exception("KeyError", "second")]), "ValueError: bad order id"),
+            (root(status: error, events: [exception("TimeoutError", nil)]), "TimeoutError"),
+            (root(status: error, events: [exception(nil, "upstream timeout")]), "upstream timeout"),
+            (root(status: error, events: [exception(nil, nil)]), nil),
+            (root(status: SpanStatus(message: "checkout failed", code: .error), events: [exception("ValueError", "x")]), "checkout failed"),
+            // An exception handled inside a span that did not fail is no error of the trace.
+            (root(status: SpanStatus(), events: [exception("ValueError", "handled")]), nil),
+        ]
+        for (span, expected) in cases {
+            let batch = traceRequest([span]).writeBatch()
+            #expect(batch.spans.map(\.errorMessage) == [expected])
+            #expect(batch.traces.map(\.errorMessage) == [expected])
+        }
+    }
+
     @Test func outranks() {
         let root = traceRequest([Self.root]).writeBatch().traces[0].context
         let early = traceRequest([Self.early]).writeBatch().traces[0].context

@@ -237,4 +237,26 @@ import Testing
             #expect(try await server.post("/v1/logs", Array("{}".utf8)).status == 200)
         }
     }
+    /// A root span with the error code, no status message and a recorded exception (what the
+    /// JavaScript and Java SDKs send): the trace's error_message is the exception's.
+    @Test(arguments: StoreKind.available)
+    func anErrorWithoutStatusMessageTakesTheException(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
+            let body = """
+                {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"orders"}}]},
+                 "scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+                  "name":"POST /orders","kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000100000000",
+                  "events":[{"timeUnixNano":"1700000000050000000","name":"exception","attributes":[
+                    {"key":"exception.type","value":{"stringValue":"TypeError"}},
+                    {"key":"exception.message","value":{"stringValue":"Cannot read properties of undefined (reading 'id')"}}]}],
+                  "status":{"code":2}}]}]}]}
+                """
+            #expect(try await server.post("/v1/traces", Array(body.utf8)).status == 200)
+            let trace = try #require(try await server.rows("SELECT * FROM enterprise.traces").first)
+            #expect(trace.string("status") == "error")
+            #expect(trace.string("error_message") == "TypeError: Cannot read properties of undefined (reading 'id')")
+            let span = try #require(try await server.rows("SELECT * FROM enterprise.trace_spans").first)
+            #expect(span.string("error_message") == "TypeError: Cannot read properties of undefined (reading 'id')")
+        }
+    }
 }

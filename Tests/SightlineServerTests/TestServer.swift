@@ -41,6 +41,8 @@ struct TestServer: Sendable {
 
     var otlp: String { "http://127.0.0.1:\(addresses.otlpPort)" }
     var api: String { "http://127.0.0.1:\(addresses.httpPort)" }
+    /// The OTLP/gRPC port, when started with `grpc: true`.
+    var grpcPort: Int? { addresses.grpcPort }
 
     /// Starts Sightline, runs `body`, then shuts it down gracefully and waits for it to stop.
     static func with(
@@ -48,16 +50,19 @@ struct TestServer: Sendable {
         database existing: TestDatabase? = nil,
         flags: [Setting: String] = [:],
         environment: [String: String] = [:],
+        grpc: Bool = false,
         _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         let database: TestDatabase
         if let existing { database = existing } else { database = try await TestDatabase.create(kind) }
         defer { if existing == nil { Task { await database.drop() } } }
-        var allFlags: [Setting: String] = [.storage: database.storage, .otlpPort: "0", .httpPort: "0"]
+        var allFlags: [Setting: String] = [.storage: database.storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"]
         // Tests write data of any age (fixtures, fixed times): kept unless a test sets a retention.
         for setting in Setting.retentionSettings { allFlags[setting] = "0" }
         allFlags.merge(flags) { _, new in new }
-        let configuration = try SightlineConfiguration.resolve(flags: allFlags, environment: environment)
+        var configuration = try SightlineConfiguration.resolve(flags: allFlags, environment: environment)
+        // The OTLP/gRPC port on a free port (`--grpc-port 0` turns it off).
+        if grpc { configuration.grpcPort = 0 }
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quietLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await server.run() }

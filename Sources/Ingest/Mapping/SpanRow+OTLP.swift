@@ -65,7 +65,7 @@ extension SpanRow {
             startTimeUnixNano: Int64(span.startTimeUnixNano),
             endTimeUnixNano: Int64(span.endTimeUnixNano),
             status: isError ? "error" : "completed",
-            errorMessage: span.status.message.isEmpty ? nil : span.status.message,
+            errorMessage: Self.errorMessage(of: span),
             tags: tags.text,
             logs: logs.text,
             kind: span.kind.rawValue,
@@ -81,6 +81,25 @@ extension SpanRow {
             droppedEventsCount: Int64(span.droppedEventsCount),
             droppedLinksCount: Int64(span.droppedLinksCount)
         )
+    }
+}
+
+extension SpanRow {
+    /// The status message; for an error span without one, what its first `exception` event
+    /// says (`type: message`, or whichever of the two it has), as SDKs that record an exception
+    /// and set only the error code leave it.
+    static func errorMessage(of span: Span) -> String? {
+        if !span.status.message.isEmpty { return span.status.message }
+        guard span.status.code == .error,
+              let exception = span.events.first(where: { $0.name == "exception" }) else { return nil }
+        let type = exception.attributes[key: "exception.type"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
+        let message = exception.attributes[key: "exception.message"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
+        switch (type, message) {
+        case let (type?, message?): return "\(type): \(message)"
+        case let (type?, nil): return type
+        case let (nil, message?): return message
+        case (nil, nil): return nil
+        }
     }
 }
 

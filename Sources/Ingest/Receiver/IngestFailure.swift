@@ -30,8 +30,8 @@ public enum IngestFailure: Error, Sendable, Equatable {
         }
     }
 
-    /// The `google.rpc.Code` that goes with the status.
-    var rpcCode: Int {
+    /// The `google.rpc.Code` that goes with the status (also the OTLP/gRPC status code).
+    public var rpcCode: Int {
         switch self {
         case .notFound: 5 // NOT_FOUND
         case .methodNotAllowed: 12 // UNIMPLEMENTED
@@ -60,7 +60,7 @@ public enum IngestFailure: Error, Sendable, Equatable {
     }
 
     /// Seconds a client should wait before retrying, for the transient failures.
-    var retryAfterSeconds: Int? {
+    public var retryAfterSeconds: Int? {
         switch self {
         case .overloaded: 1
         case .unavailable, .shuttingDown: 5

@@ -93,12 +93,39 @@ public struct OTLPReceiver: Sendable {
     }
 
     private func export(_ request: Request, signal: Signal, encoding: OTLPEncoding?) async throws(IngestFailure) -> Response {
-        try authorize(request)
+        try authorize(request.headers[.authorization])
         guard let encoding else {
             let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { String($0).trimmed.lowercased() } ?? ""
             throw .unsupportedMediaType(mediaType)
         }
+        let limits = RequestBody(maxBodyBytes: configuration.maxBodyBytes, maxInflatedBytes: configuration.maxInflatedBytes)
+        let rejected = try await ingest(signal: signal, encoding: encoding, transport: .http) { () async throws(IngestFailure) -> Data in
+            let body = try await limits.read(request)
+            return Data(buffer: body, byteTransferStrategy: .noCopy)
+        }
+        return Self.success(rejected: rejected, signal: signal, encoding: encoding)
+    }
 
+    /// One OTLP protobuf export request whose message was read by another transport (OTLP/gRPC):
+    /// the same token check, admission, validation and partial success as `POST /v1/<signal>`,
+    /// and the same durability (it returns once every accepted item is committed).
+    ///
+    /// - Parameters:
+    ///   - message: the serialized `Export<Signal>ServiceRequest`, already within the size limits.
+    ///   - authorization: the request's `authorization` value (`Bearer <token>`), if any.
+    /// - Returns: the serialized `Export<Signal>ServiceResponse` (partial success when items were rejected).
+    public func export(protobuf message: Data, signal: Signal, authorization: String?) async throws(IngestFailure) -> Data {
+        try authorize(authorization)
+        let rejected = try await ingest(signal: signal, encoding: .protobuf, transport: .grpc) { () async throws(IngestFailure) -> Data in
+            message
+        }
+        return Self.protobufResponse(rejected: rejected, signal: signal)
+    }
+
+    /// Admission, decoding (the body is read only once admitted), validation and the commit;
+    /// returns the items rejected one by one.
+    private func ingest(signal: Signal, encoding: OTLPEncoding, transport: ReceiverMetrics.Transport,
+                        body: () async throws(IngestFailure) -> Data) async throws(IngestFailure) -> [OTLPDecodingError] {
         // Refuse before reading the body when the queue is full or enough requests are being
         // decoded already: under overload the answer is immediate and costs no memory. A
         // request let in has its place in the queue reserved, so its decoding is never
@@ -118,7 +145,7 @@ public struct OTLPReceiver: Sendable {
         let decoded: (batch: WriteBatch, rejected: [OTLPDecodingError], accepted: Int)
         do {
             defer { admission.leave() }
-            decoded = try await decode(request, signal: signal, encoding: encoding)
+            decoded = try await decode(body(), signal: signal, encoding: encoding)
         } catch {
             writer.cancelReservation()
             throw error
@@ -126,31 +153,27 @@ public struct OTLPReceiver: Sendable {
         let (batch, rejected, accepted) = decoded
         if accepted == 0, let first = rejected.first {
             writer.cancelReservation()
-            metrics.record(signal, encoding, accepted: 0, refused: rejected.count)
+            metrics.record(signal, encoding, transport, accepted: 0, refused: rejected.count)
             throw .badRequest(Self.summary(of: rejected, first: first))
         }
 
         do {
             try await writer.submit(batch, reserved: true)
         } catch {
-            metrics.record(signal, encoding, accepted: 0, refused: accepted + rejected.count)
+            metrics.record(signal, encoding, transport, accepted: 0, refused: accepted + rejected.count)
             switch error {
             case .overloaded: throw .overloaded
             case .storeUnavailable: throw .unavailable
             case .shuttingDown: throw .shuttingDown
             }
         }
-        metrics.record(signal, encoding, accepted: accepted, refused: rejected.count)
-        return Self.success(rejected: rejected, signal: signal, encoding: encoding)
+        metrics.record(signal, encoding, transport, accepted: accepted, refused: rejected.count)
+        return rejected
     }
 
-    /// Reads, inflates and decodes the body, and maps it onto rows.
-    private func decode(_ request: Request, signal: Signal, encoding: OTLPEncoding) async throws(IngestFailure)
+    /// Decodes the body and maps it onto rows.
+    private func decode(_ data: Data, signal: Signal, encoding: OTLPEncoding) throws(IngestFailure)
         -> (batch: WriteBatch, rejected: [OTLPDecodingError], accepted: Int) {
-        let body = try await RequestBody(maxBodyBytes: configuration.maxBodyBytes,
-                                         maxInflatedBytes: configuration.maxInflatedBytes).read(request)
-        let data = Data(buffer: body, byteTransferStrategy: .noCopy)
-
         // Both decoders produce the same model, so there is one mapping onto rows.
         let batch: WriteBatch
         let rejected: [OTLPDecodingError]
@@ -180,9 +203,9 @@ public struct OTLPReceiver: Sendable {
         return (batch, rejected, accepted)
     }
 
-    private func authorize(_ request: Request) throws(IngestFailure) {
+    private func authorize(_ header: String?) throws(IngestFailure) {
         guard !configuration.ingestTokens.isEmpty else { return }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let header, header.lowercased().hasPrefix("bearer ") else {
             throw .unauthorized
         }
         let presented = String(header.dropFirst("bearer ".count)).trimmed
@@ -196,14 +219,19 @@ public struct OTLPReceiver: Sendable {
         return more > 0 ? "\(first.description) (and \(more) more rejected)" : first.description
     }
 
+    /// The `Export<Signal>ServiceResponse`, with a partial success when items were rejected.
+    static func protobufResponse(rejected: [OTLPDecodingError], signal: Signal) -> Data {
+        let count = Int64(rejected.count)
+        let message = rejected.first.map { summary(of: rejected, first: $0) } ?? ""
+        return switch signal {
+        case .traces: OTLPProtobufEncoder.traceResponse(rejectedSpans: count, errorMessage: message)
+        case .logs: OTLPProtobufEncoder.logsResponse(rejectedLogRecords: count, errorMessage: message)
+        }
+    }
+
     static func success(rejected: [OTLPDecodingError], signal: Signal, encoding: OTLPEncoding) -> Response {
         guard encoding == .json else {
-            let count = Int64(rejected.count)
-            let message = rejected.first.map { summary(of: rejected, first: $0) } ?? ""
-            let body = switch signal {
-            case .traces: OTLPProtobufEncoder.traceResponse(rejectedSpans: count, errorMessage: message)
-            case .logs: OTLPProtobufEncoder.logsResponse(rejectedLogRecords: count, errorMessage: message)
-            }
+            let body = protobufResponse(rejected: rejected, signal: signal)
             return Response(status: .ok, headers: [.contentType: encoding.contentType], body: .init(byteBuffer: ByteBuffer(data: body)))
         }
         var body = JSONWriter()

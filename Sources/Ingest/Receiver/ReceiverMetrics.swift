@@ -3,7 +3,8 @@ import OTLP
 
 /// The receiver's counters, named like the OpenTelemetry Collector's own so stock collector
 /// dashboards work: `otelcol_receiver_{accepted,refused}_{spans,log_records}_total` with
-/// `receiver="otlp"`, `transport="http"` and the request's `encoding` (`json`, `protobuf`).
+/// `receiver="otlp"`, the `transport` (`http`, `grpc`) and the request's `encoding` (`json`,
+/// `protobuf`; always `protobuf` over gRPC).
 ///
 /// Accepted: items committed to the store. Refused: items of a well-formed request that were
 /// not (rejected one by one, or the whole request refused with 503 while the queue was full or
@@ -16,28 +17,33 @@ struct ReceiverMetrics: Sendable {
 
     private let counters: [Key: Counter]
 
+    enum Transport: String, Sendable {
+        case http, grpc
+    }
+
     private struct Key: Hashable {
         var signal: OTLPReceiver.Signal
         var encoding: OTLPEncoding
+        var transport: Transport
         var accepted: Bool
     }
 
     init(factory: any MetricsFactory) {
         var counters: [Key: Counter] = [:]
         for signal in [OTLPReceiver.Signal.traces, .logs] {
-            for encoding in [OTLPEncoding.json, .protobuf] {
-                let dimensions = [("receiver", "otlp"), ("transport", "http"), ("encoding", encoding.rawValue)]
-                counters[Key(signal: signal, encoding: encoding, accepted: true)] = Counter(
+            for (transport, encoding) in [(Transport.http, OTLPEncoding.json), (.http, .protobuf), (.grpc, .protobuf)] {
+                let dimensions = [("receiver", "otlp"), ("transport", transport.rawValue), ("encoding", encoding.rawValue)]
+                counters[Key(signal: signal, encoding: encoding, transport: transport, accepted: true)] = Counter(
                     label: signal == .traces ? Self.acceptedSpans : Self.acceptedLogRecords, dimensions: dimensions, factory: factory)
-                counters[Key(signal: signal, encoding: encoding, accepted: false)] = Counter(
+                counters[Key(signal: signal, encoding: encoding, transport: transport, accepted: false)] = Counter(
                     label: signal == .traces ? Self.refusedSpans : Self.refusedLogRecords, dimensions: dimensions, factory: factory)
             }
         }
         self.counters = counters
     }
 
-    func record(_ signal: OTLPReceiver.Signal, _ encoding: OTLPEncoding, accepted: Int, refused: Int) {
-        if accepted > 0 { counters[Key(signal: signal, encoding: encoding, accepted: true)]?.increment(by: Int64(accepted)) }
-        if refused > 0 { counters[Key(signal: signal, encoding: encoding, accepted: false)]?.increment(by: Int64(refused)) }
+    func record(_ signal: OTLPReceiver.Signal, _ encoding: OTLPEncoding, _ transport: Transport, accepted: Int, refused: Int) {
+        if accepted > 0 { counters[Key(signal: signal, encoding: encoding, transport: transport, accepted: true)]?.increment(by: Int64(accepted)) }
+        if refused > 0 { counters[Key(signal: signal, encoding: encoding, transport: transport, accepted: false)]?.increment(by: Int64(refused)) }
     }
 }

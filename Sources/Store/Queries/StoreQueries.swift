@@ -21,10 +21,12 @@ public struct StoreQueries: Sendable {
     public var alertMetrics: any AlertMetricQueries
     /// The span-derived and LLM counters' totals, for `/metrics` at start-up.
     public var spanMetrics: any SpanMetricsSource
+    /// OTLP metrics: names, series per step, aggregates for alerts, retention's deletes.
+    public var metrics: any MetricQueries
 
     public init(traces: any TraceQueries, logs: any LogQueries, errors: any ErrorQueries, logFeed: any LogFeedSource,
                 tempo: any TempoQueries, loki: any LokiQueries, alerts: any AlertStore, alertMetrics: any AlertMetricQueries,
-                spanMetrics: any SpanMetricsSource) {
+                spanMetrics: any SpanMetricsSource, metrics: any MetricQueries = UnsupportedQueries()) {
         self.traces = traces
         self.logs = logs
         self.errors = errors
@@ -34,6 +36,7 @@ public struct StoreQueries: Sendable {
         self.alerts = alerts
         self.alertMetrics = alertMetrics
         self.spanMetrics = spanMetrics
+        self.metrics = metrics
     }
 
     /// For stores that only write (test doubles): every query fails with `StoreError`.
@@ -54,13 +57,15 @@ public struct UnsupportedQueries: Sendable {
 extension SQLiteStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
-                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource)
+                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
+                     metrics: metricQueries)
     }
 }
 
 extension PostgresStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
-                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource)
+                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
+                     metrics: metricQueries)
     }
 }

@@ -7,7 +7,7 @@ import NIOCore
 import OTLP
 import Store
 
-/// The OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` (DESIGN §3), in OTLP/JSON
+/// The OTLP/HTTP receiver: `POST /v1/traces`, `POST /v1/logs` and `POST /v1/metrics`, in OTLP/JSON
 /// (`application/json`) or protobuf (`application/x-protobuf`), answered in the same encoding.
 ///
 /// A 200 means every accepted item is committed. Invalid items are rejected one by one
@@ -36,10 +36,15 @@ public struct OTLPReceiver: Sendable {
     }
 
     public enum Signal: String, Sendable {
-        case traces, logs
+        case traces, logs, metrics
 
-        var itemName: String { self == .traces ? "spans" : "log records" }
-        var rejectedKey: String { self == .traces ? "rejectedSpans" : "rejectedLogRecords" }
+        var rejectedKey: String {
+            switch self {
+            case .traces: "rejectedSpans"
+            case .logs: "rejectedLogRecords"
+            case .metrics: "rejectedDataPoints"
+            }
+        }
     }
 
     private let configuration: Configuration
@@ -64,7 +69,7 @@ public struct OTLPReceiver: Sendable {
     public func router(middleware: [any MiddlewareProtocol<Request, Response, BasicRequestContext>] = []) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         for middleware in middleware { router.add(middleware: middleware) }
-        for signal in [Signal.traces, .logs] {
+        for signal in [Signal.traces, .logs, .metrics] {
             let path = RouterPath("/v1/\(signal.rawValue)")
             router.post(path) { request, _ in await self.handle(request, signal: signal) }
             for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head, .options] {
@@ -98,7 +103,30 @@ public struct OTLPReceiver: Sendable {
             let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { String($0).trimmed.lowercased() } ?? ""
             throw .unsupportedMediaType(mediaType)
         }
+        let body = RequestBody(maxBodyBytes: configuration.maxBodyBytes, maxInflatedBytes: configuration.maxInflatedBytes)
+        let rejected = try await admit(signal: signal, encoding: encoding) { () async throws(IngestFailure) -> Data in
+            let buffer = try await body.read(request)
+            return Data(buffer: buffer, byteTransferStrategy: .noCopy)
+        }
+        return Self.success(rejected: rejected, signal: signal, encoding: encoding)
+    }
 
+    /// The entry point for transports other than OTLP/HTTP (gRPC's `Export` calls): `body` is
+    /// an export request in protobuf, already inflated and within the transport's size limit;
+    /// the caller has checked the ingest token. Goes through the same admission, decoding,
+    /// partial success and commit as `POST /v1/<signal>`, and returns the protobuf
+    /// `Export<Signal>ServiceResponse` once every accepted item is committed. Failures are the
+    /// `IngestFailure`s the HTTP side maps to statuses (`overloaded` → 503 with `Retry-After`
+    /// there, `RESOURCE_EXHAUSTED`/`UNAVAILABLE` for gRPC).
+    public func export(protobuf body: Data, signal: Signal) async throws(IngestFailure) -> Data {
+        let rejected = try await admit(signal: signal, encoding: .protobuf) { () async throws(IngestFailure) -> Data in body }
+        return Self.responseBody(rejected: rejected, signal: signal)
+    }
+
+    /// Admission, decoding and commit of one export request whose body `read` returns.
+    /// Returns the items rejected one by one (partial success).
+    private func admit(signal: Signal, encoding: OTLPEncoding,
+                       read: () async throws(IngestFailure) -> Data) async throws(IngestFailure) -> [OTLPDecodingError] {
         // Refuse before reading the body when the queue is full or enough requests are being
         // decoded already: under overload the answer is immediate and costs no memory. A
         // request let in has its place in the queue reserved, so its decoding is never
@@ -118,7 +146,7 @@ public struct OTLPReceiver: Sendable {
         let decoded: (batch: WriteBatch, rejected: [OTLPDecodingError], accepted: Int)
         do {
             defer { admission.leave() }
-            decoded = try await decode(request, signal: signal, encoding: encoding)
+            decoded = try decode(try await read(), signal: signal, encoding: encoding)
         } catch {
             writer.cancelReservation()
             throw error
@@ -141,16 +169,12 @@ public struct OTLPReceiver: Sendable {
             }
         }
         metrics.record(signal, encoding, accepted: accepted, refused: rejected.count)
-        return Self.success(rejected: rejected, signal: signal, encoding: encoding)
+        return rejected
     }
 
-    /// Reads, inflates and decodes the body, and maps it onto rows.
-    private func decode(_ request: Request, signal: Signal, encoding: OTLPEncoding) async throws(IngestFailure)
+    /// Decodes the body and maps it onto rows.
+    private func decode(_ data: Data, signal: Signal, encoding: OTLPEncoding) throws(IngestFailure)
         -> (batch: WriteBatch, rejected: [OTLPDecodingError], accepted: Int) {
-        let body = try await RequestBody(maxBodyBytes: configuration.maxBodyBytes,
-                                         maxInflatedBytes: configuration.maxInflatedBytes).read(request)
-        let data = Data(buffer: body, byteTransferStrategy: .noCopy)
-
         // Both decoders produce the same model, so there is one mapping onto rows.
         let batch: WriteBatch
         let rejected: [OTLPDecodingError]
@@ -173,6 +197,14 @@ public struct OTLPReceiver: Sendable {
                 batch = decoded.request.writeBatch(arrivalUnixNano: Int64(Date.now.timeIntervalSince1970 * 1e9))
                 rejected = decoded.rejected
                 accepted = decoded.request.logRecordCount
+            case .metrics:
+                let decoded = switch encoding {
+                case .json: try jsonDecoder.decodeMetrics(from: data)
+                case .protobuf: try protobufDecoder.decodeMetrics(from: data)
+                }
+                batch = decoded.request.writeBatch()
+                rejected = decoded.rejected
+                accepted = decoded.request.dataPointCount
             }
         } catch {
             throw .badRequest(error.description)
@@ -196,14 +228,20 @@ public struct OTLPReceiver: Sendable {
         return more > 0 ? "\(first.description) (and \(more) more rejected)" : first.description
     }
 
+    /// The protobuf `Export<Signal>ServiceResponse`, with `partialSuccess` when items were rejected.
+    static func responseBody(rejected: [OTLPDecodingError], signal: Signal) -> Data {
+        let count = Int64(rejected.count)
+        let message = rejected.first.map { summary(of: rejected, first: $0) } ?? ""
+        return switch signal {
+        case .traces: OTLPProtobufEncoder.traceResponse(rejectedSpans: count, errorMessage: message)
+        case .logs: OTLPProtobufEncoder.logsResponse(rejectedLogRecords: count, errorMessage: message)
+        case .metrics: OTLPProtobufEncoder.metricsResponse(rejectedDataPoints: count, errorMessage: message)
+        }
+    }
+
     static func success(rejected: [OTLPDecodingError], signal: Signal, encoding: OTLPEncoding) -> Response {
         guard encoding == .json else {
-            let count = Int64(rejected.count)
-            let message = rejected.first.map { summary(of: rejected, first: $0) } ?? ""
-            let body = switch signal {
-            case .traces: OTLPProtobufEncoder.traceResponse(rejectedSpans: count, errorMessage: message)
-            case .logs: OTLPProtobufEncoder.logsResponse(rejectedLogRecords: count, errorMessage: message)
-            }
+            let body = responseBody(rejected: rejected, signal: signal)
             return Response(status: .ok, headers: [.contentType: encoding.contentType], body: .init(byteBuffer: ByteBuffer(data: body)))
         }
         var body = JSONWriter()

@@ -2,7 +2,7 @@ import CoreMetrics
 import OTLP
 
 /// The receiver's counters, named like the OpenTelemetry Collector's own so stock collector
-/// dashboards work: `otelcol_receiver_{accepted,refused}_{spans,log_records}_total` with
+/// dashboards work: `otelcol_receiver_{accepted,refused}_{spans,log_records,metric_points}_total` with
 /// `receiver="otlp"`, `transport="http"` and the request's `encoding` (`json`, `protobuf`).
 ///
 /// Accepted: items committed to the store. Refused: items of a well-formed request that were
@@ -13,6 +13,8 @@ struct ReceiverMetrics: Sendable {
     static let refusedSpans = "otelcol_receiver_refused_spans_total"
     static let acceptedLogRecords = "otelcol_receiver_accepted_log_records_total"
     static let refusedLogRecords = "otelcol_receiver_refused_log_records_total"
+    static let acceptedMetricPoints = "otelcol_receiver_accepted_metric_points_total"
+    static let refusedMetricPoints = "otelcol_receiver_refused_metric_points_total"
 
     private let counters: [Key: Counter]
 
@@ -24,13 +26,16 @@ struct ReceiverMetrics: Sendable {
 
     init(factory: any MetricsFactory) {
         var counters: [Key: Counter] = [:]
-        for signal in [OTLPReceiver.Signal.traces, .logs] {
+        for signal in [OTLPReceiver.Signal.traces, .logs, .metrics] {
             for encoding in [OTLPEncoding.json, .protobuf] {
                 let dimensions = [("receiver", "otlp"), ("transport", "http"), ("encoding", encoding.rawValue)]
-                counters[Key(signal: signal, encoding: encoding, accepted: true)] = Counter(
-                    label: signal == .traces ? Self.acceptedSpans : Self.acceptedLogRecords, dimensions: dimensions, factory: factory)
-                counters[Key(signal: signal, encoding: encoding, accepted: false)] = Counter(
-                    label: signal == .traces ? Self.refusedSpans : Self.refusedLogRecords, dimensions: dimensions, factory: factory)
+                let (accepted, refused) = switch signal {
+                case .traces: (Self.acceptedSpans, Self.refusedSpans)
+                case .logs: (Self.acceptedLogRecords, Self.refusedLogRecords)
+                case .metrics: (Self.acceptedMetricPoints, Self.refusedMetricPoints)
+                }
+                counters[Key(signal: signal, encoding: encoding, accepted: true)] = Counter(label: accepted, dimensions: dimensions, factory: factory)
+                counters[Key(signal: signal, encoding: encoding, accepted: false)] = Counter(label: refused, dimensions: dimensions, factory: factory)
             }
         }
         self.counters = counters

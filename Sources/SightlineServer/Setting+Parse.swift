@@ -69,6 +69,17 @@ extension Setting {
             }
         }
 
+        /// An age in days or hours (`14d`, `36h`), from an hour to ten years.
+        static func age(_ text: String) -> Result<Duration, SettingProblem> {
+            let text = text.trimmed.lowercased()
+            let hours: Int? = if text.hasSuffix("d") { Int(text.dropLast()).map { $0 * 24 } }
+                else if text.hasSuffix("h") { Int(text.dropLast()) } else { nil }
+            guard let hours, hours >= 1, hours <= 10 * 365 * 24 else {
+                return .failure(.expected("days or hours from 1h to 3650d (e.g. 14d or 36h)"))
+            }
+            return .success(.seconds(hours * 3600))
+        }
+
         /// `true`, `1`, `yes`, `on`, or `false`, `0`, `no`, `off` (any case); blank is `false`.
         static func boolean(_ text: String) -> Result<Bool, SettingProblem> {
             switch text.trimmed.lowercased() {

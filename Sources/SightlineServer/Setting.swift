@@ -13,7 +13,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
-    case rulesStorage, alertCustomSQLConcurrency, queryTimeout
+    case rulesStorage, alertCustomSQLConcurrency, queryTimeout, metricRetention
     // The alert engine's.
     case slackWebhookURL, alertWebhookURL, alertmanagerURL
     case smtpHost, smtpPort, smtpUser, smtpPassword, smtpTLSVerify, alertEmailFrom, alertEmailTo
@@ -106,6 +106,10 @@ public enum Setting: String, CaseIterable, Sendable {
             Definition(flag: "query-timeout", "SIGHTLINE_QUERY_TIMEOUT", default: "30",
                        help: "seconds one read of the store may run before the API answers 422",
                        rule: .value(\.queryTimeout, Parse.seconds(upTo: 86_400)))
+        case .metricRetention:
+            Definition(flag: "metric-retention", "SIGHTLINE_METRIC_RETENTION", default: "14d",
+                       help: "how long OTLP metric points are kept (e.g. 14d, 36h)",
+                       rule: .value(\.metricRetention, Parse.age))
 
         case .slackWebhookURL:
             Definition(secret: "SLACK_WEBHOOK_URL",

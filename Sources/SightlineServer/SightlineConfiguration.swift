@@ -85,6 +85,10 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// the store may run, on either store (the query API, Loki, Tempo, alert metrics), before it
     /// is stopped and the API answers 422; default 30.
     public var queryTimeout: Duration = ReadTimeLimit.default
+    /// `--metric-retention` / `SIGHTLINE_METRIC_RETENTION`: how long OTLP metric points are
+    /// kept (days or hours: `14d`, `36h`); default 14 days. Retention deletes older points
+    /// through `MetricQueries.deleteMetrics(beforeUnixNano:limit:)`.
+    public var metricRetention: Duration = .seconds(14 * 86_400)
     /// `--span-metrics-max-series` / `SIGHTLINE_SPAN_METRICS_MAX_SERIES`: label sets kept by the
     /// span-derived and LLM metric families each; spans of further label sets are counted in one
     /// `otel_metric_overflow="true"` series. Default 2000.

@@ -138,6 +138,20 @@ import Testing
         }
     }
 
+    @Test func theMetricRetentionIsDaysOrHours() throws {
+        #expect(try SightlineConfiguration.resolve().metricRetention == .seconds(14 * 86_400))
+        #expect(try SightlineConfiguration.resolve(flags: [.metricRetention: "36h"]).metricRetention == .seconds(36 * 3600))
+        #expect(try SightlineConfiguration.resolve(environment: ["SIGHTLINE_METRIC_RETENTION": "2d"]).metricRetention == .seconds(2 * 86_400))
+        for bad in ["0d", "14", "-1h", "3651d", "1w"] {
+            do {
+                _ = try SightlineConfiguration.resolve(environment: ["SIGHTLINE_METRIC_RETENTION": bad])
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.problems == ["SIGHTLINE_METRIC_RETENTION=\"\(bad)\": expected days or hours from 1h to 3650d (e.g. 14d or 36h)"])
+            }
+        }
+    }
+
     @Test func resolvingNothingGivesTheTypesDefaults() throws {
         #expect(try SightlineConfiguration.resolve() == SightlineConfiguration())
     }

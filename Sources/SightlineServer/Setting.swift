@@ -13,7 +13,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
-    case rulesStorage, alertCustomSQLConcurrency, queryTimeout, metricRetention
+    case rulesStorage, alertCustomSQLConcurrency, queryTimeout, metricRetention, metricSeriesExpiry
     // The alert engine's.
     case slackWebhookURL, alertWebhookURL, alertmanagerURL
     case smtpHost, smtpPort, smtpUser, smtpPassword, smtpTLSVerify, alertEmailFrom, alertEmailTo
@@ -110,6 +110,10 @@ public enum Setting: String, CaseIterable, Sendable {
             Definition(flag: "metric-retention", "SIGHTLINE_METRIC_RETENTION", default: "14d",
                        help: "how long OTLP metric points are kept (e.g. 14d, 36h)",
                        rule: .value(\.metricRetention, Parse.age))
+        case .metricSeriesExpiry:
+            Definition(flag: "metric-series-expiry", "SIGHTLINE_METRIC_SERIES_EXPIRY", default: "300",
+                       help: "seconds after its latest point a series leaves /metrics/otlp",
+                       rule: .value(\.metricSeriesExpiry, Parse.wholeSeconds))
 
         case .slackWebhookURL:
             Definition(secret: "SLACK_WEBHOOK_URL",

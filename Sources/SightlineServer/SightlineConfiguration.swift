@@ -89,6 +89,10 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// kept (days or hours: `14d`, `36h`); default 14 days. Retention deletes older points
     /// through `MetricQueries.deleteMetrics(beforeUnixNano:limit:)`.
     public var metricRetention: Duration = .seconds(14 * 86_400)
+    /// `--metric-series-expiry` / `SIGHTLINE_METRIC_SERIES_EXPIRY`: whole seconds after its latest
+    /// point a series stops being exposed on `/metrics/otlp` (like the Collector's
+    /// `metric_expiration`); default 300.
+    public var metricSeriesExpiry: Duration = .seconds(300)
     /// `--span-metrics-max-series` / `SIGHTLINE_SPAN_METRICS_MAX_SERIES`: label sets kept by the
     /// span-derived and LLM metric families each; spans of further label sets are counted in one
     /// `otel_metric_overflow="true"` series. Default 2000.

@@ -28,11 +28,11 @@ import Testing
             Metric(name: "http.server.request.duration", unit: "s", data: .histogram(Histogram(dataPoints: [
                 HistogramDataPoint(timeUnixNano: time, count: 3, sum: 0.6, bucketCounts: [1, 2, 0], explicitBounds: [0.1, 0.5], min: 0.05, max: 0.3),
             ]))),
-            Metric(name: "latency.exp", unit: "ms", data: .exponentialHistogram(ExponentialHistogram(dataPoints: [
+            Metric(name: "latency.exp", unit: "s", data: .exponentialHistogram(ExponentialHistogram(dataPoints: [
                 ExponentialHistogramDataPoint(timeUnixNano: time, count: 4, sum: 10, scale: 1, zeroCount: 1,
                                               positive: .init(offset: 2, bucketCounts: [1, 2])),
             ], aggregationTemporality: .delta))),
-            Metric(name: "rpc.summary", data: .summary([
+            Metric(name: "rpc.latency", data: .summary([
                 SummaryDataPoint(timeUnixNano: time, count: 10, sum: 55, quantileValues: [.init(quantile: 0.5, value: 5), .init(quantile: 1, value: 10)]),
             ])),
         ]
@@ -173,6 +173,76 @@ import Testing
             let bad = try await server.get(server.api + "/api/observability/metrics/orders/series?step=0")
             #expect(bad.status == 400)
             #expect(bad.body.contains("step"))
+        }
+    }
+}
+
+/// `GET /metrics/otlp`: the stored OTLP metrics as the Collector's `prometheus` exporter shows them.
+@Suite struct OTLPExpositionTests {
+    @Test(arguments: StoreKind.available)
+    func storedMetricsAreExposedTranslated(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind) { server in
+            let now = UInt64(Date.now.timeIntervalSince1970 * 1e9)
+            // Two exports: the cumulative counter moves 42 → 42 (same point again, then a new one at 50),
+            // the delta sum -3 twice adds up to -6.
+            var request = MetricsReceiverTests.request(time: now - 2_000_000_000)
+            request.resourceMetrics[0].resource.attributes += [
+                KeyValue(key: "service.namespace", value: .string("acme")),
+                KeyValue(key: "service.instance.id", value: .string("i-1")),
+                KeyValue(key: "host.name", value: .string("box")),
+            ]
+            _ = try await server.post("/v1/metrics", Array(OTLPProtobufEncoder.encode(request)), contentType: MetricsReceiverTests.protobuf)
+            var later = MetricsReceiverTests.request(time: now - 1_000_000_000)
+            later.resourceMetrics[0].resource = request.resourceMetrics[0].resource
+            if case .sum(var sum) = later.resourceMetrics[0].scopeMetrics[0].metrics[0].data {
+                sum.dataPoints[0].value = .int(50)
+                later.resourceMetrics[0].scopeMetrics[0].metrics[0].data = .sum(sum)
+            }
+            _ = try await server.post("/v1/metrics", Array(OTLPProtobufEncoder.encode(later)), contentType: MetricsReceiverTests.protobuf)
+
+            let answer = try await server.get(server.api + "/metrics/otlp")
+            #expect(answer.status == 200)
+            #expect(answer.headers.first(name: "Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
+            let text = answer.body
+            let target = #"instance="i-1",job="acme/shop""#
+            for line in [
+                "# TYPE orders_total counter",
+                #"orders_total{instance="i-1",job="acme/shop",shop="north"} 50"#,
+                "# TYPE queue_depth gauge",
+                #"queue_depth{\#(target)} -6"#,
+                "# TYPE system_memory_utilization_ratio gauge",
+                #"system_memory_utilization_ratio{\#(target),system_memory_state="used"} 0.75"#,
+                "# TYPE http_server_request_duration_seconds histogram",
+                #"http_server_request_duration_seconds_bucket{\#(target),le="0.1"} 1"#,
+                #"http_server_request_duration_seconds_bucket{\#(target),le="0.5"} 3"#,
+                #"http_server_request_duration_seconds_bucket{\#(target),le="+Inf"} 3"#,
+                #"http_server_request_duration_seconds_count{\#(target)} 3"#,
+                "# TYPE latency_exp_seconds histogram",
+                #"latency_exp_seconds_count{\#(target)} 8"#,
+                "# TYPE rpc_latency summary",
+                #"rpc_latency{\#(target),quantile="0.5"} 5"#,
+                #"target_info{host_name="box",\#(target)} 1"#,
+            ] {
+                #expect(text.contains(line + "\n"), "missing \(line) in:\n\(text)")
+            }
+
+            // promtool, when installed (script/test installs it), accepts the text.
+            let promtool = "/usr/bin/promtool"
+            if FileManager.default.isExecutableFile(atPath: promtool) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: promtool)
+                process.arguments = ["check", "metrics"]
+                let input = Pipe(), output = Pipe()
+                process.standardInput = input
+                process.standardOutput = output
+                process.standardError = output
+                try process.run()
+                input.fileHandleForWriting.write(Data(text.utf8))
+                try input.fileHandleForWriting.close()
+                let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
+            }
         }
     }
 }

@@ -12,6 +12,11 @@ public protocol MetricQueries: Sendable {
     /// `aggregation` over every point of the matching series in the window; `nil` without points.
     func aggregate(_ aggregation: MetricAggregation, of filter: MetricSeriesFilter) async throws(StoreError) -> Double?
 
+    /// Every series seen since `seenSinceUnixNano` (at most `limit`, by name) with its latest
+    /// point and, for delta series, the totals of every stored point: what `/metrics/otlp`
+    /// exposes.
+    func exposition(seenSinceUnixNano: Int64, limit: Int) async throws(StoreError) -> [MetricExpositionRecord]
+
     /// Deletes at most `limit` points older than `beforeUnixNano` (and, once those are gone,
     /// at most `limit` series last seen before it). Returns how many rows were deleted: the
     /// caller repeats until it gets 0, so each statement stays short.
@@ -86,6 +91,52 @@ public struct MetricStepRecord: Sendable, Hashable {
     }
 }
 
+/// A series and its latest point, for the Prometheus exposition.
+public struct MetricExpositionRecord: Sendable, Hashable {
+    public var name: String
+    public var description: String
+    public var unit: String
+    public var type: String
+    public var temporality: String
+    public var monotonic: Bool
+    /// Flat JSON objects.
+    public var resource: String
+    public var attributes: String
+    public var timeUnixNano: Int64
+    public var value: Double?
+    public var count: Double?
+    public var sum: Double?
+    public var buckets: String?
+    /// Delta series: the sums of `value`, `count` and `sum` over every stored point, and each
+    /// point's `buckets` (histograms), oldest first.
+    public var deltaValue: Double?
+    public var deltaCount: Double?
+    public var deltaSum: Double?
+    public var deltaBuckets: [String]
+
+    public init(name: String, description: String, unit: String, type: String, temporality: String, monotonic: Bool,
+                resource: String, attributes: String, timeUnixNano: Int64, value: Double?, count: Double?, sum: Double?,
+                buckets: String?, deltaValue: Double? = nil, deltaCount: Double? = nil, deltaSum: Double? = nil, deltaBuckets: [String] = []) {
+        self.name = name
+        self.description = description
+        self.unit = unit
+        self.type = type
+        self.temporality = temporality
+        self.monotonic = monotonic
+        self.resource = resource
+        self.attributes = attributes
+        self.timeUnixNano = timeUnixNano
+        self.value = value
+        self.count = count
+        self.sum = sum
+        self.buckets = buckets
+        self.deltaValue = deltaValue
+        self.deltaCount = deltaCount
+        self.deltaSum = deltaSum
+        self.deltaBuckets = deltaBuckets
+    }
+}
+
 /// How the `metric` alert type reduces a window's points to one value.
 public enum MetricAggregation: String, Sendable, CaseIterable {
     /// The average value (gauges, sums); for histograms the mean observation (sum / count).
@@ -107,4 +158,5 @@ extension UnsupportedQueries: MetricQueries {
     }
     public func aggregate(_ aggregation: MetricAggregation, of filter: MetricSeriesFilter) async throws(StoreError) -> Double? { throw Self.error }
     public func deleteMetrics(beforeUnixNano: Int64, limit: Int) async throws(StoreError) -> Int { throw Self.error }
+    public func exposition(seenSinceUnixNano: Int64, limit: Int) async throws(StoreError) -> [MetricExpositionRecord] { throw Self.error }
 }

@@ -30,7 +30,7 @@ struct SQLMetricQueries: MetricQueries {
         var sql = SQLBuilder(reads.dialect)
         let step = sql.bind(max(1, stepNanoseconds))
         let conditions = self.conditions(&sql, filter)
-        let text = """
+        let statement = """
             SELECT s.series_id, \(text("s.attributes")) AS attributes, s.service_name, (p.time_unix_nano / \(step)) * \(step) AS step,
                    count(*) AS points, avg(p.value) AS average, min(p.value) AS minimum, max(p.value) AS maximum,
                    CAST(sum(p.count) AS DOUBLE PRECISION) AS count, CAST(sum(p.sum) AS DOUBLE PRECISION) AS sum
@@ -39,7 +39,7 @@ struct SQLMetricQueries: MetricQueries {
             GROUP BY s.series_id, \(text("s.attributes")), s.service_name, (p.time_unix_nano / \(step)) * \(step)
             ORDER BY s.series_id, step LIMIT \(max(1, limit))
             """
-        return try await reads.rows(sql.query(text)).map { row throws(StoreError) in
+        return try await reads.rows(sql.query(statement)).map { row throws(StoreError) in
             MetricStepRecord(
                 seriesID: try row.text("series_id") ?? "", attributes: try row.text("attributes") ?? "{}",
                 serviceName: try row.text("service_name") ?? "", stepUnixNano: try row.int("step") ?? 0, points: try row.int("points") ?? 0,
@@ -84,6 +84,64 @@ struct SQLMetricQueries: MetricQueries {
             }
             let seconds = Double(filter.untilUnixNano - filter.sinceUnixNano) / 1e9
             return aggregation == .rate ? MetricWindowPoint.rate(points, seconds: seconds) : MetricWindowPoint.p95(points)
+        }
+    }
+
+    func exposition(seenSinceUnixNano: Int64, limit: Int) async throws(StoreError) -> [MetricExpositionRecord] {
+        var latest = SQLBuilder(reads.dialect)
+        let since = latest.bind(seenSinceUnixNano)
+        let statement = """
+            SELECT s.series_id, s.name, s.description, s.unit, s.type, s.temporality, s.monotonic, \(text("s.resource")) AS resource,
+                   \(text("s.attributes")) AS attributes, p.time_unix_nano, p.value, CAST(p.count AS DOUBLE PRECISION) AS count, p.sum,
+                   \(text("p.buckets")) AS buckets
+            FROM enterprise.metric_series s
+            JOIN enterprise.metric_points p ON p.series_id = s.series_id AND p.time_unix_nano = s.last_seen_unix_nano
+            WHERE s.last_seen_unix_nano > \(since)
+            ORDER BY s.name, s.series_id LIMIT \(max(1, limit))
+            """
+        var records: [(id: String, record: MetricExpositionRecord)] = []
+        for row in try await reads.rows(latest.query(statement)) {
+            records.append((try row.text("series_id") ?? "", MetricExpositionRecord(
+                name: try row.text("name") ?? "", description: try row.text("description") ?? "", unit: try row.text("unit") ?? "",
+                type: try row.text("type") ?? "", temporality: try row.text("temporality") ?? "", monotonic: try row.bool("monotonic") ?? false,
+                resource: try row.text("resource") ?? "{}", attributes: try row.text("attributes") ?? "{}",
+                timeUnixNano: try row.int("time_unix_nano") ?? 0, value: try row.double("value"), count: try row.double("count"),
+                sum: try row.double("sum"), buckets: try row.text("buckets"))))
+        }
+        guard records.contains(where: { $0.record.temporality == "delta" }) else { return records.map(\.record) }
+
+        // Delta series: their points added up (delta → cumulative).
+        var totals = SQLBuilder(reads.dialect)
+        let deltaSince = totals.bind(seenSinceUnixNano)
+        let deltaText = """
+            SELECT p.series_id, sum(p.value) AS value, CAST(sum(p.count) AS DOUBLE PRECISION) AS count, sum(p.sum) AS sum
+            FROM enterprise.metric_series s JOIN enterprise.metric_points p ON p.series_id = s.series_id
+            WHERE s.temporality = 'delta' AND s.last_seen_unix_nano > \(deltaSince)
+            GROUP BY p.series_id
+            """
+        var sums: [String: (Double?, Double?, Double?)] = [:]
+        for row in try await reads.rows(totals.query(deltaText)) {
+            sums[try row.text("series_id") ?? ""] = (try row.double("value"), try row.double("count"), try row.double("sum"))
+        }
+        var buckets = SQLBuilder(reads.dialect)
+        let bucketSince = buckets.bind(seenSinceUnixNano)
+        let bucketText = """
+            SELECT p.series_id, \(text("p.buckets")) AS buckets
+            FROM enterprise.metric_series s JOIN enterprise.metric_points p ON p.series_id = s.series_id
+            WHERE s.temporality = 'delta' AND s.type IN ('histogram', 'exponential_histogram') AND s.last_seen_unix_nano > \(bucketSince)
+            ORDER BY p.series_id, p.time_unix_nano LIMIT \(Self.aggregateRowLimit)
+            """
+        var bucketLists: [String: [String]] = [:]
+        for row in try await reads.rows(buckets.query(bucketText)) {
+            if let json = try row.text("buckets") { bucketLists[try row.text("series_id") ?? "", default: []].append(json) }
+        }
+        return records.map { id, record in
+            var record = record
+            if let (value, count, sum) = sums[id] {
+                (record.deltaValue, record.deltaCount, record.deltaSum) = (value, count, sum)
+                record.deltaBuckets = bucketLists[id] ?? []
+            }
+            return record
         }
     }
 

@@ -72,6 +72,10 @@ import Testing
             #expect(service.count == 2, "a resource attribute filters too")
             #expect(try await metrics.series(Self.filter("cpu", attributes: ["core": "9"]), stepNanoseconds: Self.second, limit: 100).isEmpty)
 
+            // A cumulative histogram's step holds its latest count and sum, not their total.
+            let latency = try await metrics.series(Self.filter("latency"), stepNanoseconds: 3600 * Self.second, limit: 10)
+            #expect(latency.count == 1 && latency.first?.count == 110 && latency.first?.sum == 71)
+
             #expect(try await metrics.aggregate(.avg, of: Self.filter("cpu")) == 30)
             #expect(try await metrics.aggregate(.max, of: Self.filter("cpu")) == 50)
             #expect(try await metrics.aggregate(.p95, of: Self.filter("cpu")).map { abs($0 - 48) < 1e-9 } == true)

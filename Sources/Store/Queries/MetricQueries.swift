@@ -72,7 +72,8 @@ public struct MetricStepRecord: Sendable, Hashable {
     public var average: Double?
     public var minimum: Double?
     public var maximum: Double?
-    /// Histograms and summaries: the summed count and sum of the step's points.
+    /// Histograms and summaries: the step's count and sum (the latest of a cumulative series,
+    /// the points' total for a delta one).
     public var count: Double?
     public var sum: Double?
 

@@ -33,7 +33,8 @@ struct SQLMetricQueries: MetricQueries {
         let statement = """
             SELECT s.series_id, \(text("s.attributes")) AS attributes, s.service_name, (p.time_unix_nano / \(step)) * \(step) AS step,
                    count(*) AS points, avg(p.value) AS average, min(p.value) AS minimum, max(p.value) AS maximum,
-                   CAST(sum(p.count) AS DOUBLE PRECISION) AS count, CAST(sum(p.sum) AS DOUBLE PRECISION) AS sum
+                   CAST(CASE WHEN max(s.temporality) = 'cumulative' THEN max(p.count) ELSE sum(p.count) END AS DOUBLE PRECISION) AS count,
+                   CAST(CASE WHEN max(s.temporality) = 'cumulative' THEN max(p.sum) ELSE sum(p.sum) END AS DOUBLE PRECISION) AS sum
             FROM enterprise.metric_series s JOIN enterprise.metric_points p ON p.series_id = s.series_id
             WHERE \(conditions)
             GROUP BY s.series_id, \(text("s.attributes")), s.service_name, (p.time_unix_nano / \(step)) * \(step)

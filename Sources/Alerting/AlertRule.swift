@@ -21,7 +21,8 @@ public enum MetricType: String, Sendable, CaseIterable, Codable {
     case llmTokens = "llm_tokens"
     /// Cache hits as a percentage of lookups; no lookups is "no data".
     case cacheHitRate = "cache_hit_rate"
-    /// No host metrics are ingested yet: always "no data", never fires.
+    /// Host memory use in percent: the window's average of the `memory_percent` readings that
+    /// OTLP `system.memory.utilization` fills (docs/metrics.md); none is "no data".
     case memoryPercent = "memory_percent"
     /// The rule's own read-only query, returning one number (docs/security-customsql.md).
     case customSQL = "custom_sql"

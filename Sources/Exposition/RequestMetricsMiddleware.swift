@@ -40,16 +40,20 @@ private let knownHTTPMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELE
 public struct MetricsEndpoint: Sendable {
     public let metrics: SightlineMetrics
     let queue: @Sendable () -> (items: Int, capacity: Int)
+    /// `/metrics/otlp`: the ingested OTLP metrics, apart from the self metrics.
+    let otlp: OTLPExposition?
 
     /// `queue` reads the writer's queue at each scrape.
-    public init(metrics: SightlineMetrics, queue: @escaping @Sendable () -> (items: Int, capacity: Int)) {
+    public init(metrics: SightlineMetrics, queue: @escaping @Sendable () -> (items: Int, capacity: Int), otlp: OTLPExposition? = nil) {
         self.metrics = metrics
         self.queue = queue
+        self.otlp = otlp
     }
 
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        otlp?.addRoutes(to: router)
         router.get("/metrics") { _, _ -> Response in
             // Right after start-up the counters are being rebuilt from the store: wait a
             // little (bounded), else 503, so a scrape never sees them drop to zero.

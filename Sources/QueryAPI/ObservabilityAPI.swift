@@ -4,7 +4,7 @@ import OTLP
 import Store
 
 /// Sightline's own query API under `/api/observability` (docs/api.md): traces, logs, error
-/// groups and their statistics, read through the store's typed queries. JSON; failures are
+/// groups and their statistics, OTLP metrics, read through the store's typed queries. JSON; failures are
 /// `{"error": "..."}` with a real status (400 naming the bad parameter, 404, 422 for a query
 /// stopped at the store's time limit, 503).
 public struct ObservabilityAPI: Sendable {
@@ -12,6 +12,7 @@ public struct ObservabilityAPI: Sendable {
     let logs: any LogQueries
     let errors: any ErrorQueries
     let retention: any RetentionQueries
+    let metrics: any MetricQueries
     let logger: Logger
     /// Lists count their matches up to this many (`total`); beyond it they answer this number
     /// with `total_capped: true`, so a page costs the same whether a thousand or ten million
@@ -25,6 +26,7 @@ public struct ObservabilityAPI: Sendable {
         self.logs = queries.logs
         self.errors = queries.errors
         self.retention = queries.retention
+        self.metrics = queries.metrics
         self.logger = logger
         self.countLimit = max(1, countLimit)
     }
@@ -48,6 +50,11 @@ public struct ObservabilityAPI: Sendable {
         group.get("/errors/{group}/occurrences") { request, context in
             let id = context.parameters.get("group") ?? ""
             return await respond { () async throws(QueryFailure) in try await errorOccurrences(request, group: id) }
+        }
+        group.get("/metrics") { request, _ in await respond { () async throws(QueryFailure) in try await listMetrics(request) } }
+        group.get("/metrics/{name}/series") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return await respond { () async throws(QueryFailure) in try await metricSeries(request, name: name) }
         }
     }
 

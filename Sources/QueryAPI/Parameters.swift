@@ -16,6 +16,16 @@ struct Parameters {
         self.values = values
     }
 
+    /// Every parameter named `<prefix><key>` (such as `attr.http.route=/users`), by key.
+    func prefixed(_ prefix: String, maxLength: Int = 512) throws(QueryFailure) -> [String: String] {
+        var found: [String: String] = [:]
+        for (name, value) in values where name.hasPrefix(prefix) && name.count > prefix.count {
+            guard value.count <= maxLength else { throw .badParameter(name, "longer than \(maxLength) characters") }
+            found[String(name.dropFirst(prefix.count))] = value
+        }
+        return found
+    }
+
     /// The text of `name`, or `nil` when absent or empty.
     func text(_ name: String, maxLength: Int = 512) throws(QueryFailure) -> String? {
         guard let value = values[name], !value.isEmpty else { return nil }

@@ -41,7 +41,7 @@ enum APIRouter {
         router.add(middleware: APIAccessMiddleware(policy: access))
         // Inside the key check: only requests that get through are traced into the store.
         // The admin pages and their files carry no data; the API calls they make are traced.
-        router.add(middleware: SelfTracingMiddleware(tracer: tracer, untraced: Set(["/health", "/ready", "/metrics"]).union(AdminPages.paths)))
+        router.add(middleware: SelfTracingMiddleware(tracer: tracer, untraced: Set(["/health", "/ready", "/metrics", "/metrics/otlp"]).union(AdminPages.paths)))
         AdminPages.addRoutes(to: router)
         ObservabilityAPI(queries: store.queries, logger: logger, countLimit: queryCountLimit).addRoutes(to: router.group("/api/observability"))
         alerts?.addRoutes(to: router.group("/api/observability"))

@@ -4,7 +4,7 @@ import Store
 /// given time. The defaults are the settings' (`Setting.traceRetention` …): traces 14 days
 /// (Tempo's default), logs 30, LLM calls and resolved alert history 90; the original metric
 /// tables at the periods their migration (007) names: requests and RAG 30 days, system and
-/// cache 7.
+/// cache 7; OTLP metric points 14.
 public struct RetentionPolicy: Sendable, Equatable, CustomStringConvertible {
     public var traces: Duration? = .days(14)
     public var logs: Duration? = .days(30)
@@ -14,6 +14,8 @@ public struct RetentionPolicy: Sendable, Equatable, CustomStringConvertible {
     public var systemMetrics: Duration? = .days(7)
     public var ragMetrics: Duration? = .days(30)
     public var cacheMetrics: Duration? = .days(7)
+    /// OTLP metric points (`--metric-retention`).
+    public var metrics: Duration? = .days(14)
 
     public init() {}
 
@@ -35,6 +37,7 @@ public struct RetentionPolicy: Sendable, Equatable, CustomStringConvertible {
             case .systemMetrics: systemMetrics
             case .ragMetrics: ragMetrics
             case .cacheMetrics: cacheMetrics
+            case .metrics: metrics
             }
         }
         set {
@@ -47,6 +50,7 @@ public struct RetentionPolicy: Sendable, Equatable, CustomStringConvertible {
             case .systemMetrics: systemMetrics = newValue
             case .ragMetrics: ragMetrics = newValue
             case .cacheMetrics: cacheMetrics = newValue
+            case .metrics: metrics = newValue
             }
         }
     }

@@ -13,10 +13,10 @@ public enum Setting: String, CaseIterable, Sendable {
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
-    case rulesStorage, alertCustomSQLConcurrency, queryTimeout
+    case rulesStorage, alertCustomSQLConcurrency, queryTimeout, metricSeriesExpiry
     // Retention (docs/retention.md).
     case traceRetention, logRetention, llmRetention, alertHistoryRetention
-    case requestMetricsRetention, systemMetricsRetention, ragMetricsRetention, cacheMetricsRetention
+    case requestMetricsRetention, systemMetricsRetention, ragMetricsRetention, cacheMetricsRetention, metricRetention
     // The alert engine's.
     case slackWebhookURL, alertWebhookURL, alertmanagerURL
     case smtpHost, smtpPort, smtpUser, smtpPassword, smtpTLSVerify, alertEmailFrom, alertEmailTo
@@ -143,6 +143,14 @@ public enum Setting: String, CaseIterable, Sendable {
             Definition(flag: "cache-metrics-retention", "SIGHTLINE_CACHE_METRICS_RETENTION", default: "7d",
                        help: "how long cache_metrics rows are kept: 36h, 14d, or 0 for ever",
                        rule: .value(\.retention.cacheMetrics, Parse.retention))
+        case .metricRetention:
+            Definition(flag: "metric-retention", "SIGHTLINE_METRIC_RETENTION", default: "14d",
+                       help: "how long OTLP metric points are kept: 36h, 14d, or 0 for ever",
+                       rule: .value(\.retention.metrics, Parse.retention))
+        case .metricSeriesExpiry:
+            Definition(flag: "metric-series-expiry", "SIGHTLINE_METRIC_SERIES_EXPIRY", default: "300",
+                       help: "seconds after its latest point a series leaves /metrics/otlp",
+                       rule: .value(\.metricSeriesExpiry, Parse.wholeSeconds))
 
         case .slackWebhookURL:
             Definition(secret: "SLACK_WEBHOOK_URL",
@@ -209,7 +217,7 @@ public enum Setting: String, CaseIterable, Sendable {
     /// The retention periods, one per `RetentionSignal`.
     public static let retentionSettings: [Setting] = [
         .traceRetention, .logRetention, .llmRetention, .alertHistoryRetention,
-        .requestMetricsRetention, .systemMetricsRetention, .ragMetricsRetention, .cacheMetricsRetention,
+        .requestMetricsRetention, .systemMetricsRetention, .ragMetricsRetention, .cacheMetricsRetention, .metricRetention,
     ]
 
     /// The command-line flag without dashes (`otlp-port`); `nil` for a setting read from the

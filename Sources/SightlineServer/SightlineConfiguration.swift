@@ -91,6 +91,10 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// the store may run, on either store (the query API, Loki, Tempo, alert metrics), before it
     /// is stopped and the API answers 422; default 30.
     public var queryTimeout: Duration = ReadTimeLimit.default
+    /// `--metric-series-expiry` / `SIGHTLINE_METRIC_SERIES_EXPIRY`: whole seconds after its latest
+    /// point a series stops being exposed on `/metrics/otlp` (like the Collector's
+    /// `metric_expiration`); default 300.
+    public var metricSeriesExpiry: Duration = .seconds(300)
     /// `--span-metrics-max-series` / `SIGHTLINE_SPAN_METRICS_MAX_SERIES`: label sets kept by the
     /// span-derived and LLM metric families each; spans of further label sets are counted in one
     /// `otel_metric_overflow="true"` series. Default 2000.

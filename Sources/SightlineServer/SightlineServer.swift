@@ -135,7 +135,7 @@ public final class SightlineServer: Sendable {
                                                      egress: configuration.alerting.egress),
                                    metrics: MetricsEndpoint(metrics: metrics, queue: {
                                        (writer.queuedItems, writer.admissionLimit)
-                                   }),
+                                   }, otlp: OTLPExposition(metrics: store.queries.metrics, expiry: configuration.metricSeriesExpiry)),
                                    queryCountLimit: configuration.queryCountLimit),
             server: logStream.httpServer(),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),

@@ -232,6 +232,11 @@ public struct WriteBatch: Sendable {
     public var logs: [LogRow]
     /// One row per GenAI span of `spans`, written in the same transaction.
     public var llmCalls: [LLMCallRow]
+    /// Metric series the points belong to (upserted), their data points (a point already
+    /// stored is not inserted again), and the host readings derived from them.
+    public var metricSeries: [MetricSeriesRow] = []
+    public var metricPoints: [MetricPointRow] = []
+    public var systemMetrics: [SystemMetricRow] = []
 
     public init(traces: [TraceRow] = [], spans: [SpanRow] = [], logs: [LogRow] = [], llmCalls: [LLMCallRow] = []) {
         self.traces = traces
@@ -240,10 +245,10 @@ public struct WriteBatch: Sendable {
         self.llmCalls = llmCalls
     }
 
-    /// Spans plus log records: what queue bounds count.
-    public var itemCount: Int { spans.count + logs.count }
+    /// Spans, log records and metric data points: what queue bounds count.
+    public var itemCount: Int { spans.count + logs.count + metricPoints.count }
 
-    public var isEmpty: Bool { spans.isEmpty && logs.isEmpty && traces.isEmpty }
+    public var isEmpty: Bool { spans.isEmpty && logs.isEmpty && traces.isEmpty && metricPoints.isEmpty && metricSeries.isEmpty && systemMetrics.isEmpty }
 
     /// One batch holding all of `batches`, with trace rows merged per trace.
     public static func combining(_ batches: [WriteBatch]) -> WriteBatch {
@@ -254,6 +259,9 @@ public struct WriteBatch: Sendable {
             combined.spans += batch.spans
             combined.logs += batch.logs
             combined.llmCalls += batch.llmCalls
+            combined.metricSeries += batch.metricSeries
+            combined.metricPoints += batch.metricPoints
+            combined.systemMetrics += batch.systemMetrics
         }
         combined.traces = TraceRow.merging(combined.traces)
         return combined

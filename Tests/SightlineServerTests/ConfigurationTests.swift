@@ -138,6 +138,21 @@ import Testing
         }
     }
 
+    @Test func theMetricRetentionIsDaysOrHours() throws {
+        #expect(try SightlineConfiguration.resolve().retention.metrics == .seconds(14 * 86_400))
+        #expect(try SightlineConfiguration.resolve(flags: [.metricRetention: "36h"]).retention.metrics == .seconds(36 * 3600))
+        #expect(try SightlineConfiguration.resolve(environment: ["SIGHTLINE_METRIC_RETENTION": "2d"]).retention.metrics == .seconds(2 * 86_400))
+        #expect(try SightlineConfiguration.resolve(flags: [.metricRetention: "0"]).retention.metrics == nil)
+        for bad in ["0d", "14", "-1h", "1w"] {
+            do {
+                _ = try SightlineConfiguration.resolve(environment: ["SIGHTLINE_METRIC_RETENTION": bad])
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.problems == ["SIGHTLINE_METRIC_RETENTION=\"\(bad)\": expected a period in hours or days (e.g. 36h, 14d), or 0 to keep for ever"])
+            }
+        }
+    }
+
     @Test func resolvingNothingGivesTheTypesDefaults() throws {
         #expect(try SightlineConfiguration.resolve() == SightlineConfiguration())
     }

@@ -44,7 +44,7 @@ public enum IngestFailure: Error, Sendable, Equatable {
 
     public var message: String {
         switch self {
-        case .notFound(let path): "no OTLP endpoint at \(path); use /v1/traces or /v1/logs"
+        case .notFound(let path): "no OTLP endpoint at \(path); use /v1/traces, /v1/logs or /v1/metrics"
         case .methodNotAllowed: "method not allowed; OTLP/HTTP uses POST"
         case .unauthorized: "missing or invalid ingest token (Authorization: Bearer <token>)"
         case .unsupportedMediaType(let type):

@@ -7,7 +7,7 @@ import NIOCore
 import OTLP
 import Store
 
-/// The OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` (docs/api.md), in OTLP/JSON
+/// The OTLP/HTTP receiver: `POST /v1/traces`, `POST /v1/logs` and `POST /v1/metrics` (docs/api.md), in OTLP/JSON
 /// (`application/json`) or protobuf (`application/x-protobuf`), answered in the same encoding.
 ///
 /// A 200 means every accepted item is committed. Invalid items are rejected one by one
@@ -36,10 +36,15 @@ public struct OTLPReceiver: Sendable {
     }
 
     public enum Signal: String, Sendable {
-        case traces, logs
+        case traces, logs, metrics
 
-        var itemName: String { self == .traces ? "spans" : "log records" }
-        var rejectedKey: String { self == .traces ? "rejectedSpans" : "rejectedLogRecords" }
+        var rejectedKey: String {
+            switch self {
+            case .traces: "rejectedSpans"
+            case .logs: "rejectedLogRecords"
+            case .metrics: "rejectedDataPoints"
+            }
+        }
     }
 
     private let configuration: Configuration
@@ -64,7 +69,7 @@ public struct OTLPReceiver: Sendable {
     public func router(middleware: [any MiddlewareProtocol<Request, Response, BasicRequestContext>] = []) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         for middleware in middleware { router.add(middleware: middleware) }
-        for signal in [Signal.traces, .logs] {
+        for signal in [Signal.traces, .logs, .metrics] {
             let path = RouterPath("/v1/\(signal.rawValue)")
             router.post(path) { request, _ in await self.handle(request, signal: signal) }
             for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head, .options] {
@@ -196,6 +201,14 @@ public struct OTLPReceiver: Sendable {
                 batch = decoded.request.writeBatch(arrivalUnixNano: Int64(Date.now.timeIntervalSince1970 * 1e9))
                 rejected = decoded.rejected
                 accepted = decoded.request.logRecordCount
+            case .metrics:
+                let decoded = switch encoding {
+                case .json: try jsonDecoder.decodeMetrics(from: data)
+                case .protobuf: try protobufDecoder.decodeMetrics(from: data)
+                }
+                batch = decoded.request.writeBatch()
+                rejected = decoded.rejected
+                accepted = decoded.request.dataPointCount
             }
         } catch {
             throw .badRequest(error.description)
@@ -226,6 +239,7 @@ public struct OTLPReceiver: Sendable {
         return switch signal {
         case .traces: OTLPProtobufEncoder.traceResponse(rejectedSpans: count, errorMessage: message)
         case .logs: OTLPProtobufEncoder.logsResponse(rejectedLogRecords: count, errorMessage: message)
+        case .metrics: OTLPProtobufEncoder.metricsResponse(rejectedDataPoints: count, errorMessage: message)
         }
     }
 

@@ -2,8 +2,8 @@ import CoreMetrics
 import OTLP
 
 /// The receiver's counters, named like the OpenTelemetry Collector's own so stock collector
-/// dashboards work: `otelcol_receiver_{accepted,refused}_{spans,log_records}_total` with
-/// `receiver="otlp"`, the `transport` (`http`, `grpc`) and the request's `encoding` (`json`,
+/// dashboards work: `otelcol_receiver_{accepted,refused}_{spans,log_records,metric_points}_total`
+/// with `receiver="otlp"`, the `transport` (`http`, `grpc`) and the request's `encoding` (`json`,
 /// `protobuf`; always `protobuf` over gRPC).
 ///
 /// Accepted: items committed to the store. Refused: items of a well-formed request that were
@@ -14,6 +14,8 @@ struct ReceiverMetrics: Sendable {
     static let refusedSpans = "otelcol_receiver_refused_spans_total"
     static let acceptedLogRecords = "otelcol_receiver_accepted_log_records_total"
     static let refusedLogRecords = "otelcol_receiver_refused_log_records_total"
+    static let acceptedMetricPoints = "otelcol_receiver_accepted_metric_points_total"
+    static let refusedMetricPoints = "otelcol_receiver_refused_metric_points_total"
 
     private let counters: [Key: Counter]
 
@@ -30,13 +32,18 @@ struct ReceiverMetrics: Sendable {
 
     init(factory: any MetricsFactory) {
         var counters: [Key: Counter] = [:]
-        for signal in [OTLPReceiver.Signal.traces, .logs] {
+        for signal in [OTLPReceiver.Signal.traces, .logs, .metrics] {
             for (transport, encoding) in [(Transport.http, OTLPEncoding.json), (.http, .protobuf), (.grpc, .protobuf)] {
                 let dimensions = [("receiver", "otlp"), ("transport", transport.rawValue), ("encoding", encoding.rawValue)]
+                let (accepted, refused) = switch signal {
+                case .traces: (Self.acceptedSpans, Self.refusedSpans)
+                case .logs: (Self.acceptedLogRecords, Self.refusedLogRecords)
+                case .metrics: (Self.acceptedMetricPoints, Self.refusedMetricPoints)
+                }
                 counters[Key(signal: signal, encoding: encoding, transport: transport, accepted: true)] = Counter(
-                    label: signal == .traces ? Self.acceptedSpans : Self.acceptedLogRecords, dimensions: dimensions, factory: factory)
+                    label: accepted, dimensions: dimensions, factory: factory)
                 counters[Key(signal: signal, encoding: encoding, transport: transport, accepted: false)] = Counter(
-                    label: signal == .traces ? Self.refusedSpans : Self.refusedLogRecords, dimensions: dimensions, factory: factory)
+                    label: refused, dimensions: dimensions, factory: factory)
             }
         }
         self.counters = counters

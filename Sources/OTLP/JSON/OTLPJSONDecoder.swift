@@ -1,6 +1,7 @@
 import Foundation
 
-/// Decodes OTLP/JSON export requests (`ExportTraceServiceRequest`, `ExportLogsServiceRequest`).
+/// Decodes OTLP/JSON export requests (`ExportTraceServiceRequest`, `ExportLogsServiceRequest`,
+/// `ExportMetricsServiceRequest`).
 ///
 /// Follows the OTLP/JSON rules: lowerCamelCase keys; ids in hex (either case) or, as some
 /// exporters wrongly send them, base64; 64-bit integers as strings or numbers; "NaN" and
@@ -28,6 +29,11 @@ public struct OTLPJSONDecoder: Sendable {
 
     public func decodeLogs(from data: Data) throws(OTLPDecodingError) -> DecodedExport<ExportLogsServiceRequest> {
         try decode(data, ExportLogsServiceRequest.init(json:))
+    }
+
+    /// An invalid metric (the item rejected alone) is left out with its data points.
+    public func decodeMetrics(from data: Data) throws(OTLPDecodingError) -> DecodedExport<ExportMetricsServiceRequest> {
+        try decode(data, ExportMetricsServiceRequest.init(json:))
     }
 
     private func decode<Request: Sendable>(

@@ -56,6 +56,15 @@ public struct OTLPProtobufDecoder: Sendable {
         }
     }
 
+    /// Metrics are always read through the generated messages (`engine` applies to traces
+    /// and logs); an invalid metric is rejected alone, with its data points.
+    public func decodeMetrics(from data: Data) throws(OTLPDecodingError) -> DecodedExport<ExportMetricsServiceRequest> {
+        let message = try parse(PBExportMetricsServiceRequest.self, from: data)
+        var converter = ProtobufConverter(maxValueDepth: maxValueDepth, maxAttributes: maxAttributes)
+        let request = try converter.metrics(message)
+        return DecodedExport(request: request, rejected: converter.rejected)
+    }
+
     private func read<Request: Sendable>(
         _ data: Data, _ body: (inout ProtobufModelReader, inout ProtobufWireReader) throws(ProtobufFieldError) -> Request
     ) throws(OTLPDecodingError) -> DecodedExport<Request> {

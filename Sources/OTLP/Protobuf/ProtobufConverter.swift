@@ -106,13 +106,13 @@ struct ProtobufConverter {
     }
 
     /// Records an invalid item, unless its bytes are malformed: that refuses the payload.
-    private mutating func reject(_ error: ProtobufFieldError) throws(OTLPDecodingError) {
+    mutating func reject(_ error: ProtobufFieldError) throws(OTLPDecodingError) {
         guard !error.malformed else { throw OTLPDecodingError(error) }
         rejected.append(OTLPDecodingError(error))
     }
 
     /// A part of the payload outside the items: an error in it rejects the whole payload.
-    private func payload<Value>(_ path: String, _ convert: () throws(ProtobufFieldError) -> Value) throws(OTLPDecodingError) -> Value {
+    func payload<Value>(_ path: String, _ convert: () throws(ProtobufFieldError) -> Value) throws(OTLPDecodingError) -> Value {
         do throws(ProtobufFieldError) {
             return try convert()
         } catch {
@@ -318,7 +318,7 @@ struct ProtobufConverter {
 
     /// Runs `convert`, adding `field` to the path of any error it throws.
     @inline(__always)
-    private func at<Value>(_ field: String, _ convert: () throws(ProtobufFieldError) -> Value) throws(ProtobufFieldError) -> Value {
+    func at<Value>(_ field: String, _ convert: () throws(ProtobufFieldError) -> Value) throws(ProtobufFieldError) -> Value {
         do throws(ProtobufFieldError) {
             return try convert()
         } catch {
@@ -327,7 +327,7 @@ struct ProtobufConverter {
     }
 
     /// Converts a repeated message field, adding `field[index]` to the path of an error.
-    private func elements<Element, Value>(
+    func elements<Element, Value>(
         _ field: String, _ elements: [Element], _ convert: (Element) throws(ProtobufFieldError) -> Value
     ) throws(ProtobufFieldError) -> [Value] {
         var values: [Value] = []

@@ -20,14 +20,14 @@ import Synchronization
 /// (`ReadGate`), and each statement stops at `Configuration.readTimeout`.
 public final class PostgresStore: TelemetryStore {
     public let configuration: Configuration
-    private let writer: PostgresClient
+    let writer: PostgresClient
     private let reader: PostgresClient
     private let gate: ReadGate
     /// The alert evaluator's lock (`alertStore`).
     let evaluatorLock: PostgresEvaluatorLock
     /// Retention's leader lock and connection (`retentionQueries`).
     let retentionSession: PostgresRetentionSession
-    private let logger: Logger
+    let logger: Logger
 
     public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader) }
 
@@ -150,6 +150,13 @@ public final class PostgresStore: TelemetryStore {
                             try await statement(PostgresStatements.insertLogs(batch.logs))
                             try await statement(PostgresStatements.upsertLevelMinutes(LogLevelMinute.aggregate(batch.logs)))
                         }
+                        let series = MetricSeriesRow.merging(batch.metricSeries)
+                        if !series.isEmpty { try await statement(PostgresStatements.upsertMetricSeries(series)) }
+                        if !batch.metricPoints.isEmpty {
+                            let points = batch.metricPoints.sorted { ($0.seriesID, $0.timeUnixNano) < ($1.seriesID, $1.timeUnixNano) }
+                            try await statement(PostgresStatements.insertMetricPoints(points))
+                        }
+                        if !batch.systemMetrics.isEmpty { try await statement(PostgresStatements.insertSystemMetrics(batch.systemMetrics)) }
                     }
                     return added
                 }

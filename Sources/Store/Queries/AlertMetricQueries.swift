@@ -4,7 +4,7 @@ import Foundation
 /// SQL (`custom_sql`) is not one of them: it runs through `RuleQueryRunner`.
 public protocol AlertMetricQueries: Sendable {
     /// `metric` over `window`, or `nil` for "no data" (no spans for a rate or a percentile, no
-    /// cache lookups, and always for `memoryPercent`). A read stopped at the store's time limit
+    /// cache lookups, no host memory readings). A read stopped at the store's time limit
     /// fails with `StoreError.Kind.timeLimitExceeded`.
     func value(of metric: AlertMetric, over window: AlertMetricWindow) async throws(StoreError) -> Double?
 }
@@ -29,7 +29,8 @@ public enum AlertMetric: Sendable, CaseIterable {
     case llmTokens
     /// Cache hits as a percentage of lookups.
     case cacheHitRate
-    /// Host memory use: no host metrics are stored yet, so always "no data".
+    /// Host memory use in percent: the average of the window's `memory_percent` readings in
+    /// `enterprise.system_metrics` (filled from OTLP `system.memory.utilization`).
     case memoryPercent
 }
 

@@ -46,6 +46,8 @@ public enum RetentionSignal: String, CaseIterable, Sendable {
     case systemMetrics = "system_metrics"
     case ragMetrics = "rag_metrics"
     case cacheMetrics = "cache_metrics"
+    /// OTLP metric points, then the series no point refers to any more.
+    case metrics
 }
 
 /// Rows deleted by one slice, per table (`trace_spans`, `traces`, ...).

@@ -23,10 +23,12 @@ public struct StoreQueries: Sendable {
     public var spanMetrics: any SpanMetricsSource
     /// Deleting expired data, the oldest time kept, the store's size (docs/retention.md).
     public var retention: any RetentionQueries
+    /// OTLP metrics: names, series per step, aggregates for alerts, retention's deletes.
+    public var metrics: any MetricQueries
 
     public init(traces: any TraceQueries, logs: any LogQueries, errors: any ErrorQueries, logFeed: any LogFeedSource,
                 tempo: any TempoQueries, loki: any LokiQueries, alerts: any AlertStore, alertMetrics: any AlertMetricQueries,
-                spanMetrics: any SpanMetricsSource, retention: any RetentionQueries) {
+                spanMetrics: any SpanMetricsSource, retention: any RetentionQueries, metrics: any MetricQueries) {
         self.traces = traces
         self.logs = logs
         self.errors = errors
@@ -37,13 +39,14 @@ public struct StoreQueries: Sendable {
         self.alertMetrics = alertMetrics
         self.spanMetrics = spanMetrics
         self.retention = retention
+        self.metrics = metrics
     }
 
     /// For stores that only write (test doubles): every query fails with `StoreError`.
     public static let unsupported = StoreQueries(
         traces: UnsupportedQueries(), logs: UnsupportedQueries(), errors: UnsupportedQueries(), logFeed: UnsupportedQueries(),
         tempo: UnsupportedQueries(), loki: UnsupportedQueries(), alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(),
-        spanMetrics: UnsupportedQueries(), retention: UnsupportedQueries())
+        spanMetrics: UnsupportedQueries(), retention: UnsupportedQueries(), metrics: UnsupportedQueries())
 }
 
 /// Every query protocol, each method failing: the queries of a store that only writes. Each
@@ -58,7 +61,7 @@ extension SQLiteStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
                      loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
-                     retention: retentionQueries)
+                     retention: retentionQueries, metrics: metricQueries)
     }
 }
 
@@ -66,6 +69,6 @@ extension PostgresStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
                      loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
-                     retention: retentionQueries)
+                     retention: retentionQueries, metrics: metricQueries)
     }
 }

@@ -195,6 +195,11 @@ public final class SQLiteStore: TelemetryStore {
                 }
                 for log in batch.logs { try session.run(SQLiteStatements.insertLog, log.sqliteBinds) }
                 for level in LogLevelMinute.aggregate(batch.logs) { try session.run(SQLiteStatements.upsertLevelMinute, level.sqliteBinds) }
+                for series in MetricSeriesRow.merging(batch.metricSeries) {
+                    try session.run(SQLiteStatements.upsertMetricSeries, series.sqliteBinds)
+                }
+                for point in batch.metricPoints { try session.run(SQLiteStatements.insertMetricPoint, point.sqliteBinds) }
+                for reading in batch.systemMetrics { try session.run(SQLiteStatements.insertSystemMetric, reading.sqliteBinds) }
                 return added
             }
         } catch let error as StoreError {

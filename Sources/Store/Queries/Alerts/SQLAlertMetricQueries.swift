@@ -7,7 +7,17 @@ struct SQLAlertMetricQueries: AlertMetricQueries {
     func value(of metric: AlertMetric, over window: AlertMetricWindow) async throws(StoreError) -> Double? {
         switch metric {
         case .memoryPercent:
-            return nil
+            // Host memory use in percent, as OTLP host metrics fill it (`system.memory.utilization`).
+            var sql = SQLBuilder(dialect)
+            let since = sql.bindTime(unixNano: window.sinceUnixNano)
+            let until = sql.bindTime(unixNano: window.untilUnixNano)
+            var conditions = ["timestamp > \(since)", "timestamp <= \(until)", "metric_type = 'memory'", "metric_name = 'memory_percent'"]
+            if let service = window.serviceName {
+                let tag = dialect == .postgres ? "tags->>'service.name'" : "json_extract(tags, '$.\"service.name\"')"
+                conditions.append("\(tag) = \(sql.bind(service))")
+            }
+            return try await number(sql.query(
+                "SELECT avg(value) AS value FROM enterprise.system_metrics WHERE \(conditions.joined(separator: " AND "))"))
         case .errorCount:
             var sql = SQLBuilder(dialect)
             let spans = spanFilter(&sql, metric, window)

@@ -56,6 +56,22 @@ struct RetentionStatements {
             ])
         case .requestMetrics, .systemMetrics, .ragMetrics, .cacheMetrics:
             return Slice(main: [rows(signal.rawValue, time: "timestamp", before: cutoff, limit: limit)])
+        case .metrics:
+            // Times in Unix nanoseconds; series go once no point of theirs is left before the
+            // cutoff and they were last seen before it.
+            var points = SQLBuilder(dialect)
+            let pointsCutoff = points.bind(cutoff)
+            let pointsLimit = points.bind(Int64(limit))
+            var series = SQLBuilder(dialect)
+            let seriesCutoff = series.bind(cutoff)
+            let seriesLimit = series.bind(Int64(limit))
+            return Slice(main: [Step(table: "metric_points", query: points.query("""
+                DELETE FROM enterprise.metric_points WHERE (series_id, time_unix_nano) IN (
+                    SELECT series_id, time_unix_nano FROM enterprise.metric_points WHERE time_unix_nano < \(pointsCutoff) LIMIT \(pointsLimit))
+                """))], then: [Step(table: "metric_series", query: series.query("""
+                DELETE FROM enterprise.metric_series WHERE series_id IN (
+                    SELECT series_id FROM enterprise.metric_series WHERE last_seen_unix_nano < \(seriesCutoff) LIMIT \(seriesLimit))
+                """))])
         }
     }
 
@@ -68,12 +84,15 @@ struct RetentionStatements {
         case .alertHistory: "SELECT min(resolved_at) AS oldest FROM enterprise.alert_instances WHERE status = 'resolved'"
         case .requestMetrics, .systemMetrics, .ragMetrics, .cacheMetrics:
             "SELECT min(timestamp) AS oldest FROM enterprise.\(signal.rawValue)"
+        case .metrics:
+            "SELECT min(time_unix_nano) AS oldest_nanos FROM enterprise.metric_points"
         }
         return ReadQuery(sql: sql)
     }
 
     /// Reads `oldest`'s row.
     static func oldestTime(_ rows: [ResultRow]) throws(StoreError) -> Int64? {
+        if let row = rows.first, row.columns.contains("oldest_nanos") { return try row.int("oldest_nanos") }
         guard let text = try rows.first?.text("oldest") else { return nil }
         guard let date = Timestamp.date(text) else {
             throw StoreError(operation: "read", reason: "unreadable oldest time")

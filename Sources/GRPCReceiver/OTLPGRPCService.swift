@@ -25,6 +25,7 @@ public struct OTLPGRPCService: RegistrableRPCService {
     public static let routes: [Route] = [
         Route(service: "opentelemetry.proto.collector.trace.v1.TraceService", signal: .traces),
         Route(service: "opentelemetry.proto.collector.logs.v1.LogsService", signal: .logs),
+        Route(service: "opentelemetry.proto.collector.metrics.v1.MetricsService", signal: .metrics),
     ]
 
     private let receiver: OTLPReceiver

@@ -186,16 +186,30 @@ import Testing
         }
     }
 
-    @Test func unknownMethodsAndTheMetricsServiceAreUnimplemented() async throws {
+    @Test func unknownMethodsAreUnimplemented() async throws {
         try await TestServer.with(grpc: true) { server in
             let port = try #require(server.grpcPort)
             let traces = try fixture("python-sdk/python-proto-traces.bin")
             for (service, method) in [(Self.traceService, "Import"), ("opentelemetry.proto.collector.profiles.v1development.ProfilesService", "Export"),
-                                      ("opentelemetry.proto.collector.metrics.v1.MetricsService", "Export")] {
+                                      ("opentelemetry.proto.collector.metrics.v1.MetricsService", "Import")] {
                 let failure = try #require(error(try await Self.export(port: port, service: service, method: method, traces)))
                 #expect(failure.code == .unimplemented, "\(service)/\(method): \(failure)")
             }
             #expect(try await server.count("trace_spans") == 0)
+        }
+    }
+
+    /// `MetricsService/Export` stores what `POST /v1/metrics` stores.
+    @Test(arguments: StoreKind.available)
+    func metricsOverGRPCAreStored(_ kind: StoreKind) async throws {
+        try await TestServer.with(kind, grpc: true) { server in
+            let port = try #require(server.grpcPort)
+            let message = Array(OTLPProtobufEncoder.encode(MetricsReceiverTests.request()))
+            let result = try await Self.export(port: port, service: "opentelemetry.proto.collector.metrics.v1.MetricsService", message)
+            guard case .success(let response) = result else { Issue.record("\(result)"); return }
+            #expect(response.isEmpty, "no partialSuccess")
+            #expect(try await server.count("metric_series") == 7)
+            #expect(try await server.count("metric_points") == 7)
         }
     }
 

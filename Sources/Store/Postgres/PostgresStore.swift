@@ -25,7 +25,7 @@ public final class PostgresStore: TelemetryStore {
     private let gate: ReadGate
     /// The alert evaluator's lock (`alertStore`).
     let evaluatorLock: PostgresEvaluatorLock
-    private let logger: Logger
+    let logger: Logger
 
     public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader) }
 
@@ -108,6 +108,9 @@ public final class PostgresStore: TelemetryStore {
                     try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(table)"), logger: logger)
                 }
             }
+            // The coming days' partitions (migration 017), before the first write needs them.
+            try await PostgresPartitionUpkeep.ensure(
+                on: connection, around: Int64(Date().timeIntervalSince1970 * 1e9), logger: logger)
             // Roles and grants live outside the schema's history: checked on every start.
             await PostgresRulesRole.ensure(configuration: configuration, on: connection, logger: logger)
             return newlyApplied

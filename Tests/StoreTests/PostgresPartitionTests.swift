@@ -30,6 +30,10 @@ import Testing
         let existing: Set = [today, DayPartition(table: .structuredLogs, day: today.day + 1)]
         let missing = PartitionPlan.missing(.structuredLogs, existing: existing, around: Self.now, daysBack: 1, daysAhead: 2)
         #expect(missing.map(\.day) == [today.day - 1, today.day + 2])
+        // Days the default partition holds rows of, within a year.
+        let backfilled = PartitionPlan.missing(.structuredLogs, existing: existing, around: Self.now, daysBack: 1, daysAhead: 2,
+                                               daysInDefault: [today.day - 30, today.day + 1, today.day - 400])
+        #expect(backfilled.map(\.day) == [today.day - 30, today.day - 1, today.day + 2])
     }
 
     @Test func onlyDaysThatEndByTheCutoffAreDropped() {
@@ -125,7 +129,8 @@ import Testing
             #expect(try await Self.partitionCounts(database, "trace_spans") == ["trace_spans_default": 3])
             #expect(try await Self.partitionCounts(database, "structured_logs") == ["structured_logs_default": 3])
 
-            let created = try await partitions.ensurePartitions(around: ahead)
+            // The next upkeep gives the day within a year its partition; 1999 stays in the default.
+            let created = try await partitions.ensurePartitions(around: Self.now)
             let day = DayPartition(table: .traceSpans, containing: ahead)
             #expect(created.contains(day.name))
             #expect(try await Self.partitionCounts(database, "trace_spans") == [day.name: 2, "trace_spans_default": 1])

@@ -80,12 +80,19 @@ public struct DayPartition: Sendable, Hashable, Comparable {
 
 /// What partition upkeep does, decided from the partitions that exist: no I/O.
 public enum PartitionPlan {
-    /// The days from `daysBack` before the day of `now` to `daysAhead` after it that have no
-    /// partition yet, oldest first.
+    /// How far from now a day gets a partition for the rows the default partition holds: a
+    /// year, as migration 017. Rows further off stay in the default partition.
+    public static let reach: Int64 = 366 * DayPartition.nanosecondsPerDay
+
+    /// The days from `daysBack` before the day of `now` to `daysAhead` after it, and the days
+    /// of `daysInDefault` (days since 1970) within `reach` of now, that have no partition yet,
+    /// oldest first.
     public static func missing(_ table: PartitionedTable, existing: Set<DayPartition>, around now: Int64,
-                               daysBack: Int, daysAhead: Int) -> [DayPartition] {
+                               daysBack: Int, daysAhead: Int, daysInDefault: Set<Int64> = []) -> [DayPartition] {
         let today = DayPartition(table: table, containing: now).day
-        return (today - Int64(daysBack)...today + Int64(daysAhead))
+        let reachDays = reach / DayPartition.nanosecondsPerDay
+        let waiting = daysInDefault.filter { abs($0 - today) <= reachDays }
+        return Set(today - Int64(daysBack)...today + Int64(daysAhead)).union(waiting).sorted()
             .map { DayPartition(table: table, day: $0) }
             .filter { !existing.contains($0) }
     }

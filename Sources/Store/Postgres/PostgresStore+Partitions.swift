@@ -4,10 +4,10 @@ import PostgresNIO
 /// The upkeep of a store whose telemetry tables are stored by day (PostgreSQL, migration 017;
 /// docs/partitioning.md): days created ahead of the data, whole old days dropped.
 public protocol TimePartitions: Sendable {
-    /// Creates the partitions of yesterday to `PostgresPartitionUpkeep.daysAhead` days after the
-    /// day of `now` (Unix nanoseconds) that do not exist yet, moving into each the rows the
-    /// default partition holds for its day; returns the names created. Idempotent; safe to
-    /// run from several Sightlines at once.
+    /// Creates the partitions that do not exist yet of yesterday to two days after the day of
+    /// `now` (Unix nanoseconds), and of every day within a year of it that has rows in the
+    /// default partition, moving those rows into their day; returns the names created.
+    /// Idempotent; safe to run from several Sightlines at once.
     @discardableResult
     func ensurePartitions(around now: Int64) async throws(StoreError) -> [String]
 
@@ -49,7 +49,9 @@ enum PostgresPartitionUpkeep {
         // Before migration 017 (a test's store at an older version) there is nothing to keep.
         for table in PartitionedTable.allCases where try await isPartitioned(table, on: connection, logger: logger) {
             let existing = Set(try await partitions(of: table, on: connection, logger: logger).map(\.partition))
-            let missing = PartitionPlan.missing(table, existing: existing, around: now, daysBack: daysBack, daysAhead: daysAhead)
+            let waiting = try await daysInDefault(of: table, around: now, on: connection, logger: logger)
+            let missing = PartitionPlan.missing(table, existing: existing, around: now, daysBack: daysBack, daysAhead: daysAhead,
+                                                daysInDefault: waiting)
             guard !missing.isEmpty else { continue }
             let columns = try await copiedColumns(of: table, on: connection, logger: logger)
             for partition in missing where try await create(partition, columns: columns, on: connection, logger: logger) {
@@ -127,6 +129,34 @@ enum PostgresPartitionUpkeep {
             if let partition = DayPartition(table: table, name: name) { found.append((partition, estimate)) }
         }
         return found.sorted { $0.partition < $1.partition }
+    }
+
+    /// The days within `PartitionPlan.reach` of `now` that hold rows in the default partition
+    /// (written before their day had a partition: a backfill, a late sender), found with one
+    /// index probe per day.
+    private static func daysInDefault(of table: PartitionedTable, around now: Int64, on connection: PostgresConnection,
+                                      logger: Logger) async throws -> Set<Int64> {
+        let key = table.key
+        let source = "enterprise.\(table.defaultPartition)"
+        let low = Timestamp.iso8601(unixNano: now - PartitionPlan.reach)
+        let high = Timestamp.iso8601(unixNano: now + PartitionPlan.reach)
+        var query = PostgresQuery(unsafeSQL: """
+            WITH RECURSIVE days(day) AS (
+                SELECT date_trunc('day', (SELECT min(\(key)) FROM \(source) WHERE \(key) >= $1::timestamptz AND \(key) < $2::timestamptz)
+                                         AT TIME ZONE 'UTC')
+                UNION ALL
+                SELECT date_trunc('day', (SELECT min(\(key)) FROM \(source)
+                                          WHERE \(key) >= (days.day + interval '1 day') AT TIME ZONE 'UTC' AND \(key) < $2::timestamptz)
+                                         AT TIME ZONE 'UTC')
+                FROM days WHERE days.day IS NOT NULL
+            )
+            SELECT (extract(epoch FROM day) / 86400)::int8 FROM days WHERE day IS NOT NULL
+            """)
+        query.binds.append(low)
+        query.binds.append(high)
+        var days: Set<Int64> = []
+        for try await day in try await connection.query(query, logger: logger).decode(Int64.self) { days.insert(day) }
+        return days
     }
 
     /// The columns a row keeps when it moves, by name: all but the generated search vector.

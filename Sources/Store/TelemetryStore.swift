@@ -44,6 +44,9 @@ public protocol TelemetryStore: Sendable {
     /// Everything Sightline reads from the store, and the alert tables it changes, by concern.
     var queries: StoreQueries { get }
 
+    /// The upkeep of tables stored by day (PostgreSQL); nil for a store that has none.
+    var timePartitions: (any TimePartitions)? { get }
+
     func close() async throws
 }
 
@@ -54,6 +57,8 @@ extension TelemetryStore {
 
     /// For stores that only write (test doubles): every query fails.
     public var queries: StoreQueries { .unsupported }
+
+    public var timePartitions: (any TimePartitions)? { nil }
 
     /// For stores that only write (test doubles): reads fail.
     public var dialect: SQLDialect { .sqlite }

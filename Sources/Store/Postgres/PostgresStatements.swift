@@ -99,7 +99,7 @@ enum PostgresStatements {
                 AS r(trace_id, span_id, parent_span_id, operation_name, service_name, start_ns, end_ns, status,
                      error_message, tags, logs, kind, trace_state, flags, status_code, attributes, events, links,
                      resource, scope, dropped_attributes, dropped_events, dropped_links, id)
-            ON CONFLICT (trace_id, span_id) DO NOTHING
+            ON CONFLICT (trace_id, span_id, start_time) DO NOTHING
             RETURNING trace_id, span_id
             """, binds: binds)
     }

@@ -111,6 +111,9 @@ public final class PostgresStore: TelemetryStore {
                     try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(table)"), logger: logger)
                 }
             }
+            // The coming days' partitions (migration 017), before the first write needs them.
+            try await PostgresPartitionUpkeep.ensure(
+                on: connection, around: Int64(Date().timeIntervalSince1970 * 1e9), logger: logger)
             // Roles and grants live outside the schema's history: checked on every start.
             await PostgresRulesRole.ensure(configuration: configuration, on: connection, logger: logger)
             return newlyApplied

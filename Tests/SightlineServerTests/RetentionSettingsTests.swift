@@ -8,7 +8,7 @@ import Testing
     @Test func defaultsAreTheDocumentedPeriods() throws {
         let policy = try SightlineConfiguration.resolve().retention
         #expect(policy == RetentionPolicy())
-        #expect(policy.description == "traces=14d logs=30d llm_calls=90d alert_history=90d request_metrics=30d system_metrics=7d rag_metrics=30d cache_metrics=7d")
+        #expect(policy.description == "traces=14d logs=30d llm_calls=90d alert_history=90d request_metrics=30d system_metrics=7d rag_metrics=30d cache_metrics=7d metrics=14d")
         #expect(Setting.retentionSettings.count == RetentionSignal.allCases.count)
     }
 

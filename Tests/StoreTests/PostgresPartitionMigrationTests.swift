@@ -173,7 +173,8 @@ final class PlanRecordingStore: TelemetryStore {
                 errors: SQLErrorQueries(reads: StoreReads(recording)), logFeed: UnsupportedQueries(),
                 tempo: SQLTempoQueries(reader: DialectReader(dialect: .postgres) { try await recording.read($0) }),
                 loki: SQLLokiQueries(reader: DialectReader(dialect: .postgres) { try await recording.read($0) }),
-                alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(), spanMetrics: UnsupportedQueries())
+                alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(), spanMetrics: UnsupportedQueries(),
+                retention: UnsupportedQueries(), metrics: UnsupportedQueries())
             let since = now - Self.day
             _ = try await queries.traces.traceSummary(since: since, service: nil)
             _ = try await queries.logs.logList(LogFilter(since: since), limit: 100, offset: 0, countLimit: 1_000)

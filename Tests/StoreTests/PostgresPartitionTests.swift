@@ -184,4 +184,50 @@ import Testing
             #expect(try await Self.partitionCounts(database, "trace_spans")["trace_spans_default"] == 1)
         }
     }
+
+    /// Retention on a partitioned store, as the worker calls it: whole days go as partitions,
+    /// the boundary day and the traces that started before the cutoff by rows, and no kept
+    /// trace loses a span.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func retentionDropsWholeDaysThenDeletesTheRestByRows() async throws {
+        try await withTestStore(.postgres) { store, database in
+            let partitions = try #require(store.timePartitions)
+            let today = DayPartition(table: .traceSpans, containing: Self.now)
+            try await partitions.ensurePartitions(around: today.lowerUnixNano - 4 * Self.day)
+            let times = (-5...0).map { today.lowerUnixNano + Int64($0) * Self.day + Self.day / 2 }
+            try await store.write(Self.batch(at: times, tag: "r"))
+            // A trace that starts on the day before the cutoff's and goes on into a kept day.
+            let crossing = [Self.span("c0000000000000000000000000000002", "c000000000000003", at: today.lowerUnixNano - 3 * Self.day - Self.second),
+                            Self.span("c0000000000000000000000000000002", "c000000000000004", at: today.lowerUnixNano - Self.day)]
+            try await store.write(WriteBatch(traces: [Self.trace(crossing)], spans: crossing))
+
+            let retention = store.queries.retention
+            #expect(await retention.acquireLeadership())
+            let cutoff = today.lowerUnixNano - 2 * Self.day - Self.day / 4
+            var deleted = DeletedRows()
+            for signal in [RetentionSignal.traces, .logs] {
+                for _ in 0..<100 {
+                    let slice = try await retention.deleteExpired(signal, before: cutoff, limit: 500)
+                    if slice.isEmpty { break }
+                    deleted.add(slice)
+                }
+            }
+            await retention.releaseLeadership()
+            // Days -5 and -4 went as partitions; day -3 (holding the cutoff) stays a partition,
+            // its rows before the cutoff deleted by rows.
+            let names = try await Self.partitionNames(database, "trace_spans")
+            for day in -5 ... -4 { #expect(!names.contains(DayPartition(table: .traceSpans, day: today.day + Int64(day)).name)) }
+            #expect(names.contains(DayPartition(table: .traceSpans, day: today.day - 3).name))
+            #expect(deleted.byTable["traces"] ?? 0 >= 3, "\(deleted)")
+            // Kept: the spans of days -2 (noon is after the cutoff), -1 and 0, each with its trace;
+            // the crossing trace started before the cutoff and went whole.
+            #expect(try await database.count("trace_spans") == 3)
+            #expect(try await database.count("traces") == 3)
+            #expect(try await database.count("structured_logs") == 3)
+            let orphans = try await database.rows("""
+                SELECT count(*) AS n FROM enterprise.trace_spans s WHERE NOT EXISTS (SELECT 1 FROM enterprise.traces t WHERE t.trace_id = s.trace_id)
+                """)
+            #expect(orphans.first?.int("n") == 0)
+        }
+    }
 }

@@ -17,7 +17,17 @@ struct PostgresRetentionQueries: RetentionQueries {
 
     private var statements: RetentionStatements { RetentionStatements(dialect: .postgres) }
 
-    func acquireLeadership() async -> Bool { await session.acquire() }
+    /// The leader also keeps the day partitions ahead of time (`ensurePartitions`; safe for
+    /// several Sightlines at once, it takes a lock of its own).
+    func acquireLeadership() async -> Bool {
+        guard await session.acquire() else { return false }
+        do {
+            try await store.ensurePartitions(around: Date.now.unixNano)
+        } catch {
+            store.logger.warning("partition upkeep failed; the next run tries again", metadata: ["error": "\(error.reason)"])
+        }
+        return true
+    }
     func releaseLeadership() async { await session.release() }
 
     func deleteExpired(_ signal: RetentionSignal, before cutoffUnixNano: Int64, limit: Int) async throws(StoreError) -> DeletedRows {
@@ -28,16 +38,34 @@ struct PostgresRetentionQueries: RetentionQueries {
         }
     }
 
-    /// Traces with their spans, by rows. Where `trace_spans` is partitioned by day, whole
-    /// partitions can go instead (docs/retention.md).
+    /// Traces with their spans: first the whole day partitions of `trace_spans` before the
+    /// cutoff (every span in them started before it, so its trace did too), then the traces
+    /// that started before the cutoff by rows, the cascade taking their spans of later days
+    /// (docs/partitioning.md, "A trace is never left with half its spans").
     func deleteExpiredTraces(before cutoffUnixNano: Int64, limit: Int) async throws(StoreError) -> DeletedRows {
-        try await deleteRows(statements.slice(.traces, before: cutoffUnixNano, limit: limit))
+        var deleted = try await dropDays(of: .traceSpans, before: cutoffUnixNano)
+        deleted.add(try await deleteRows(statements.slice(.traces, before: cutoffUnixNano, limit: limit)))
+        return deleted
     }
 
-    /// Log records, by rows. Where `structured_logs` is partitioned by day, whole partitions can
-    /// go instead (docs/retention.md).
+    /// Log records: the whole day partitions before the cutoff, then the rest by rows.
     func deleteExpiredLogs(before cutoffUnixNano: Int64, limit: Int) async throws(StoreError) -> DeletedRows {
-        try await deleteRows(statements.slice(.logs, before: cutoffUnixNano, limit: limit))
+        var deleted = try await dropDays(of: .structuredLogs, before: cutoffUnixNano)
+        deleted.add(try await deleteRows(statements.slice(.logs, before: cutoffUnixNano, limit: limit)))
+        return deleted
+    }
+
+    /// Drops `table`'s day partitions wholly before `cutoff`, once per cutoff day (the slices
+    /// that follow in the same run find nothing more to drop); their rows as estimated.
+    private func dropDays(of table: PartitionedTable, before cutoff: Int64) async throws(StoreError) -> DeletedRows {
+        let day = cutoff - ((cutoff % 86_400_000_000_000) + 86_400_000_000_000) % 86_400_000_000_000
+        guard session.startDropping(table, day: day) else { return DeletedRows() }
+        let dropped = try await store.dropPartitions(of: table, olderThan: cutoff)
+        if !dropped.names.isEmpty {
+            store.logger.info("retention dropped day partitions", metadata: [
+                "retention.table": "\(table.rawValue)", "retention.partitions": "\(dropped.names.joined(separator: ","))"])
+        }
+        return DeletedRows([table.rawValue: Int(dropped.estimatedRows)])
     }
 
     /// One transaction: `slice.lock`, then each `main` step counted, and `then` when `main`
@@ -100,6 +128,8 @@ final class PostgresRetentionSession: Sendable {
     private struct State {
         var connection: PostgresConnection?
         var holding = false
+        /// The cutoff day each partitioned table was last dropped up to.
+        var droppedDays: [PartitionedTable: Int64] = [:]
     }
 
     private let configuration: PostgresStore.Configuration
@@ -109,6 +139,15 @@ final class PostgresRetentionSession: Sendable {
     init(configuration: PostgresStore.Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+    }
+
+    /// Whether `table`'s partitions before `day` are still to be dropped (then noted as done).
+    func startDropping(_ table: PartitionedTable, day: Int64) -> Bool {
+        state.withLock { state in
+            guard (state.droppedDays[table] ?? .min) < day else { return false }
+            state.droppedDays[table] = day
+            return true
+        }
     }
 
     /// Whether this process holds the lock now (taking it when free).

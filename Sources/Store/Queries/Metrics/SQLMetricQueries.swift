@@ -147,20 +147,14 @@ struct SQLMetricQueries: MetricQueries {
     }
 
     func deleteMetrics(beforeUnixNano: Int64, limit: Int) async throws(StoreError) -> Int {
-        let limit = max(1, limit)
-        var points = SQLBuilder(reads.dialect)
-        let cutoff = points.bind(beforeUnixNano)
-        let deletedPoints = try await run(points.query("""
-            DELETE FROM enterprise.metric_points WHERE (series_id, time_unix_nano) IN (
-                SELECT series_id, time_unix_nano FROM enterprise.metric_points WHERE time_unix_nano < \(cutoff) LIMIT \(limit))
-            """))
-        if deletedPoints > 0 { return deletedPoints }
-        var series = SQLBuilder(reads.dialect)
-        let seen = series.bind(beforeUnixNano)
-        return try await run(series.query("""
-            DELETE FROM enterprise.metric_series WHERE series_id IN (
-                SELECT series_id FROM enterprise.metric_series WHERE last_seen_unix_nano < \(seen) LIMIT \(limit))
-            """))
+        // Retention's own slice (`RetentionSignal.metrics`): points first, then the series
+        // last seen before the cutoff once no such point is left.
+        let slice = RetentionStatements(dialect: reads.dialect).slice(.metrics, before: beforeUnixNano, limit: max(1, limit))
+        var deleted = 0
+        for step in slice.main { deleted += try await run(step.query) }
+        if deleted > 0 { return deleted }
+        for step in slice.then { deleted += try await run(step.query) }
+        return deleted
     }
 
     private func run(_ query: ReadQuery) async throws(StoreError) -> Int {

@@ -103,9 +103,12 @@ struct RetentionStatements {
     /// The `limit` oldest rows of `table` before `cutoff`, by primary key.
     private func rows(_ table: String, time: String, before cutoff: Int64, limit: Int) -> Step {
         var sql = SQLBuilder(dialect)
+        // The time condition outside too: on a table partitioned by that time (PostgreSQL's
+        // logs), the delete then looks only in the partitions before the cutoff.
+        let before = sql.bindTime(unixNano: cutoff)
         let text = """
-            DELETE FROM enterprise.\(table) WHERE id IN (SELECT id FROM enterprise.\(table) \
-            WHERE \(time) < \(sql.bindTime(unixNano: cutoff)) ORDER BY \(time) LIMIT \(sql.bind(Int64(limit))))
+            DELETE FROM enterprise.\(table) WHERE \(time) < \(before) AND id IN (SELECT id FROM enterprise.\(table) \
+            WHERE \(time) < \(before) ORDER BY \(time) LIMIT \(sql.bind(Int64(limit))))
             """
         return Step(table: table, query: sql.query(text))
     }

@@ -4,6 +4,7 @@ import NIOCore
 import PostgresNIO
 import SQLiteNIO
 import Store
+import Synchronization
 
 /// Which store a test runs against. Test code only: lets one suite run on both stores.
 public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -249,29 +250,59 @@ public func withTestStore<T: Sendable>(
 /// would behind a slow disk or a long transaction: SQLite's RESERVED lock on the file, or a
 /// PostgreSQL lock on `enterprise.traces` (the writer's first table).
 public struct WriteLock: Sendable {
-    private let release: @Sendable () async throws -> Void
+    private let undo: @Sendable () async throws -> Void
+    private let released = ReleaseFlag()
+
+    private final class ReleaseFlag: Sendable {
+        let done = Mutex(false)
+    }
+
+    private init(undo: @escaping @Sendable () async throws -> Void) { self.undo = undo }
 
     public static func take(on database: TestDatabase) async throws -> WriteLock {
         switch database.kind {
         case .sqlite:
             let connection = try await SQLiteConnection.open(storage: .file(path: database.path), logger: quietLogger)
             _ = try await connection.query("BEGIN IMMEDIATE")
-            return WriteLock {
+            return WriteLock(undo: {
+                // Closed through its future: sqlite-nio's async close gives up in a cancelled
+                // task, and a connection deinitialised open stops a debug build.
+                defer { _ = connection.close() }
                 _ = try await connection.query("ROLLBACK")
-                try await connection.close()
-            }
+            })
         case .postgres:
             let configuration = try PostgresStore.Configuration(url: database.storage)
             let connection = try await PostgresConnection.connect(
                 configuration: configuration.connectionConfiguration, id: 2, logger: quietLogger)
             try await connection.query("BEGIN", logger: quietLogger)
             try await connection.query("LOCK TABLE enterprise.traces IN EXCLUSIVE MODE", logger: quietLogger)
-            return WriteLock {
+            return WriteLock(undo: {
                 try await connection.query("ROLLBACK", logger: quietLogger)
                 try await connection.close()
-            }
+            })
         }
     }
 
-    public func release() async throws { try await release() }
+    /// Runs `body` while holding the lock, and releases it afterwards (awaited, whether `body`
+    /// returned or threw) unless `body` released it itself.
+    public static func holding<T>(on database: TestDatabase, _ body: (WriteLock) async throws -> T) async throws -> T {
+        let lock = try await take(on: database)
+        do {
+            let result = try await body(lock)
+            try? await lock.release()
+            return result
+        } catch {
+            try? await lock.release()
+            throw error
+        }
+    }
+
+    /// Releases the lock and closes its connection; once (later calls do nothing).
+    public func release() async throws {
+        guard released.done.withLock({ done in
+            defer { done = true }
+            return !done
+        }) else { return }
+        try await undo()
+    }
 }

@@ -21,8 +21,7 @@ func distinctTraces(_ index: Int, spans: Int = 3) -> [UInt8] {
     @Test(arguments: StoreKind.available)
     func aFullQueueAnswers503WithRetryAfterAndLosesNothingAccepted(_ kind: StoreKind) async throws {
         try await TestServer.with(kind, flags: [.queueCapacity: "6"]) { server in
-            let lock = try await WriteLock.take(on: server.database)
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { tasks in
+            let statuses = try await WriteLock.holding(on: server.database) { lock in try await withThrowingTaskGroup(of: Int.self) { tasks in
                 var sent = 0
                 var saturated = false
                 // Send requests until the writer is stuck on its first commit and the queue is full.
@@ -48,7 +47,7 @@ func distinctTraces(_ index: Int, spans: Int = 3) -> [UInt8] {
                 var statuses: [Int] = []
                 for try await status in tasks { statuses.append(status) }
                 return statuses
-            }
+            } }
             // Everything accepted was committed; the refused request left no trace.
             #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 })
             #expect(try await server.count("traces") == statuses.count)
@@ -83,8 +82,7 @@ func distinctTraces(_ index: Int, spans: Int = 3) -> [UInt8] {
         let database = try await TestDatabase.create(kind)
         defer { Task { await database.drop() } }
         try await TestServer.with(database: database) { server in
-            let lock = try await WriteLock.take(on: database)
-            try await withThrowingTaskGroup(of: Int.self) { tasks in
+            try await WriteLock.holding(on: database) { lock in try await withThrowingTaskGroup(of: Int.self) { tasks in
                 tasks.addTask { try await server.post("/v1/traces", distinctTraces(7)).status }
                 // Wait until the request is waiting on the writer.
                 for _ in 0..<100 {
@@ -98,7 +96,7 @@ func distinctTraces(_ index: Int, spans: Int = 3) -> [UInt8] {
                 _ = await shutdown.value
                 let status = try #require(try await tasks.next())
                 #expect(status == 200)
-            }
+            } }
         }
         #expect(try await database.count("trace_spans") == 3)
     }

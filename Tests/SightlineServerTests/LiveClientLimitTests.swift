@@ -7,7 +7,7 @@ import Testing
 @Suite struct LiveClientLimitTests {
     @Test func aFullFeedRefusesBothEndpointsWith503() async throws {
         try await TestServer.with(.sqlite) { server in
-            try await withDeadline(.seconds(60), "100 live clients, then a refused upgrade") {
+            try await withDeadline(.seconds(180), "100 live clients, then a refused upgrade") {
                 var clients: [StreamClient] = []
                 for _ in 0..<100 { clients.append(try await StreamClient.connect(server, query: "")) }
 

@@ -233,7 +233,7 @@ import Testing
     /// Graceful shutdown closes the streams (a close frame to each client), then Sightline stops.
     @Test(arguments: StoreKind.available)
     func shutdownClosesTheStreams(_ kind: StoreKind) async throws {
-        try await withDeadline(.seconds(60), "shutdown with a stream open") {
+        try await withDeadline(.seconds(180), "shutdown with a stream open") {
             let opened = Mutex<StreamClient?>(nil)
             try await TestServer.with(kind) { server in
                 let client = try await StreamClient.connect(server, query: "")
@@ -249,7 +249,7 @@ import Testing
     /// A client that takes nothing in (its socket buffers full) does not hold up shutdown: it
     /// is cut off once it has not answered the close frame in time.
     @Test func shutdownDoesNotWaitForAClientThatReadsNothing() async throws {
-        try await withDeadline(.seconds(60), "shutdown with a stalled stream open") {
+        try await withDeadline(.seconds(180), "shutdown with a stalled stream open") {
             let opened = Mutex<StreamClient?>(nil)
             try await TestServer.with { server in
                 let client = try await StreamClient.connect(server, query: "", reading: false)

@@ -297,7 +297,11 @@ public final class PostgresStore: TelemetryStore {
     }
 
     /// The pools stop with their service.
-    public func close() async throws {}
+    /// The pools stop with `backgroundService`; what is left is retention's own connection
+    /// (with its lock), closed here so a store never goes away with a connection open.
+    public func close() async throws {
+        await retentionSession.release()
+    }
 
     /// Error text for logs: the server's message and code, never the query's parameters.
     static func describe(_ error: any Error) -> String {

@@ -266,6 +266,10 @@ def _serve(binary: Path, store: SQLiteStore | PostgresStore, environment: dict[s
     `SIGHTLINE_API_KEYS`) added to its own."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("SIGHTLINE_")}
     env.update(environment or {})
+    # Fixtures carry fixed, often old, times: kept (a retention of 0) unless a test sets one.
+    for signal in ("TRACE", "LOG", "LLM", "ALERT_HISTORY", "REQUEST_METRICS", "SYSTEM_METRICS",
+                   "RAG_METRICS", "CACHE_METRICS", "METRIC"):
+        env.setdefault(f"SIGHTLINE_{signal}_RETENTION", "0")
     command = [
         str(binary), "serve",
         "--storage", store.storage,

@@ -65,7 +65,7 @@ struct Sightline: Sendable {
         var env = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
         env.merge(environment) { _, new in new }
         let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"], environment: env)
+            flags: [.storage: storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"].merging(keepEverything) { given, _ in given }, environment: env)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await server.run() }
@@ -233,7 +233,7 @@ final class RunningSightline: Sendable {
         var env = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
         env.merge(environment) { _, new in new }
         let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: database.storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"], environment: env)
+            flags: [.storage: database.storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"].merging(keepEverything) { given, _ in given }, environment: env)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
         let task = Task { try await server.run() }
         guard let addresses = await server.addresses() else {
@@ -248,3 +248,6 @@ final class RunningSightline: Sendable {
         _ = await task.result
     }
 }
+
+/// Tests write data of any age (fixtures, fixed times): kept, unless a test sets a retention.
+let keepEverything = Dictionary(uniqueKeysWithValues: Setting.retentionSettings.map { ($0, "0") })

@@ -32,7 +32,7 @@ struct GrafanaTestServer: Sendable {
         let database = try await TestDatabase.create(kind)
         defer { Task { await database.drop() } }
         let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: database.storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"], environment: environment)
+            flags: [.storage: database.storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"].merging(keepEverything) { given, _ in given }, environment: environment)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quietLogger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await server.run() }
@@ -96,3 +96,6 @@ enum FormEncoding {
         return (text.addingPercentEncoding(withAllowedCharacters: allowed) ?? "").replacingOccurrences(of: "%20", with: "+")
     }
 }
+
+/// Tests write data of any age (fixtures, fixed times): kept, unless a test sets a retention.
+let keepEverything = Dictionary(uniqueKeysWithValues: Setting.retentionSettings.map { ($0, "0") })

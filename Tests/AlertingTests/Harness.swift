@@ -67,21 +67,41 @@ struct Sightline: Sendable {
         let configuration = try SightlineConfiguration.resolve(
             flags: [.storage: storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"].merging(keepEverything) { given, _ in given }, environment: env)
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await server.run() }
-            guard let addresses = await server.addresses() else {
-                Issue.record("Sightline did not start")
-                return
-            }
-            do {
-                try await body(Sightline(server: server, addresses: addresses))
-            } catch {
-                await server.shutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
-            await server.shutdown()
-            try await tasks.waitForAll()
+        let running = Task { try await server.run() }
+        guard let addresses = await server.addresses() else {
+            Issue.record("Sightline did not start")
+            await stop(server, running)
+            return
+        }
+        do {
+            try await body(Sightline(server: server, addresses: addresses))
+        } catch {
+            await stop(server, running)
+            throw error
+        }
+        await stop(server, running)
+    }
+
+    /// A graceful shutdown, waited for at most 60 s: a server still running then is a failure
+    /// that says so (not a test run that never ends), and is cancelled.
+    private static func stop(_ server: SightlineServer, _ running: Task<Void, any Error>) async {
+        await server.shutdown()
+        let ended = Mutex(false)
+        let watcher = Task {
+            _ = await running.result
+            ended.withLock { $0 = true }
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !ended.withLock({ $0 }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if !ended.withLock({ $0 }) {
+            Issue.record("Sightline did not stop within 60 s of a graceful shutdown")
+            running.cancel()
+        }
+        _ = await watcher.value
+        if case .failure(let error) = await running.result, !(error is CancellationError) {
+            Issue.record("Sightline stopped with an error: \(error)")
         }
     }
 

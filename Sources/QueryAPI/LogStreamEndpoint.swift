@@ -29,7 +29,12 @@ public struct LogStreamEndpoint: Sendable {
     /// router gives each its plain-HTTP route.
     public let otherRoutes: [WebSocketRoute]
 
-    public init(feed: LogFeed, policy: APIAccessPolicy, logger: Logger, otherRoutes: [WebSocketRoute] = []) {
+    /// How long a client may take in nothing while messages wait for it before it is cut off.
+    let stallLimit: Duration
+
+    public init(feed: LogFeed, policy: APIAccessPolicy, logger: Logger, otherRoutes: [WebSocketRoute] = [],
+                stallLimit: Duration = LogStreamEndpoint.defaultStallLimit) {
+        self.stallLimit = stallLimit
         self.feed = feed
         self.policy = policy
         self.logger = logger
@@ -115,12 +120,13 @@ public struct LogStreamEndpoint: Sendable {
         }
         // A browser that sent its key as a subprotocol is answered with `sightline`, or it drops the connection.
         return .upgrade(APIKeys.webSocketResponseHeaders(head.headerFields)) { inbound, outbound, _ in
-            try await Self.stream(subscription, inbound: inbound, outbound: outbound, channel: channel, logger: logger)
+            try await Self.stream(subscription, inbound: inbound, outbound: outbound, channel: channel, stallLimit: stallLimit, logger: logger)
         }
     }
 
-    /// How long a client may take in nothing while messages wait for it before it is cut off.
-    static let stallLimit = Duration.seconds(30)
+    /// How long a client may take in nothing while messages wait for it before it is cut off,
+    /// unless the server says otherwise (`SightlineConfiguration.liveClientStallLimit`).
+    public static let defaultStallLimit = Duration.seconds(30)
     /// How long a client has to answer the close frame sent at shutdown before it is cut off.
     static let shutdownGrace = Duration.seconds(5)
 
@@ -130,7 +136,8 @@ public struct LogStreamEndpoint: Sendable {
     /// `shutdownGrace` of a graceful shutdown, has its connection closed: a write to it would
     /// otherwise wait for ever, and so would the shutdown.
     static func stream(_ subscription: LogSubscription, inbound: WebSocketInboundStream,
-                       outbound: WebSocketOutboundWriter, channel: any Channel, logger: Logger) async throws {
+                       outbound: WebSocketOutboundWriter, channel: any Channel, stallLimit: Duration = defaultStallLimit,
+                       logger: Logger) async throws {
         defer { subscription.cancel() }
         let writing = PendingWrite()
         try await withGracefulShutdownHandler {

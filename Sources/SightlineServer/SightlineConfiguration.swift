@@ -91,6 +91,9 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// the store may run, on either store (the query API, Loki, Tempo, alert metrics), before it
     /// is stopped and the API answers 422; default 30.
     public var queryTimeout: Duration = ReadTimeLimit.default
+    /// How long a live log stream client may take in nothing while messages wait for it before
+    /// it is cut off (30 s; not a setting: tests on a loaded machine give it longer).
+    public var liveClientStallLimit: Duration = .seconds(30)
     /// `--metric-series-expiry` / `SIGHTLINE_METRIC_SERIES_EXPIRY`: whole seconds after its latest
     /// point a series stops being exposed on `/metrics/otlp` (like the Collector's
     /// `metric_expiration`); default 300.

@@ -109,7 +109,8 @@ public final class SightlineServer: Sendable {
             openRoutes: APIRouter.openRoutes(traceContextTestRoute: configuration.tracecontextTestRoute),
             readOnlyPostRoutes: APIRouter.readOnlyPostRoutes,
             allowedHosts: HostAllowList.forBinding(configuration.httpHost, configured: configuration.allowedHosts))
-        let logStream = LogStreamEndpoint(feed: logFeed, policy: access, logger: logger, otherRoutes: [lokiTail.route])
+        let logStream = LogStreamEndpoint(feed: logFeed, policy: access, logger: logger, otherRoutes: [lokiTail.route],
+                                          stallLimit: configuration.liveClientStallLimit)
         var receiverConfiguration = OTLPReceiver.Configuration(
             maxBodyBytes: configuration.maxBodyBytes, maxInflatedBytes: configuration.maxInflatedBytes,
             ingestTokens: configuration.ingestTokens)

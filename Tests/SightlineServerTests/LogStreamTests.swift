@@ -200,7 +200,9 @@ import Testing
     /// request still answers 200 promptly; the client's buffer stays at its bound, and once it
     /// reads it is told how many records it lost. Every record is either delivered or counted.
     @Test func aSlowClientDoesNotHoldUpIngest() async throws {
-        try await TestServer.with { server in
+        // Time to ingest everything before the stalled client is cut off, even when the whole
+        // suite shares the machine (the cut-off itself: shutdownDoesNotWaitForAClientThatReadsNothing).
+        try await TestServer.with(liveClientStallLimit: .seconds(180)) { server in
             let slow = try await StreamClient.connect(server, query: "", reading: false)
             let filler = String(repeating: "x", count: 2_000)
             let requests = 20, perRequest = 500

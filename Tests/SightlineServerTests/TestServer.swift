@@ -51,6 +51,7 @@ struct TestServer: Sendable {
         flags: [Setting: String] = [:],
         environment: [String: String] = [:],
         grpc: Bool = false,
+        liveClientStallLimit: Duration? = nil,
         _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         let database: TestDatabase
@@ -61,6 +62,7 @@ struct TestServer: Sendable {
         for setting in Setting.retentionSettings { allFlags[setting] = "0" }
         allFlags.merge(flags) { _, new in new }
         var configuration = try SightlineConfiguration.resolve(flags: allFlags, environment: environment)
+        if let liveClientStallLimit { configuration.liveClientStallLimit = liveClientStallLimit }
         // The OTLP/gRPC port on a free port (`--grpc-port 0` turns it off).
         if grpc { configuration.grpcPort = 0 }
         let server = try await SightlineServer.prepare(configuration: configuration, logger: quietLogger)

@@ -71,7 +71,7 @@ import Testing
             let buckets = try #require(histogram.string("buckets"))
             #expect(buckets.replacingOccurrences(of: " ", with: "").contains("\"counts\":[1,2,0]"))
 
-            // Host memory use fills the seed's system_metrics, as a percentage.
+            // Host memory use fills the host readings (system_metrics), as a percentage.
             let memory = try await server.rows("SELECT * FROM enterprise.system_metrics")
             #expect(memory.count == 1)
             #expect(memory.first?.string("metric_type") == "memory")

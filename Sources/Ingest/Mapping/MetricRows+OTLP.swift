@@ -3,7 +3,7 @@ import Store
 
 extension ExportMetricsServiceRequest {
     /// The rows this request writes: one series row per series seen, one point row per data
-    /// point, and the host readings (`enterprise.system_metrics`) derived from host and process
+    /// point, and the host readings (`SystemMetricRow`) derived from host and process
     /// metrics.
     public func writeBatch() -> WriteBatch {
         var batch = WriteBatch()
@@ -183,7 +183,7 @@ struct MetricIdentity {
     }
 }
 
-/// A host or process metric point as a row of `enterprise.system_metrics`: the OTel semantic
+/// A host or process metric point as a host reading (`SystemMetricRow`, docs/metrics.md): the OTel semantic
 /// conventions' names (`system.memory.utilization` with `system.memory.state` "used", …) mapped
 /// onto the table's `metric_type`/`metric_name`, ratios turned into percentages.
 struct SystemReading {

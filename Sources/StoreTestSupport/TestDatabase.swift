@@ -95,7 +95,8 @@ public struct Row: @unchecked Sendable {
     }
 }
 
-let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+/// A logger that drops everything, for the code under test.
+public let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// A fresh, empty database for one test: a file in a temporary folder, or a new database on
 /// the PostgreSQL test server (dropped by `drop()`).
@@ -106,6 +107,8 @@ public struct TestDatabase: Sendable {
     private let databaseName: String?
     /// The PostgreSQL server's admin URL the database was created on (and is dropped from).
     private let serverURL: String?
+    /// Whether `drop()` removes it (false for `existing(storage:)`).
+    private var owned = true
 
     public static func create(_ kind: StoreKind) async throws -> TestDatabase {
         switch kind {
@@ -131,6 +134,12 @@ public struct TestDatabase: Sendable {
         var components = URLComponents(string: serverURL)!
         components.path = "/\(name)"
         return TestDatabase(kind: .postgres, storage: components.string!, databaseName: name, serverURL: serverURL)
+    }
+
+    /// A database this test did not create (`storage` as `--storage` takes it): `drop()`
+    /// leaves it alone.
+    public static func existing(storage: String) -> TestDatabase {
+        TestDatabase(kind: storage.hasPrefix("sqlite:") ? .sqlite : .postgres, storage: storage, databaseName: nil, serverURL: nil, owned: false)
     }
 
     /// The SQLite file's path (SQLite only).
@@ -162,10 +171,10 @@ public struct TestDatabase: Sendable {
                         }
                     }, uniquingKeysWith: { first, _ in first }))
                 }
-                try await connection.close()
+                try await connection.close().get()
                 return rows
             } catch {
-                try? await connection.close()
+                try? await connection.close().get()
                 throw error
             }
         case .postgres:
@@ -187,6 +196,7 @@ public struct TestDatabase: Sendable {
 
     /// Removes the database (PostgreSQL) or its folder (SQLite).
     public func drop() async {
+        guard owned else { return }
         switch kind {
         case .sqlite:
             try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
@@ -213,6 +223,33 @@ public struct TestDatabase: Sendable {
             try? await connection.close()
             throw error
         }
+    }
+}
+
+/// Runs `body` with a fresh database of `kind`, then drops it, awaited, whether `body`
+/// returned or threw (the cleanup never outlives the test).
+public func withTestDatabase<T>(_ kind: StoreKind, _ body: (TestDatabase) async throws -> T) async throws -> T {
+    let database = try await TestDatabase.create(kind)
+    do {
+        let result = try await body(database)
+        await database.drop()
+        return result
+    } catch {
+        await database.drop()
+        throw error
+    }
+}
+
+/// Runs `body`, then `cleanup`, awaited, whether `body` returned or threw: what a test started
+/// (a receiver, a connection) is stopped before the test ends, never by a task left behind.
+public func withCleanup<T>(_ cleanup: () async -> Void, _ body: () async throws -> T) async throws -> T {
+    do {
+        let result = try await body()
+        await cleanup()
+        return result
+    } catch {
+        await cleanup()
+        throw error
     }
 }
 
@@ -283,18 +320,11 @@ public struct WriteLock: Sendable {
         }
     }
 
-    /// Runs `body` while holding the lock, and releases it afterwards (awaited, whether `body`
+    /// Runs `body` while holding the lock; releases it afterwards (awaited, whether `body`
     /// returned or threw) unless `body` released it itself.
     public static func holding<T>(on database: TestDatabase, _ body: (WriteLock) async throws -> T) async throws -> T {
         let lock = try await take(on: database)
-        do {
-            let result = try await body(lock)
-            try? await lock.release()
-            return result
-        } catch {
-            try? await lock.release()
-            throw error
-        }
+        return try await withCleanup({ try? await lock.release() }) { try await body(lock) }
     }
 
     /// Releases the lock and closes its connection; once (later calls do nothing).

@@ -62,8 +62,14 @@ func temporaryStore() async throws -> (SQLiteStore, String) {
 
 func storedLogCount(_ path: String) async throws -> Int {
     let reader = try await SQLiteStore.openConnection(path: path, logger: quietLogger)
-    defer { Task { try? await reader.close() } }
-    return try await reader.query("SELECT count(*) AS n FROM enterprise.structured_logs").first?.column("n")?.integer ?? -1
+    do {
+        let count = try await reader.query("SELECT count(*) AS n FROM enterprise.structured_logs").first?.column("n")?.integer ?? -1
+        try await reader.close().get()
+        return count
+    } catch {
+        try? await reader.close().get()
+        throw error
+    }
 }
 
 /// Runs `writer` as a service while `body` runs, then shuts it down gracefully.

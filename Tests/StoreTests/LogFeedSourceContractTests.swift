@@ -60,11 +60,7 @@ import Testing
 
     /// Polls `condition` every 10 ms for up to 10 s.
     static func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw StoreError(operation: "test", reason: "timed out waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await poll(what, within: .seconds(10), every: .milliseconds(10)) { condition() }
     }
 
     @Test(arguments: StoreKind.available)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Store
+import StoreTestSupport
 import Testing
 
 /// Which reads run, wait or are refused (`ReadAdmission`, no I/O), and the gate around it.
@@ -107,13 +108,10 @@ import Testing
     }
 
     private func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within 10 s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        do {
+            try await poll("the condition", within: .seconds(10), every: .milliseconds(5)) { condition() }
+        } catch is PollTimeout {
+            Issue.record("condition not met within 10 s")
         }
     }
 }

@@ -100,11 +100,3 @@ final class Outcomes: @unchecked Sendable {
     var latest: Duration { lock.withLock { outcomes.map(\.1).max() ?? .zero } }
 }
 
-/// Polls `condition` every 20 ms until it holds; fails after `limit`.
-func poll(_ what: String, within limit: Duration, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw StoreError(operation: "test", reason: "timed out waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}

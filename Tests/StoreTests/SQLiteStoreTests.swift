@@ -48,10 +48,7 @@ import Testing
                 batch.traces.append(pair.1)
             }
             try await store.write(batch)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while fileSize() < before + 2_000_000, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            _ = try await eventually(10) { fileSize() >= before + 2_000_000 }
             #expect(fileSize() >= before + 2_000_000, "database file \(before) → \(fileSize()) bytes")
             #expect(try await database.count("trace_spans") == 2_000)
         }

@@ -36,24 +36,24 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
 @Suite struct StoreContractTests {
     @Test(arguments: StoreKind.available)
     func migrationsApplyOnceAndAreRecorded(_ kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        let first = try await database.openStore()
-        #expect(try await first.migrate() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018"])
-        #expect(try await first.migrate() == [])
-        try await first.close()
-        let second = try await database.openStore()
-        #expect(try await second.migrate() == [])
-        try await second.close()
+        try await withTestDatabase(kind) { database in
+            let first = try await database.openStore()
+            #expect(try await first.migrate() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018"])
+            #expect(try await first.migrate() == [])
+            try await first.close()
+            let second = try await database.openStore()
+            #expect(try await second.migrate() == [])
+            try await second.close()
 
-        let versions = try await database.rows("SELECT version FROM enterprise.schema_migrations ORDER BY version")
-        #expect(versions.compactMap { $0.string("version") } == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018"])
-        // The seed's five default alert rules, once.
-        let rules = try await database.rows("SELECT name FROM enterprise.alert_rules ORDER BY name").compactMap { $0.string("name") }
-        #expect(rules == ["High Error Rate", "High Memory Usage", "LLM Cost Spike", "Low Cache Hit Rate", "Slow RAG Queries"])
-        for table in ["request_metrics", "system_metrics", "llm_call_metrics", "rag_metrics", "cache_metrics",
-                      "alert_instances", "traces", "trace_spans", "structured_logs"] {
-            #expect(try await database.count(table) == 0, "\(table)")
+            let versions = try await database.rows("SELECT version FROM enterprise.schema_migrations ORDER BY version")
+            #expect(versions.compactMap { $0.string("version") } == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018"])
+            // The seed's five default alert rules, once.
+            let rules = try await database.rows("SELECT name FROM enterprise.alert_rules ORDER BY name").compactMap { $0.string("name") }
+            #expect(rules == ["High Error Rate", "High Memory Usage", "LLM Cost Spike", "Low Cache Hit Rate", "Slow RAG Queries"])
+            for table in ["request_metrics", "system_metrics", "llm_call_metrics", "rag_metrics", "cache_metrics",
+                          "alert_instances", "traces", "trace_spans", "structured_logs"] {
+                #expect(try await database.count(table) == 0, "\(table)")
+            }
         }
     }
 
@@ -260,15 +260,15 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
 
     @Test(arguments: StoreKind.available)
     func dataSurvivesReopening(_ kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        try await withTestStore(kind, database: database) { store, _ in
-            try await store.write(WriteBatch(logs: [log("kept")]))
-        }
-        try await withTestStore(kind, database: database) { store, database in
-            #expect(try await store.migrate() == [])
-            let kept = try await database.count("structured_logs")
-            #expect(kept == 1)
+        try await withTestDatabase(kind) { database in
+            try await withTestStore(kind, database: database) { store, _ in
+                try await store.write(WriteBatch(logs: [log("kept")]))
+            }
+            try await withTestStore(kind, database: database) { store, database in
+                #expect(try await store.migrate() == [])
+                let kept = try await database.count("structured_logs")
+                #expect(kept == 1)
+            }
         }
     }
 

@@ -82,6 +82,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test support only: Sightline started over loopback on either store, one answer type.
+        .target(
+            name: "ServerTestSupport",
+            dependencies: [
+                "SightlineServer", "Store", "StoreTestSupport", "OTLP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // OTLP/HTTP receiver, mapping OTLP onto rows, the group-commit writer.
         .target(
             name: "Ingest",
@@ -214,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "AlertingTests",
             dependencies: [
-                "Alerting", "SightlineServer", "Store", "StoreTestSupport", "OTLP",
+                "Alerting", "SightlineServer", "Store", "StoreTestSupport", "ServerTestSupport", "OTLP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -256,15 +266,19 @@ let package = Package(
         .testTarget(
             name: "GrafanaAPITests",
             dependencies: [
-                "GrafanaAPI", "SightlineServer", "OTLP", "Store", "StoreTestSupport",
+                "GrafanaAPI", "SightlineServer", "OTLP", "Store", "StoreTestSupport", "ServerTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
         .testTarget(
+            name: "QueryAPITests",
+            dependencies: ["QueryAPI", "SightlineServer", "OTLP", "Store", "StoreTestSupport", "ServerTestSupport"]
+        ),
+        .testTarget(
             name: "SightlineServerTests",
             dependencies: [
-                "SightlineServer", "GRPCReceiver", "Ingest", "OTLP", "Store", "StoreTestSupport",
+                "SightlineServer", "GRPCReceiver", "Ingest", "OTLP", "Store", "StoreTestSupport", "ServerTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -86,70 +86,70 @@ struct CustomSQLSandboxTests {
     @Test("other tables, the catalog, files, sleep, escapes, huge values and recursion: refused or cut off, no data in the answer",
           arguments: StoreKind.available)
     func attempts(kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        try await Sightline.with(database: database, environment: [
-            "SIGHTLINE_ALERTS_ENABLED": "false", "SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT": "2",
-        ]) { sightline in
-            try await Self.plantSecrets(sightline)
-            for attempt in Self.attempts where attempt.on == .both || (attempt.on == .sqlite) == (kind == .sqlite) {
-                let started = ContinuousClock.now
-                let answer = try await http(.POST, sightline.api + "/alerts/rules/preview", json: Self.previewBody(attempt.sql))
-                let elapsed = ContinuousClock.now - started
-                let error = answer.json["error"] as? String ?? ""
-                #expect([400, 422].contains(answer.status), "\(attempt.sql): \(answer.status) \(answer.body)")
-                #expect(error.hasPrefix("custom_sql: "), "\(attempt.sql): \(answer.body)")
-                if let says = attempt.says { #expect(error.contains(says), "\(attempt.sql): \(answer.body)") }
-                for secret in Self.secrets { #expect(!answer.body.contains(secret), "\(attempt.sql): \(answer.body)") }
-                // Refused at once, or cut off at the 2 s limit: never the 3 s sleep, never longer.
-                let bound: Duration = attempt.says?.hasPrefix("timed out") == true ? .seconds(5) : .milliseconds(2500)
-                #expect(elapsed < bound, "\(attempt.sql): took \(elapsed)")
-            }
-            // Nothing above may be saved either.
-            for sql in ["SELECT count(*) FROM enterprise.alert_rules", "SELECT count(*) FROM enterprise.notifications_sent"] {
-                let saved = try await http(.POST, sightline.api + "/alerts/rules", json: Self.previewBody(sql))
-                #expect(saved.status == 400, "\(sql): \(saved.body)")
-                #expect(!saved.body.contains("XYZZY"))
+        try await withTestDatabase(kind) { database in
+            try await Sightline.with(database: database, environment: [
+                "SIGHTLINE_ALERTS_ENABLED": "false", "SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT": "2",
+            ]) { sightline in
+                try await Self.plantSecrets(sightline)
+                for attempt in Self.attempts where attempt.on == .both || (attempt.on == .sqlite) == (kind == .sqlite) {
+                    let started = ContinuousClock.now
+                    let answer = try await http(.POST, sightline.api + "/alerts/rules/preview", json: Self.previewBody(attempt.sql))
+                    let elapsed = ContinuousClock.now - started
+                    let error = answer.json["error"] as? String ?? ""
+                    #expect([400, 422].contains(answer.status), "\(attempt.sql): \(answer.status) \(answer.body)")
+                    #expect(error.hasPrefix("custom_sql: "), "\(attempt.sql): \(answer.body)")
+                    if let says = attempt.says { #expect(error.contains(says), "\(attempt.sql): \(answer.body)") }
+                    for secret in Self.secrets { #expect(!answer.body.contains(secret), "\(attempt.sql): \(answer.body)") }
+                    // Refused at once, or cut off at the 2 s limit: never the 3 s sleep, never longer.
+                    let bound: Duration = attempt.says?.hasPrefix("timed out") == true ? .seconds(5) : .milliseconds(2500)
+                    #expect(elapsed < bound, "\(attempt.sql): took \(elapsed)")
+                }
+                // Nothing above may be saved either.
+                for sql in ["SELECT count(*) FROM enterprise.alert_rules", "SELECT count(*) FROM enterprise.notifications_sent"] {
+                    let saved = try await http(.POST, sightline.api + "/alerts/rules", json: Self.previewBody(sql))
+                    #expect(saved.status == 400, "\(sql): \(saved.body)")
+                    #expect(!saved.body.contains("XYZZY"))
+                }
             }
         }
     }
 
     @Test("rules reading the telemetry tables with plain functions still work", arguments: StoreKind.available)
     func allowed(kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        try await Sightline.with(database: database, environment: ["SIGHTLINE_ALERTS_ENABLED": "false"]) { sightline in
-            try await Self.plantSecrets(sightline)
-            let start = nowNano(minus: 20)
-            try await sightline.sendSpans((0..<4).map { TestSpan(startNano: start + Int64($0), durationNano: 10_000_000, error: $0 == 0) })
-            try await sightline.sendLogs([(17, start), (9, start)])
-            var queries: [(String, Double)] = [
-                ("SELECT count(*) FROM enterprise.trace_spans WHERE service_name LIKE 'XYZZY%'", 1),
-                ("SELECT count(*) FROM enterprise.trace_spans s JOIN enterprise.traces t ON t.trace_id = s.trace_id WHERE s.status = 'error' AND s.service_name = 'checkout'", 1),
-                ("WITH recent AS (SELECT duration_ms FROM enterprise.trace_spans WHERE service_name = 'checkout') SELECT round(max(duration_ms)) FROM recent", 10),
-                ("SELECT count(*) FROM enterprise.structured_logs WHERE upper(level) IN ('ERROR', 'INFO')", 2),
-                ("SELECT coalesce(sum(total_tokens), 0) FROM enterprise.llm_call_metrics", 0),
-                ("SELECT sign(count(*)) FROM enterprise.span_operation_minutes", 1),
-                ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT sum(n) FROM r", 55),
-            ]
-            if kind == .sqlite {
-                queries += [
-                    ("SELECT count(*) FROM enterprise.structured_logs WHERE timestamp > datetime('now', '-1 hour') AND json_valid(extra)", 2),
-                    ("SELECT length(group_concat(DISTINCT substr(service_name, 1, 3))) FROM enterprise.trace_spans WHERE service_name <> 'sightline'", 7),
-                    ("SELECT abs(-2) + ifnull(NULL, 1) + instr('abc', 'c') + CAST(strftime('%Y', 'now') > '2000' AS INTEGER)", 7),
+        try await withTestDatabase(kind) { database in
+            try await Sightline.with(database: database, environment: ["SIGHTLINE_ALERTS_ENABLED": "false"]) { sightline in
+                try await Self.plantSecrets(sightline)
+                let start = nowNano(minus: 20)
+                try await sightline.sendSpans((0..<4).map { TestSpan(startNano: start + Int64($0), durationNano: 10_000_000, error: $0 == 0) })
+                try await sightline.sendLogs([(17, start), (9, start)])
+                var queries: [(String, Double)] = [
+                    ("SELECT count(*) FROM enterprise.trace_spans WHERE service_name LIKE 'XYZZY%'", 1),
+                    ("SELECT count(*) FROM enterprise.trace_spans s JOIN enterprise.traces t ON t.trace_id = s.trace_id WHERE s.status = 'error' AND s.service_name = 'checkout'", 1),
+                    ("WITH recent AS (SELECT duration_ms FROM enterprise.trace_spans WHERE service_name = 'checkout') SELECT round(max(duration_ms)) FROM recent", 10),
+                    ("SELECT count(*) FROM enterprise.structured_logs WHERE upper(level) IN ('ERROR', 'INFO')", 2),
+                    ("SELECT coalesce(sum(total_tokens), 0) FROM enterprise.llm_call_metrics", 0),
+                    ("SELECT sign(count(*)) FROM enterprise.span_operation_minutes", 1),
+                    ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT sum(n) FROM r", 55),
                 ]
-            } else {
-                queries += [
-                    ("SELECT count(*) FROM enterprise.structured_logs WHERE timestamp > now() - interval '1 hour'", 2),
-                    ("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FROM enterprise.trace_spans WHERE service_name = 'checkout'", 10),
-                ]
-            }
-            for (sql, expected) in queries {
-                let answer = try await http(.POST, sightline.api + "/alerts/rules/preview", json: Self.previewBody(sql))
-                #expect(answer.status == 200, "\(sql): \(answer.body)")
-                #expect(answer.json["value"] as? Double == expected, "\(sql): \(answer.body)")
-                let saved = try await http(.POST, sightline.api + "/alerts/rules", json: Self.previewBody(sql))
-                #expect(saved.status == 201, "\(sql): \(saved.body)")
+                if kind == .sqlite {
+                    queries += [
+                        ("SELECT count(*) FROM enterprise.structured_logs WHERE timestamp > datetime('now', '-1 hour') AND json_valid(extra)", 2),
+                        ("SELECT length(group_concat(DISTINCT substr(service_name, 1, 3))) FROM enterprise.trace_spans WHERE service_name <> 'sightline'", 7),
+                        ("SELECT abs(-2) + ifnull(NULL, 1) + instr('abc', 'c') + CAST(strftime('%Y', 'now') > '2000' AS INTEGER)", 7),
+                    ]
+                } else {
+                    queries += [
+                        ("SELECT count(*) FROM enterprise.structured_logs WHERE timestamp > now() - interval '1 hour'", 2),
+                        ("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FROM enterprise.trace_spans WHERE service_name = 'checkout'", 10),
+                    ]
+                }
+                for (sql, expected) in queries {
+                    let answer = try await http(.POST, sightline.api + "/alerts/rules/preview", json: Self.previewBody(sql))
+                    #expect(answer.status == 200, "\(sql): \(answer.body)")
+                    #expect(answer.json["value"] as? Double == expected, "\(sql): \(answer.body)")
+                    let saved = try await http(.POST, sightline.api + "/alerts/rules", json: Self.previewBody(sql))
+                    #expect(saved.status == 201, "\(sql): \(saved.body)")
+                }
             }
         }
     }
@@ -157,39 +157,39 @@ struct CustomSQLSandboxTests {
     @Test("an evaluation's last_error holds no data: a stored value that is not a number, a rule saved before the sandbox",
           arguments: StoreKind.available)
     func lastError(kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        try await Sightline.with(database: database, environment: ["SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT": "2"]) { sightline in
-            try await sightline.disableDefaultRules()
-            try await Self.plantSecrets(sightline)
-            func rule(_ name: String, _ sql: String) async throws -> String {
-                try await sightline.createRule([
-                    "name": name, "metric_type": "custom_sql", "condition": "gt", "threshold": 1, "evaluation_interval_seconds": 1,
-                    "custom_sql": sql, "notification_channels": [],
-                ])
-            }
-            // Compiles (the check does not run it), fails on the value.
-            let text = try await rule("text", "SELECT (SELECT service_name FROM enterprise.trace_spans WHERE service_name LIKE 'XYZZY%' LIMIT 1)")
-            // Saved as harmless, then changed in the table: as a rule saved by an older Sightline.
-            let old = try await rule("old", "SELECT 1")
-            try await database.execute("UPDATE enterprise.alert_rules SET custom_sql = 'SELECT count(*) FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%''' WHERE id = '\(old)'")
-            let oldText = try await rule("old text", "SELECT 1")
-            try await database.execute("UPDATE enterprise.alert_rules SET custom_sql = 'SELECT (SELECT name FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%'')' WHERE id = '\(oldText)'")
-            let expected = [
-                text: kind == .sqlite ? "custom_sql: not a number" : "custom_sql: invalid text representation (SQLSTATE 22P02)",
-                old: "alert_rules", oldText: "alert_rules",
-            ]
-            for (id, says) in expected {
-                var lastError = ""
-                let recorded = try await eventually(20) {
-                    lastError = try await sightline.rule(id)["last_error"] as? String ?? ""
-                    return !lastError.isEmpty
+        try await withTestDatabase(kind) { database in
+            try await Sightline.with(database: database, environment: ["SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT": "2"]) { sightline in
+                try await sightline.disableDefaultRules()
+                try await Self.plantSecrets(sightline)
+                func rule(_ name: String, _ sql: String) async throws -> String {
+                    try await sightline.createRule([
+                        "name": name, "metric_type": "custom_sql", "condition": "gt", "threshold": 1, "evaluation_interval_seconds": 1,
+                        "custom_sql": sql, "notification_channels": [],
+                    ])
                 }
-                #expect(recorded, "rule \(id) has no last_error")
-                #expect(lastError.hasPrefix("custom_sql: "), "\(lastError)")
-                #expect(lastError.contains(says), "\(lastError)")
-                for secret in Self.secrets { #expect(!lastError.contains(secret), "\(lastError)") }
-                #expect(try await sightline.rule(id)["last_value"] is NSNull)
+                // Compiles (the check does not run it), fails on the value.
+                let text = try await rule("text", "SELECT (SELECT service_name FROM enterprise.trace_spans WHERE service_name LIKE 'XYZZY%' LIMIT 1)")
+                // Saved as harmless, then changed in the table: as a rule saved by an older Sightline.
+                let old = try await rule("old", "SELECT 1")
+                try await database.execute("UPDATE enterprise.alert_rules SET custom_sql = 'SELECT count(*) FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%''' WHERE id = '\(old)'")
+                let oldText = try await rule("old text", "SELECT 1")
+                try await database.execute("UPDATE enterprise.alert_rules SET custom_sql = 'SELECT (SELECT name FROM enterprise.alert_rules WHERE name LIKE ''XYZZY%'')' WHERE id = '\(oldText)'")
+                let expected = [
+                    text: kind == .sqlite ? "custom_sql: not a number" : "custom_sql: invalid text representation (SQLSTATE 22P02)",
+                    old: "alert_rules", oldText: "alert_rules",
+                ]
+                for (id, says) in expected {
+                    var lastError = ""
+                    let recorded = try await eventually(20) {
+                        lastError = try await sightline.rule(id)["last_error"] as? String ?? ""
+                        return !lastError.isEmpty
+                    }
+                    #expect(recorded, "rule \(id) has no last_error")
+                    #expect(lastError.hasPrefix("custom_sql: "), "\(lastError)")
+                    #expect(lastError.contains(says), "\(lastError)")
+                    for secret in Self.secrets { #expect(!lastError.contains(secret), "\(lastError)") }
+                    #expect(try await sightline.rule(id)["last_value"] is NSNull)
+                }
             }
         }
     }
@@ -197,79 +197,79 @@ struct CustomSQLSandboxTests {
     @Test("a burst of heavy previews: at most N run, the rest get 429 with Retry-After, ingest commits meanwhile",
           arguments: StoreKind.available)
     func bound(kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        let heavy = kind == .sqlite
-            ? "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
-            : "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"
-        try await Sightline.with(database: database, environment: [
-            "SIGHTLINE_ALERTS_ENABLED": "false", "SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT": "2", "SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY": "2",
-        ]) { sightline in
-            let sampler = RunningSampler()
-            let started = ContinuousClock.now
-            let (answers, ingest) = try await withThrowingTaskGroup(of: Void.self) { tasks -> ([Answer], [Duration]) in
-                // PostgreSQL shows the rules role's statements on this database (other tests run
-                // theirs on other databases): never more than two at once. (pg_stat_activity reads each session in turn, not all at one instant: one
-                // that just ended and one that just began can show together, so statements
-                // younger than 200 ms are left out; the heavy ones run 2 s.)
-                if kind == .postgres {
-                    tasks.addTask {
-                        try await Self.withAdminConnection(database.storage) { connection in
-                            for _ in 0..<400 where sampler.sampling.withLock({ $0 }) {
-                                let rows = try await connection.query(
-                                    """
-                                    SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'sightline-rules'
-                                    AND datname = current_database() AND state = 'active'
-                                    AND now() - query_start > interval '200 milliseconds'
-                                    """,
-                                    logger: quiet)
-                                for try await count in rows.decode(Int.self) { sampler.most.withLock { $0 = max($0, count) } }
-                                try await Task.sleep(for: .milliseconds(25))
+        try await withTestDatabase(kind) { database in
+            let heavy = kind == .sqlite
+                ? "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+                : "SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b"
+            try await Sightline.with(database: database, environment: [
+                "SIGHTLINE_ALERTS_ENABLED": "false", "SIGHTLINE_ALERT_CUSTOM_SQL_TIMEOUT": "2", "SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY": "2",
+            ]) { sightline in
+                let sampler = RunningSampler()
+                let started = ContinuousClock.now
+                let (answers, ingest) = try await withThrowingTaskGroup(of: Void.self) { tasks -> ([Answer], [Duration]) in
+                    // PostgreSQL shows the rules role's statements on this database (other tests run
+                    // theirs on other databases): never more than two at once. (pg_stat_activity reads each session in turn, not all at one instant: one
+                    // that just ended and one that just began can show together, so statements
+                    // younger than 200 ms are left out; the heavy ones run 2 s.)
+                    if kind == .postgres {
+                        tasks.addTask {
+                            try await Self.withAdminConnection(database.storage) { connection in
+                                for _ in 0..<400 where sampler.sampling.withLock({ $0 }) {
+                                    let rows = try await connection.query(
+                                        """
+                                        SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'sightline-rules'
+                                        AND datname = current_database() AND state = 'active'
+                                        AND now() - query_start > interval '200 milliseconds'
+                                        """,
+                                        logger: quiet)
+                                    for try await count in rows.decode(Int.self) { sampler.most.withLock { $0 = max($0, count) } }
+                                    try await Task.sleep(for: .milliseconds(25))
+                                }
                             }
                         }
                     }
-                }
-                async let previews: [Answer] = withThrowingTaskGroup(of: Answer.self) { group in
-                    for _ in 0..<60 {
-                        group.addTask { try await http(.POST, sightline.api + "/alerts/rules/preview", json: Self.previewBody(heavy)) }
+                    async let previews: [Answer] = withThrowingTaskGroup(of: Answer.self) { group in
+                        for _ in 0..<60 {
+                            group.addTask { try await http(.POST, sightline.api + "/alerts/rules/preview", json: Self.previewBody(heavy)) }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
                     }
-                    return try await group.reduce(into: []) { $0.append($1) }
+                    // A small ingest while they run: each request answered and committed in time.
+                    var ingest: [Duration] = []
+                    for round in 0..<5 {
+                        let sent = ContinuousClock.now
+                        try await sightline.sendSpans((0..<20).map { TestSpan(name: "burst \(round)", startNano: nowNano(minus: 1) + Int64($0)) })
+                        ingest.append(ContinuousClock.now - sent)
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                    let answers = try await previews
+                    sampler.sampling.withLock { $0 = false }
+                    try await tasks.waitForAll()
+                    return (answers, ingest)
                 }
-                // A small ingest while they run: each request answered and committed in time.
-                var ingest: [Duration] = []
-                for round in 0..<5 {
-                    let sent = ContinuousClock.now
-                    try await sightline.sendSpans((0..<20).map { TestSpan(name: "burst \(round)", startNano: nowNano(minus: 1) + Int64($0)) })
-                    ingest.append(ContinuousClock.now - sent)
-                    try await Task.sleep(for: .milliseconds(200))
+                let elapsed = ContinuousClock.now - started
+                let busy = answers.filter { $0.status == 429 }
+                let ran = answers.filter { $0.status != 429 }
+                #expect(!busy.isEmpty, "no preview was turned away: \(answers.map(\.status))")
+                for answer in busy {
+                    #expect(answer.headers.first(name: "Retry-After") == "2", "\(answer.headers)")
+                    #expect((answer.json["error"] as? String)?.hasPrefix("custom_sql: ") == true, "\(answer.body)")
                 }
-                let answers = try await previews
-                sampler.sampling.withLock { $0 = false }
-                try await tasks.waitForAll()
-                return (answers, ingest)
+                for answer in ran {
+                    #expect(answer.status == 422 && answer.body.contains("timed out after 2 s"), "\(answer.status) \(answer.body)")
+                }
+                // Each that ran held one of the two slots for its 2 s.
+                let rounds = Int(elapsed / .seconds(2)) + 1
+                #expect(ran.count <= 2 * rounds, "\(ran.count) ran in \(elapsed)")
+                if kind == .postgres {
+                    #expect(sampler.most.withLock { $0 } <= 2)
+                    #expect(sampler.most.withLock { $0 } >= 1, "the sampling never saw a rule statement")
+                }
+                for duration in ingest { #expect(duration < .seconds(5), "an ingest request took \(duration)") }
+                #expect(try await eventually(10) {
+                    try await database.rows("SELECT count(*) AS n FROM enterprise.trace_spans WHERE operation_name LIKE 'burst%'").first?.int("n") == 100
+                })
             }
-            let elapsed = ContinuousClock.now - started
-            let busy = answers.filter { $0.status == 429 }
-            let ran = answers.filter { $0.status != 429 }
-            #expect(!busy.isEmpty, "no preview was turned away: \(answers.map(\.status))")
-            for answer in busy {
-                #expect(answer.headers.first(name: "Retry-After") == "2", "\(answer.headers)")
-                #expect((answer.json["error"] as? String)?.hasPrefix("custom_sql: ") == true, "\(answer.body)")
-            }
-            for answer in ran {
-                #expect(answer.status == 422 && answer.body.contains("timed out after 2 s"), "\(answer.status) \(answer.body)")
-            }
-            // Each that ran held one of the two slots for its 2 s.
-            let rounds = Int(elapsed / .seconds(2)) + 1
-            #expect(ran.count <= 2 * rounds, "\(ran.count) ran in \(elapsed)")
-            if kind == .postgres {
-                #expect(sampler.most.withLock { $0 } <= 2)
-                #expect(sampler.most.withLock { $0 } >= 1, "the sampling never saw a rule statement")
-            }
-            for duration in ingest { #expect(duration < .seconds(5), "an ingest request took \(duration)") }
-            #expect(try await eventually(10) {
-                try await database.rows("SELECT count(*) AS n FROM enterprise.trace_spans WHERE operation_name LIKE 'burst%'").first?.int("n") == 100
-            })
         }
     }
 
@@ -400,14 +400,14 @@ struct PostgresRulesRoleTests {
 
     @Test("SIGHTLINE_RULES_STORAGE that logs in as a broad role: custom_sql refused", .enabled(if: enabled))
     func broadRole() async throws {
-        let database = try await TestDatabase.create(.postgres)
-        defer { Task { await database.drop() } }
-        // The test server's user is a superuser, like Sightline's own here.
-        try await Sightline.with(database: database, environment: ["SIGHTLINE_ALERTS_ENABLED": "false", "SIGHTLINE_RULES_STORAGE": database.storage]) { sightline in
-            let answer = try await http(.POST, sightline.api + "/alerts/rules/preview",
-                                        json: CustomSQLSandboxTests.previewBody("SELECT count(*) FROM enterprise.trace_spans"))
-            #expect(answer.status == 400, "\(answer.body)")
-            #expect(answer.body.contains("is a superuser"), "\(answer.body)")
+        try await withTestDatabase(.postgres) { database in
+            // The test server's user is a superuser, like Sightline's own here.
+            try await Sightline.with(database: database, environment: ["SIGHTLINE_ALERTS_ENABLED": "false", "SIGHTLINE_RULES_STORAGE": database.storage]) { sightline in
+                let answer = try await http(.POST, sightline.api + "/alerts/rules/preview",
+                                            json: CustomSQLSandboxTests.previewBody("SELECT count(*) FROM enterprise.trace_spans"))
+                #expect(answer.status == 400, "\(answer.body)")
+                #expect(answer.body.contains("is a superuser"), "\(answer.body)")
+            }
         }
     }
 

@@ -7,102 +7,36 @@ import NIOCore
 import NIOHTTP1
 import SightlineServer
 import Store
-import StoreTestSupport
+@_exported import ServerTestSupport
+@_exported import StoreTestSupport
 import Synchronization
 import Testing
 
-let quiet = Logger(label: "alerting-test", factory: { _ in SwiftLogNoOpLogHandler() })
+let quiet = quietLogger
 
-/// An HTTP answer, read whole.
-struct Answer {
-    var status: Int
-    var bytes: [UInt8]
-    var headers: HTTPHeaders = [:]
-    var body: String { String(decoding: bytes, as: UTF8.self) }
-    var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]) ?? [:] }
-}
+/// The alerting tests' defaults: a fast tick, short retries and notification timeouts.
+let alertTestEnvironment = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
 
-func http(_ method: HTTPMethod, _ url: String, json: Any? = nil, raw: String? = nil) async throws -> Answer {
-    var request = HTTPClientRequest(url: url)
-    request.method = method
-    if let json {
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
-    } else if let raw {
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: raw))
-    }
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-    let body = try await response.body.collect(upTo: 8 << 20)
-    return Answer(status: Int(response.status.code), bytes: Array(buffer: body), headers: response.headers)
-}
-
-/// Polls `condition` every 100 ms until it holds or `seconds` pass (bounded in time and count).
-func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async throws -> Bool {
-    let attempts = Int(seconds * 10)
-    for _ in 0..<attempts {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return try await condition()
-}
-
-/// A Sightline on a real store and loopback ports, with alerting environment variables.
+/// The shared live-server harness (`TestServer`) seen from the alert API, with alerting
+/// environment variables.
 struct Sightline: Sendable {
-    let server: SightlineServer
-    let addresses: BoundAddresses
-    var otlp: String { "http://127.0.0.1:\(addresses.otlpPort)" }
-    var api: String { "http://127.0.0.1:\(addresses.httpPort)/api/observability" }
+    let testServer: TestServer
+    var server: SightlineServer { testServer.server }
+    var addresses: BoundAddresses { testServer.addresses }
+    var otlp: String { testServer.otlp }
+    var api: String { testServer.api + "/api/observability" }
 
     static func with(database: TestDatabase, environment: [String: String] = [:],
                      _ body: @Sendable (Sightline) async throws -> Void) async throws {
-        try await with(storage: database.storage, environment: environment, body)
+        try await TestServer.with(database: database, environment: alertTestEnvironment.merging(environment) { _, new in new }) { server in
+            try await body(Sightline(testServer: server))
+        }
     }
 
     /// As `with(database:)`, on any `--storage` value.
     static func with(storage: String, environment: [String: String] = [:],
                      _ body: @Sendable (Sightline) async throws -> Void) async throws {
-        var env = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
-        env.merge(environment) { _, new in new }
-        let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"].merging(keepEverything) { given, _ in given }, environment: env)
-        let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
-        let running = Task { try await server.run() }
-        guard let addresses = await server.addresses() else {
-            Issue.record("Sightline did not start")
-            await stop(server, running)
-            return
-        }
-        do {
-            try await body(Sightline(server: server, addresses: addresses))
-        } catch {
-            await stop(server, running)
-            throw error
-        }
-        await stop(server, running)
-    }
-
-    /// A graceful shutdown, waited for at most 60 s: a server still running then is a failure
-    /// that says so (not a test run that never ends), and is cancelled.
-    private static func stop(_ server: SightlineServer, _ running: Task<Void, any Error>) async {
-        await server.shutdown()
-        let ended = Mutex(false)
-        let watcher = Task {
-            _ = await running.result
-            ended.withLock { $0 = true }
-        }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !ended.withLock({ $0 }), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        if !ended.withLock({ $0 }) {
-            Issue.record("Sightline did not stop within 60 s of a graceful shutdown")
-            running.cancel()
-        }
-        _ = await watcher.value
-        if case .failure(let error) = await running.result, !(error is CancellationError) {
-            Issue.record("Sightline stopped with an error: \(error)")
-        }
+        try await with(database: .existing(storage: storage), environment: environment, body)
     }
 
     /// Creates a rule through the API; returns its id.
@@ -118,6 +52,20 @@ struct Sightline: Sendable {
         for rule in rules {
             guard let id = rule["id"] as? String else { continue }
             _ = try await http(.PUT, api + "/alerts/rules/\(id)", json: ["enabled": false])
+        }
+    }
+
+    /// Waits until the evaluator (whichever process holds the role) has evaluated rule `ruleID`
+    /// `count` more times: its `last_evaluated_at` changed `count` times. "Nothing more
+    /// arrives" is then asserted over evaluations that happened, not over a guessed sleep (on a
+    /// loaded machine a sleep may cover none); bounded by `limit`.
+    func evaluations(_ count: Int, ofRule ruleID: String, within limit: Duration = .seconds(30)) async throws {
+        var last = try await rule(ruleID)["last_evaluated_at"] as? String
+        var seen = 0
+        try await poll("\(count) more evaluations of rule \(ruleID)", within: limit, every: .milliseconds(100)) {
+            let now = try await rule(ruleID)["last_evaluated_at"] as? String
+            if now != last { seen += 1; last = now }
+            return seen >= count
         }
     }
 
@@ -242,32 +190,18 @@ final class Receiver: Sendable {
 /// A Sightline started and stopped by hand (for tests with several processes on one database).
 final class RunningSightline: Sendable {
     let sightline: Sightline
-    private let task: Task<Void, any Error>
+    private let running: RunningTestServer
 
-    private init(sightline: Sightline, task: Task<Void, any Error>) {
-        self.sightline = sightline
-        self.task = task
+    private init(running: RunningTestServer) {
+        self.running = running
+        self.sightline = Sightline(testServer: running.server)
     }
 
     static func start(database: TestDatabase, environment: [String: String]) async throws -> RunningSightline {
-        var env = ["SIGHTLINE_ALERT_TICK_MS": "100", "SIGHTLINE_ALERT_RETRY_INITIAL_MS": "200", "SIGHTLINE_ALERT_NOTIFY_TIMEOUT": "3"]
-        env.merge(environment) { _, new in new }
-        let configuration = try SightlineConfiguration.resolve(
-            flags: [.storage: database.storage, .otlpPort: "0", .grpcPort: "0", .httpPort: "0"].merging(keepEverything) { given, _ in given }, environment: env)
-        let server = try await SightlineServer.prepare(configuration: configuration, logger: quiet)
-        let task = Task { try await server.run() }
-        guard let addresses = await server.addresses() else {
-            task.cancel()
-            throw CancellationError()
-        }
-        return RunningSightline(sightline: Sightline(server: server, addresses: addresses), task: task)
+        RunningSightline(running: try await TestServer.start(
+            database: database, environment: alertTestEnvironment.merging(environment) { _, new in new }))
     }
 
-    func stop() async {
-        await sightline.server.shutdown()
-        _ = await task.result
-    }
+    func stop() async { await running.stop() }
 }
 
-/// Tests write data of any age (fixtures, fixed times): kept, unless a test sets a retention.
-let keepEverything = Dictionary(uniqueKeysWithValues: Setting.retentionSettings.map { ($0, "0") })

@@ -28,70 +28,70 @@ import Testing
 
     @Test(arguments: StoreKind.available)
     func slowQueriesAnswer422WhileHealthAndIngestAnswerInTime(_ kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        try await Self.seed(database, records: 100_000)
-        let limit = Self.limit(kind)
-        let expected = "query exceeded the \(limit.text) time limit; narrow the time range or the query"
-        try await TestServer.with(kind, database: database, environment: ["SIGHTLINE_QUERY_TIMEOUT": limit.setting]) { server in
-            let now = Int64(Date.now.timeIntervalSince1970)
-            let loki = server.api + "/loki/api/v1/query_range?query="
-                + Self.slowLogQL.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "&start=\(now - 3600)&end=\(now + 60)&limit=100"
-            let answers = Answers()
-            let pressure = Duration.seconds(4)
-            try await withDeadline(pressure + .seconds(90), "six LogQL clients with probes") {
-                let until = ContinuousClock.now + pressure
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<6 {
-                        group.addTask {
-                            repeat {
-                                let started = ContinuousClock.now
-                                let answer = try await server.get(loki)
-                                answers.add("loki", answer, ContinuousClock.now - started)
-                            } while ContinuousClock.now < until
-                        }
-                    }
-                    group.addTask {
-                        var round = 0
-                        while ContinuousClock.now < until {
-                            var started = ContinuousClock.now
-                            answers.add("health", try await server.get(server.api + "/health"), ContinuousClock.now - started)
-                            if round % 4 == 0 {
-                                started = ContinuousClock.now
-                                answers.add("ingest", try await server.post("/v1/logs", Self.smallExport(round)), ContinuousClock.now - started)
+        try await withTestDatabase(kind) { database in
+            try await Self.seed(database, records: 100_000)
+            let limit = Self.limit(kind)
+            let expected = "query exceeded the \(limit.text) time limit; narrow the time range or the query"
+            try await TestServer.with(kind, database: database, environment: ["SIGHTLINE_QUERY_TIMEOUT": limit.setting]) { server in
+                let now = Int64(Date.now.timeIntervalSince1970)
+                let loki = server.api + "/loki/api/v1/query_range?query="
+                    + Self.slowLogQL.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "&start=\(now - 3600)&end=\(now + 60)&limit=100"
+                let answers = Answers()
+                let pressure = Duration.seconds(4)
+                try await withDeadline(pressure + .seconds(90), "six LogQL clients with probes") {
+                    let until = ContinuousClock.now + pressure
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for _ in 0..<6 {
+                            group.addTask {
+                                repeat {
+                                    let started = ContinuousClock.now
+                                    let answer = try await server.get(loki)
+                                    answers.add("loki", answer, ContinuousClock.now - started)
+                                } while ContinuousClock.now < until
                             }
-                            round += 1
-                            // Paced, not ordering anything: a probe about every 100 ms.
-                            try await Task.sleep(for: .milliseconds(100))
                         }
+                        group.addTask {
+                            var round = 0
+                            while ContinuousClock.now < until {
+                                var started = ContinuousClock.now
+                                answers.add("health", try await server.get(server.api + "/health"), ContinuousClock.now - started)
+                                if round % 4 == 0 {
+                                    started = ContinuousClock.now
+                                    answers.add("ingest", try await server.post("/v1/logs", Self.smallExport(round)), ContinuousClock.now - started)
+                                }
+                                round += 1
+                                // Paced, not ordering anything: a probe about every 100 ms.
+                                try await Task.sleep(for: .milliseconds(100))
+                            }
+                        }
+                        try await group.waitForAll()
                     }
-                    try await group.waitForAll()
                 }
-            }
-            let lokiAnswers = answers.of("loki")
-            #expect(lokiAnswers.count >= 6)
-            for answer in lokiAnswers {
-                #expect(answer.status == 422, "\(answer.status) after \(answer.took): \(answer.body.prefix(200))")
-                #expect(answer.json?["status"] as? String == "error" && answer.json?["code"] as? Int == 422)
-                #expect(answer.json?["message"] as? String == expected, "\(answer.body.prefix(200))")
-            }
-            let health = answers.of("health"), ingest = answers.of("ingest")
-            #expect(health.count >= 5 && ingest.count >= 2, "\(health.count) probes, \(ingest.count) ingests")
-            for answer in health {
-                #expect(answer.status == 200 && answer.took < .seconds(2), "/health \(answer.status) after \(answer.took)")
-            }
-            for answer in ingest {
-                #expect(answer.status == 200 && answer.took < .seconds(3), "ingest \(answer.status) after \(answer.took): \(answer.body.prefix(200))")
-            }
-            print("ReadIsolationTests \(kind): \(lokiAnswers.count) LogQL answers, slowest \(lokiAnswers.map(\.took).max() ?? .zero); "
-                  + "/health slowest \(health.map(\.took).max() ?? .zero) of \(health.count); ingest slowest \(ingest.map(\.took).max() ?? .zero) of \(ingest.count)")
+                let lokiAnswers = answers.of("loki")
+                #expect(lokiAnswers.count >= 6)
+                for answer in lokiAnswers {
+                    #expect(answer.status == 422, "\(answer.status) after \(answer.took): \(answer.body.prefix(200))")
+                    #expect(answer.json?["status"] as? String == "error" && answer.json?["code"] as? Int == 422)
+                    #expect(answer.json?["message"] as? String == expected, "\(answer.body.prefix(200))")
+                }
+                let health = answers.of("health"), ingest = answers.of("ingest")
+                #expect(health.count >= 5 && ingest.count >= 2, "\(health.count) probes, \(ingest.count) ingests")
+                for answer in health {
+                    #expect(answer.status == 200 && answer.took < .seconds(2), "/health \(answer.status) after \(answer.took)")
+                }
+                for answer in ingest {
+                    #expect(answer.status == 200 && answer.took < .seconds(3), "ingest \(answer.status) after \(answer.took): \(answer.body.prefix(200))")
+                }
+                print("ReadIsolationTests \(kind): \(lokiAnswers.count) LogQL answers, slowest \(lokiAnswers.map(\.took).max() ?? .zero); "
+                      + "/health slowest \(health.map(\.took).max() ?? .zero) of \(health.count); ingest slowest \(ingest.map(\.took).max() ?? .zero) of \(ingest.count)")
 
-            // The query API: a search's deep page past the limit.
-            let search = try await server.get(server.api + "/api/observability/logs?search=answered&offset=90000")
-            #expect(search.status == 422, "\(search.body.prefix(200))")
-            #expect(search.json?["error"] as? String == expected)
-            // Ingest committed.
-            #expect(try await server.count("structured_logs") == 100_000 + ingest.count)
+                // The query API: a search's deep page past the limit.
+                let search = try await server.get(server.api + "/api/observability/logs?search=answered&offset=90000")
+                #expect(search.status == 422, "\(search.body.prefix(200))")
+                #expect(search.json?["error"] as? String == expected)
+                // Ingest committed.
+                #expect(try await server.count("structured_logs") == 100_000 + ingest.count)
+            }
         }
     }
 

@@ -14,12 +14,13 @@ import Testing
 
     /// The stored trace, once the writer has committed it (bounded wait).
     func storedTrace(_ server: TestServer, _ id: String) async throws -> [String: Any]? {
-        for _ in 0..<50 {
+        var trace: [String: Any]?
+        _ = try await eventually(5) {
             let answer = try await get(server, "/api/observability/traces/\(id)", headers: [])
-            if answer.status == 200 { return answer.json }
-            try await Task.sleep(for: .milliseconds(100))
+            if answer.status == 200 { trace = answer.json }
+            return answer.status == 200
         }
-        return nil
+        return trace
     }
 
     @Test(arguments: StoreKind.available)
@@ -63,10 +64,9 @@ import Testing
             // Three spans in the caller's trace: the route (child of the caller), its client
             // call, and the request that call made.
             var spans: [[String: Any]] = []
-            for _ in 0..<50 {
+            _ = try await eventually(5) {
                 spans = (try await storedTrace(server, Self.trace)?["spans"] as? [[String: Any]]) ?? []
-                if spans.count == 3 { break }
-                try await Task.sleep(for: .milliseconds(100))
+                return spans.count == 3
             }
             try #require(spans.count == 3, "\(spans.map { $0["operation_name"] ?? "" })")
             let route = try #require(spans.first { $0["operation_name"] as? String == "POST /_test/tracecontext" })

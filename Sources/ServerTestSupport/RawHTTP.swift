@@ -7,19 +7,19 @@ import Glibc
 /// would correct: paths as given (`//api`, `/./`, `%2F`), any `Host`, any header. One request
 /// per connection (`Connection: close` unless another is given); the answer is read until it
 /// is complete (its length, its last chunk, a 101's head, or the close). Bounded in time.
-enum RawHTTP {
-    struct Answer {
-        var status: Int
-        var headers: [(String, String)]
-        var body: String
+public enum RawHTTP {
+    public struct Answer: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: String
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
     }
 
     /// Sends `method path` to `127.0.0.1:port` with `headers` (a `Host` is added unless given).
-    static func send(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
+    public static func send(port: Int, method: String = "GET", path: String, headers: [(String, String)] = [],
                      body: String? = nil, timeout: Duration = .seconds(20)) async throws -> Answer {
         var lines = ["\(method) \(path) HTTP/1.1"]
         if !headers.contains(where: { $0.0.lowercased() == "host" }) { lines.append("Host: 127.0.0.1:\(port)") }
@@ -41,8 +41,8 @@ enum RawHTTP {
         }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     private static func blockingExchange(port: Int, request: [UInt8], timeout: Duration) throws -> [UInt8] {

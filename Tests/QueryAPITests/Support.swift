@@ -1,0 +1,2 @@
+@_exported import ServerTestSupport
+@_exported import StoreTestSupport

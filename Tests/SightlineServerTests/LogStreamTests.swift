@@ -129,13 +129,10 @@ import Testing
                     _ = try await RestartServer.run("start", control: control)
                     // The listener is back once it says so; records committed from then on arrive.
                     _ = try await client.messages(until: { $0.contains { $0.contains("\"notice\"") } }, timeout: .seconds(60))
-                    var accepted = false
-                    for _ in 0..<60 where !accepted {
-                        accepted = try await server.post("/v1/logs", logsRequest([StreamRecord("after the restart")]),
-                                                         contentType: "application/x-protobuf").status == 200
-                        if !accepted { try await Task.sleep(for: .seconds(1)) }
+                    try await poll("an export accepted after the restart", within: .seconds(60), every: .seconds(1)) {
+                        try await server.post("/v1/logs", logsRequest([StreamRecord("after the restart")]),
+                                              contentType: "application/x-protobuf").status == 200
                     }
-                    #expect(accepted)
                     let records = try await client.records(until: { $0.last?["message"] as? String == "after the restart" })
                     #expect(records.first?["message"] as? String == "before the restart")
                     try await client.close()
@@ -453,11 +450,7 @@ final class StreamClient: Sendable {
     }
 
     private func wait(_ timeout: Duration, _ what: String, _ done: @escaping @Sendable (State) throws -> Bool) async throws {
-        try await withDeadline(timeout, what) {
-            while try !self.state.withLock({ try done($0) }) {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
+        try await poll(what, within: timeout) { try self.state.withLock { try done($0) } }
     }
 
     /// Waits until the connection has ended (closed by the server).

@@ -97,11 +97,25 @@ struct DeadlineExceeded: Error, CustomStringConvertible {
 
 /// Runs `body`, throwing `DeadlineExceeded` after `limit` — even if `body` is stuck and ignores
 /// cancellation (a task group would wait for it): a Sightline that hangs must fail the test,
-/// not hang the test run. A stuck `body` is left behind, cancelled.
+/// not hang the test run. Past the deadline `body` is cancelled and awaited for up to 30 s more
+/// (its cleanup: shutting Sightline down, closing the store); only a `body` stuck past that is
+/// left behind.
 func withDeadline<T: Sendable>(_ limit: Duration, _ what: String,
                                _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let first = FirstResult<T>()
     let work = Task { try await body() }
+    do {
+        return try await awaitWork(work, within: limit, what)
+    } catch {
+        // Past the deadline the work is cancelled, and awaited (for a while) so that what it
+        // opened (a server, a store) is closed before the test ends, not after.
+        work.cancel()
+        _ = try? await awaitWork(Task { _ = await work.result }, within: .seconds(30), "\(what): cleanup")
+        throw error
+    }
+}
+
+private func awaitWork<T: Sendable>(_ work: Task<T, any Error>, within limit: Duration, _ what: String) async throws -> T {
+    let first = FirstResult<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             first.wait(continuation)
@@ -440,14 +454,11 @@ final class OutageLog: Sendable {
 
     /// Polls `condition` every 100 ms until it holds; fails after `limit`.
     static func waitFor(_ what: String, within limit: Duration, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while true {
-            if try await condition() { return }
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out after \(limit) waiting for \(what)")
-                throw DeadlineExceeded(what: what)
-            }
-            try await Task.sleep(for: .milliseconds(100))
+        do {
+            try await poll(what, within: limit, every: .milliseconds(100), condition)
+        } catch let timeout as PollTimeout {
+            Issue.record("\(timeout)")
+            throw DeadlineExceeded(what: what)
         }
     }
 }

@@ -19,9 +19,10 @@ public func poll(
 }
 
 /// As `poll`, for callers that assert on the answer themselves: true when `condition` held
-/// within `seconds` (checked every 100 ms), false when the deadline passed.
-public func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async throws -> Bool {
-    try await holds(within: .milliseconds(Int64(seconds * 1000)), every: .milliseconds(100), condition)
+/// within `seconds` (checked every `interval`), false when the deadline passed.
+public func eventually(_ seconds: Double = 20, every interval: Duration = .milliseconds(100),
+                       _ condition: () async throws -> Bool) async throws -> Bool {
+    try await holds(within: .milliseconds(Int64(seconds * 1000)), every: interval, condition)
 }
 
 private func holds(within limit: Duration, every interval: Duration, _ condition: () async throws -> Bool) async throws -> Bool {

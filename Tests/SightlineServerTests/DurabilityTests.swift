@@ -26,7 +26,7 @@ func distinctTraces(_ index: Int, spans: Int = 3) -> [UInt8] {
                     var sent = 0
                     var attempt = 0
                     // Send requests until the writer is stuck on its first commit and the queue is full.
-                    let saturated = try await eventually(10) {
+                    let saturated = try await eventually(15, every: .milliseconds(25)) {
                         if attempt % 4 == 0, sent < 10 {
                             let index = sent
                             tasks.addTask { try await server.post("/v1/traces", distinctTraces(index)).status }

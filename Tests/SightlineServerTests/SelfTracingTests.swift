@@ -15,7 +15,7 @@ import Testing
     /// The stored trace, once the writer has committed it (bounded wait).
     func storedTrace(_ server: TestServer, _ id: String) async throws -> [String: Any]? {
         var trace: [String: Any]?
-        _ = try await eventually(5) {
+        _ = try await eventually(20) {
             let answer = try await get(server, "/api/observability/traces/\(id)", headers: [])
             if answer.status == 200 { trace = answer.json }
             return answer.status == 200
@@ -64,7 +64,7 @@ import Testing
             // Three spans in the caller's trace: the route (child of the caller), its client
             // call, and the request that call made.
             var spans: [[String: Any]] = []
-            _ = try await eventually(5) {
+            _ = try await eventually(20) {
                 spans = (try await storedTrace(server, Self.trace)?["spans"] as? [[String: Any]]) ?? []
                 return spans.count == 3
             }

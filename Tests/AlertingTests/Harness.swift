@@ -174,8 +174,16 @@ final class Receiver: Sendable {
             defer { current = nil }
             return current
         }
-        running?.cancel()
-        _ = await running?.result
+        guard let running else { return }
+        running.cancel()
+        // Bounded: the server's graceful stop waits for its open connections, and a client
+        // that keeps one alive (a notifier's pool) must not hold up the test.
+        let stopped = Mutex(false)
+        Task {
+            _ = await running.result
+            stopped.withLock { $0 = true }
+        }
+        _ = try? await eventually(10) { stopped.withLock { $0 } }
     }
 
     /// A loopback port that nothing listens on (bound, then released).

@@ -103,27 +103,27 @@ struct AlertMetricsTests {
 struct MemoryPercentAlertTests {
     @Test("system.memory.utilization makes memory_percent fire", arguments: StoreKind.available)
     func memoryPercentFires(kind: StoreKind) async throws {
-        let database = try await TestDatabase.create(kind)
-        defer { Task { await database.drop() } }
-        try await Sightline.with(database: database) { sightline in
-            try await sightline.disableDefaultRules()
-            let time = nowNano(minus: 5)
-            // As the SDKs' host metrics send it: a gauge of ratios per memory state.
-            let body = """
-                {"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"host"}}]},
-                 "scopeMetrics":[{"metrics":[{"name":"system.memory.utilization","unit":"1","gauge":{"dataPoints":[
-                   {"asDouble":0.95,"timeUnixNano":"\(time)","attributes":[{"key":"system.memory.state","value":{"stringValue":"used"}}]},
-                   {"asDouble":0.05,"timeUnixNano":"\(time)","attributes":[{"key":"system.memory.state","value":{"stringValue":"free"}}]}
-                 ]}}]}]}]}
-                """
-            let answer = try await http(.POST, sightline.otlp + "/v1/metrics", raw: body)
-            #expect(answer.status == 200, "\(answer.body)")
-            let rule = try await sightline.createRule(["name": "Memory", "metric_type": "memory_percent", "condition": "gt",
-                                                       "threshold": 90, "window_minutes": 5, "evaluation_interval_seconds": 1,
-                                                       "notification_channels": []])
-            #expect(try await eventually(20) { try await !sightline.instances(ruleID: rule).isEmpty })
-            let stored = try await sightline.rule(rule)
-            #expect((stored["last_value"] as? Double).map { abs($0 - 95) < 1e-9 } == true, "\(stored)")
+        try await withTestDatabase(kind) { database in
+            try await Sightline.with(database: database) { sightline in
+                try await sightline.disableDefaultRules()
+                let time = nowNano(minus: 5)
+                // As the SDKs' host metrics send it: a gauge of ratios per memory state.
+                let body = """
+                    {"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"host"}}]},
+                     "scopeMetrics":[{"metrics":[{"name":"system.memory.utilization","unit":"1","gauge":{"dataPoints":[
+                       {"asDouble":0.95,"timeUnixNano":"\(time)","attributes":[{"key":"system.memory.state","value":{"stringValue":"used"}}]},
+                       {"asDouble":0.05,"timeUnixNano":"\(time)","attributes":[{"key":"system.memory.state","value":{"stringValue":"free"}}]}
+                     ]}}]}]}]}
+                    """
+                let answer = try await http(.POST, sightline.otlp + "/v1/metrics", raw: body)
+                #expect(answer.status == 200, "\(answer.body)")
+                let rule = try await sightline.createRule(["name": "Memory", "metric_type": "memory_percent", "condition": "gt",
+                                                           "threshold": 90, "window_minutes": 5, "evaluation_interval_seconds": 1,
+                                                           "notification_channels": []])
+                #expect(try await eventually(20) { try await !sightline.instances(ruleID: rule).isEmpty })
+                let stored = try await sightline.rule(rule)
+                #expect((stored["last_value"] as? Double).map { abs($0 - 95) < 1e-9 } == true, "\(stored)")
+            }
         }
     }
 }

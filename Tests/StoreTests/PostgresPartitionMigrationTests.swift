@@ -80,45 +80,45 @@ import Testing
 
     @Test(.enabled(if: StoreKind.available.contains(.postgres)))
     func aStoreMigratedFromTheUnpartitionedTablesKeepsEveryRowAndAnswer() async throws {
-        let database = try await TestDatabase.create(.postgres)
-        defer { Task { await database.drop() } }
-        // Today's schema: every migration but 017, marked as applied before the first start.
-        try await database.execute("CREATE SCHEMA enterprise")
-        try await database.execute("""
-            CREATE TABLE enterprise.schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
-            """)
-        try await database.execute("INSERT INTO enterprise.schema_migrations (version, name) VALUES ('017', 'time_partitions')")
-        let before = try await withTestStore(.postgres, database: database) { store, database in
-            #expect(try await database.rows("SELECT relkind::text AS k FROM pg_class WHERE oid = 'enterprise.trace_spans'::regclass").first?.string("k") == "r")
-            // This version's writer names the span key with its start time (ON CONFLICT): the
-            // old table gets that index beside its own, which the migration drops with it.
-            try await database.execute("CREATE UNIQUE INDEX test_span_key ON enterprise.trace_spans (trace_id, span_id, start_time)")
-            for batch in Self.batches { try await store.write(batch) }
-            return try await Self.answers(store.queries, database)
-        }
-        #expect(before.rowCounts[1] == 33 && before.rowCounts[2] == 29, "\(before.rowCounts)")
-        #expect(before.traces[0]?.spans.count == 3)
-
-        try await database.execute("DELETE FROM enterprise.schema_migrations WHERE version = '017'")
-        try await withTestStore(.postgres, database: database) { store, database in
-            for table in PartitionedTable.allCases {
-                #expect(try await database.rows("SELECT relkind::text AS k FROM pg_class WHERE oid = 'enterprise.\(table.rawValue)'::regclass").first?.string("k") == "p")
-                let counts = try await PostgresPartitionTests.partitionCounts(database, table.rawValue)
-                #expect(counts.count == 5, "four days and the default: \(counts)")
-                #expect(counts[table.defaultPartition] == 1)
+        try await withTestDatabase(.postgres) { database in
+            // Today's schema: every migration but 017, marked as applied before the first start.
+            try await database.execute("CREATE SCHEMA enterprise")
+            try await database.execute("""
+                CREATE TABLE enterprise.schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """)
+            try await database.execute("INSERT INTO enterprise.schema_migrations (version, name) VALUES ('017', 'time_partitions')")
+            let before = try await withTestStore(.postgres, database: database) { store, database in
+                #expect(try await database.rows("SELECT relkind::text AS k FROM pg_class WHERE oid = 'enterprise.trace_spans'::regclass").first?.string("k") == "r")
+                // This version's writer names the span key with its start time (ON CONFLICT): the
+                // old table gets that index beside its own, which the migration drops with it.
+                try await database.execute("CREATE UNIQUE INDEX test_span_key ON enterprise.trace_spans (trace_id, span_id, start_time)")
+                for batch in Self.batches { try await store.write(batch) }
+                return try await Self.answers(store.queries, database)
             }
-            let after = try await Self.answers(store.queries, database)
-            #expect(after.rowCounts == before.rowCounts)
-            #expect(after.traceLists == before.traceLists)
-            #expect(after.traces == before.traces)
-            #expect(after.summary == before.summary)
-            #expect(after.logLists == before.logLists)
-            #expect(after.lokiLines == before.lokiLines)
-            #expect(after.errorTallies == before.errorTallies)
-            // A span re-sent after the migration adds nothing; a new one lands.
-            let again = try await store.commit(Contract.traceBatch)
-            #expect(again.spans.isEmpty)
-            #expect(try await database.count("trace_spans") == 33)
+            #expect(before.rowCounts[1] == 33 && before.rowCounts[2] == 29, "\(before.rowCounts)")
+            #expect(before.traces[0]?.spans.count == 3)
+
+            try await database.execute("DELETE FROM enterprise.schema_migrations WHERE version = '017'")
+            try await withTestStore(.postgres, database: database) { store, database in
+                for table in PartitionedTable.allCases {
+                    #expect(try await database.rows("SELECT relkind::text AS k FROM pg_class WHERE oid = 'enterprise.\(table.rawValue)'::regclass").first?.string("k") == "p")
+                    let counts = try await PostgresPartitionTests.partitionCounts(database, table.rawValue)
+                    #expect(counts.count == 5, "four days and the default: \(counts)")
+                    #expect(counts[table.defaultPartition] == 1)
+                }
+                let after = try await Self.answers(store.queries, database)
+                #expect(after.rowCounts == before.rowCounts)
+                #expect(after.traceLists == before.traceLists)
+                #expect(after.traces == before.traces)
+                #expect(after.summary == before.summary)
+                #expect(after.logLists == before.logLists)
+                #expect(after.lokiLines == before.lokiLines)
+                #expect(after.errorTallies == before.errorTallies)
+                // A span re-sent after the migration adds nothing; a new one lands.
+                let again = try await store.commit(Contract.traceBatch)
+                #expect(again.spans.isEmpty)
+                #expect(try await database.count("trace_spans") == 33)
+            }
         }
     }
 }

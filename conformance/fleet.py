@@ -44,9 +44,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def postgres():
-    """A fresh PostgreSQL database for replicas to share (skipped without a server, except under CI)."""
+    """A fresh PostgreSQL database for replicas to share, one per test module (skipped without
+    a server, except under CI)."""
     server_url = os.environ.get(POSTGRES_URL_VARIABLE)
     if not server_url:
         if os.environ.get("CI") == "true":
@@ -254,6 +255,7 @@ class Sender:
     statuses: dict = field(default_factory=dict)  # status (REFUSED, DROPPED: no answer) -> count
     failures: list = field(default_factory=list)  # (status, path) of answers that are not retryable
     given_up: int = 0
+    last_acked_at: float = 0.0  # time.monotonic() of the latest 200
 
     def __post_init__(self):
         self._stop = threading.Event()
@@ -283,6 +285,8 @@ class Sender:
             with self._lock:
                 self.statuses[status] = self.statuses.get(status, 0) + 1
             if status == 200:
+                with self._lock:
+                    self.last_acked_at = time.monotonic()
                 return True
             if status > 0 and status not in RETRYABLE_STATUSES:
                 with self._lock:

@@ -135,6 +135,7 @@ class Replica:
         ]
 
     def start(self, wait_healthy: bool = True, extra_environment: dict[str, str] | None = None) -> None:
+        """Starts the process; with `wait_healthy`, returns once every port listens and /health answers 200."""
         assert self.process is None or self.process.poll() is not None, "already running"
         env = {name: value for name, value in os.environ.items() if not name.startswith(("SIGHTLINE_", "OTEL_"))}
         for signal_name in ("TRACE", "LOG", "LLM", "ALERT_HISTORY", "REQUEST_METRICS", "SYSTEM_METRICS",
@@ -160,8 +161,12 @@ class Replica:
                 started.set()
         started.set()
 
-    def wait_started(self, started: threading.Event | None = None) -> None:
-        ok = wait_for(lambda: self.health() == 200 or (self.process.poll() is not None), START_TIMEOUT_S)
+    def wait_started(self, started: threading.Event) -> None:
+        """Until the start-up line (every port listens; /health alone may answer before the
+        receiver port does) and a healthy /health."""
+        # `started` is also set at the end of stderr (the process stopped): poll() tells.
+        ok = started.wait(START_TIMEOUT_S) and self.process.poll() is None
+        ok = ok and wait_for(lambda: self.health() == 200 or (self.process.poll() is not None), START_TIMEOUT_S)
         if not ok or self.process.poll() is not None:
             raise AssertionError(f"{self.name} did not become healthy (exit {self.process.poll()}):\n{self.log_tail()}")
 

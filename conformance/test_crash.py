@@ -22,7 +22,7 @@ from fleet import Replica, Sender, assert_acked_stored_once, make_store, post, s
 
 ACKED_BEFORE_KILL = 400  # spans each round waits for before the kill
 KILL_ROUNDS = 2
-OLD_TRACES = 3_000  # enough for a retention run of several slices (500 traces each)
+OLD_TRACES = 6_000  # a retention run of 12 slices (500 traces each), long enough to be caught part-way
 
 
 @pytest.fixture(params=_store_kinds())

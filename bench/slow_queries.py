@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    # Warm-up, untimed: the first commit waits for the start-up rebuild of the span metrics.
+    # Warm-up, untimed: the first commit after start-up (the pools connect, the first statements are prepared).
     request(args.otlp + "/v1/logs", export(-1), timeout=120)
     baseline = {"health": [], "ingest": []}
     probe(args, time.monotonic() + args.baseline, baseline)

@@ -63,7 +63,7 @@ public final class LLMMetrics: Sendable {
         }
     }
 
-    /// Adds totals (one call, or a start-up rebuild's sums).
+    /// Adds the totals of `key`'s calls (a new label set past the bound goes to the overflow).
     public func add(_ key: Key, _ totals: Totals) {
         state.withLock { state in
             if state.totals[key] == nil, state.totals.count >= maxSeries {

@@ -2,8 +2,8 @@
 /// lines, then samples, with label values and help texts escaped as the format requires.
 ///
 /// Small and hand-written on purpose: swift-prometheus renders Sightline's fixed self metrics,
-/// but the span-derived and LLM series are dynamic (label sets appear with the data, are
-/// bounded, and are rebuilt from the store), which its registry is not made for.
+/// but the span-derived and LLM series are dynamic (label sets appear with the data and are
+/// bounded), which its registry is not made for.
 public struct PrometheusTextWriter: Sendable {
     public enum MetricType: String, Sendable {
         case counter, gauge, histogram

@@ -55,15 +55,6 @@ public struct MetricsEndpoint: Sendable {
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         otlp?.addRoutes(to: router)
         router.get("/metrics") { _, _ -> Response in
-            // Right after start-up the counters are being rebuilt from the store: wait a
-            // little (bounded), else 503, so a scrape never sees them drop to zero.
-            for _ in 0..<50 where !metrics.isRebuilt {
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-            guard metrics.isRebuilt else {
-                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "5"],
-                                body: .init(byteBuffer: ByteBuffer(string: "metrics are being rebuilt from the store\n")))
-            }
             let (items, capacity) = queue()
             metrics.setQueue(items: items, capacity: capacity)
             return Response(status: .ok, headers: [.contentType: Self.contentType],

@@ -50,14 +50,6 @@ public final class SightlineMetrics: Sendable {
     private let queueItems: Prometheus.Gauge
     private let queueCapacity: Prometheus.Gauge
     private let firing = Mutex<[FiringKey: Int]>([:])
-    private let rebuilt = Mutex(false)
-
-    /// Whether the span and LLM counters hold the store's totals yet (see `RebuildThenRun`);
-    /// until then `/metrics` answers 503 rather than values a scrape would read as a reset.
-    public var isRebuilt: Bool { rebuilt.withLock { $0 } }
-
-    /// Called once the start-up rebuild is over (done or given up).
-    public func markRebuilt() { rebuilt.withLock { $0 = true } }
 
     private struct FiringKey: Hashable, Comparable {
         var rule: String

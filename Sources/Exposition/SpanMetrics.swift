@@ -103,12 +103,6 @@ public final class SpanMetrics: Sendable {
         }
     }
 
-    /// Adds counts read back from the store (start-up rebuild): `calls` spans of `key` in
-    /// `bucket`, together lasting `sumMs`.
-    public func add(_ key: Key, calls: Int64, bucket: Int, sumMs: Double) {
-        state.withLock { add(key, calls: calls, bucket: min(max(bucket, 0), Self.bucketsMs.count), sumMs: sumMs, to: &$0) }
-    }
-
     private func add(_ key: Key, calls: Int64, bucket: Int, sumMs: Double, to state: inout State) {
         if state.series[key] == nil, state.series.count >= maxSeries {
             state.overflow.calls += calls

@@ -146,7 +146,7 @@ public final class SightlineServer: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let storeService = store.backgroundService { services.append(.init(service: storeService)) }
         services.append(.init(service: alertDatabase))
-        services += [.init(service: logFeed), .init(service: RebuildThenRun(MetricsRebuild(metrics: metrics, store: store, logger: logger), then: writer)), .init(service: otlp)]
+        services += [.init(service: logFeed), .init(service: writer), .init(service: otlp)]
         // OTLP/gRPC: the same receiver (tokens, admission, validation, commit) behind another transport.
         if let grpcPort = configuration.grpcPort {
             let service = OTLPGRPCService(receiver: receiver, maxUncompressedBytes: configuration.maxBodyBytes, logger: logger)

@@ -79,27 +79,25 @@ import Testing
         }
     }
 
+    /// Each process counts what it committed, from zero: a restarted Sightline does not add
+    /// the store's spans (which other replicas may have stored) to its counters.
     @Test(arguments: StoreKind.available)
-    func countersSurviveARestart(_ kind: StoreKind) async throws {
+    func countersStartFromZeroAfterARestart(_ kind: StoreKind) async throws {
         try await withTestDatabase(kind) { database in
             try await TestServer.with(kind, database: database) { server in
                 let spans = try await server.post("/v1/traces", Self.knownSpans())
                 let python = try await server.post("/v1/traces", try fixture("python-sdk/python-json-traces.json"))
                 #expect(spans.status == 200 && python.status == 200)
+                Self.expectCheckoutSeries(try await server.get(server.api + "/metrics").body, calls: 5)
             }
-            let before = try await database.count("trace_spans")
+            #expect(try await database.count("trace_spans") > 5)
             try await TestServer.with(kind, database: database) { server in
                 let text = try await server.get(server.api + "/metrics").body
-                Self.expectCheckoutSeries(text, calls: 5)
-                let llm = ["model": "gpt-4o-2024-08-06", "provider": "openai"]
-                #expect(Exposition.value(text, "sightline_llm_calls_total", llm) == 1)
-                #expect(Exposition.value(text, "sightline_llm_tokens_total", llm.merging(["type": "input"]) { $1 }) == 1200)
-                // Counted from the store: the sum over all series equals the spans stored.
-                let total = Exposition.samples(text, "traces_span_metrics_calls_total").map(\.value).reduce(0, +)
-                #expect(Int(total) == before)
-                // New spans add to the rebuilt values.
+                #expect(Exposition.samples(text, "traces_span_metrics_calls_total").isEmpty)
+                #expect(Exposition.samples(text, "sightline_llm_calls_total").isEmpty)
+                // New spans count from zero.
                 #expect(try await server.post("/v1/traces", Self.knownSpans(trace: "2af7651916cd43dd8448eb211c80319c")).status == 200)
-                Self.expectCheckoutSeries(try await server.get(server.api + "/metrics").body, calls: 10)
+                Self.expectCheckoutSeries(try await server.get(server.api + "/metrics").body, calls: 5)
             }
         }
     }

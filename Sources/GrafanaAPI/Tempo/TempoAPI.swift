@@ -7,7 +7,8 @@ import Store
 
 /// Tempo's query API over the stored traces and spans (`TempoQueries`, docs/grafana.md), for
 /// Grafana's Tempo data source: `/api/echo`, `/api/search`, tag names and values (v1 and v2),
-/// and trace by id (v1 and v2) in OTLP/JSON or protobuf.
+/// trace by id (v1 and v2) in OTLP/JSON or protobuf, and TraceQL metrics
+/// (`/api/metrics/query_range`, `/api/metrics/query`).
 ///
 /// Errors are plain text with a real status, as Tempo writes them: 400 naming the parameter
 /// (a TraceQL error says where: `parse error at line 1, col 12: …`), 404 for an unknown trace,
@@ -57,6 +58,8 @@ public struct TempoAPI: Sendable {
             let tag = decodedPathSegment(context.parameters.get("tag") ?? "")
             return await respond { () async throws(GrafanaFailure) in try await tagValues(request, tag: tag, v2: true) }
         }
+        router.get("/api/metrics/query_range") { request, _ in await respond { () async throws(GrafanaFailure) in try await metrics(request, instant: false) } }
+        router.get("/api/metrics/query") { request, _ in await respond { () async throws(GrafanaFailure) in try await metrics(request, instant: true) } }
         router.get("/api/traces/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             return await respond { () async throws(GrafanaFailure) in try await trace(request, id: id, v2: false) }
@@ -120,18 +123,27 @@ public struct TempoAPI: Sendable {
     func search(_ request: Request) async throws(GrafanaFailure) -> Response {
         let form = FormParameters(request)
         var filter: TraceQLExpression?
+        var structured: TraceQLQuery?
         if let q = try form.text("q") {
+            let query: TraceQLQuery
             do {
-                filter = try TraceQLQuery.parse(q).filter
+                query = try TraceQLQuery.parse(q)
             } catch {
                 throw GrafanaFailure(.badRequest, "q: \(error.description)")
             }
+            if query.metrics != nil { throw .badParameter("q", "a metrics query (rate, count_over_time, …) goes to /api/metrics/query_range") }
+            if query.isSingleFilter { filter = query.filter } else { structured = query }
         }
         if let tags = try form.text("tags") {
+            let fromTags: TraceQLExpression?
             do {
-                if let fromTags = try TraceQLQuery.fromTags(tags) { filter = filter.map { .and($0, fromTags) } ?? fromTags }
+                fromTags = try TraceQLQuery.fromTags(tags)
             } catch {
                 throw GrafanaFailure(.badRequest, error.message)
+            }
+            if let fromTags {
+                if structured != nil { throw .badParameter("tags", "cannot be combined with spanset operators or a pipeline in q") }
+                filter = filter.map { .and($0, fromTags) } ?? fromTags
             }
         }
         let limit = try form.int("limit", default: Self.defaultTraces, in: 1...Self.maxTraces)
@@ -141,6 +153,24 @@ public struct TempoAPI: Sendable {
         let start = try form.time("start")
         let end = try form.time("end")
         if let start, let end, end < start { throw .badParameter("end", "must not be before start") }
+        if var structured {
+            if let filter { structured.pipeline.append(.filter(.filter(filter))) }
+            let plan = SpansetPlan(structured)
+            let found = try await spansetSearch(structured, start: start, end: end, minDuration: minDuration, maxDuration: maxDuration, limit: limit)
+            return Response.json { body in
+                body.key("traces")
+                body.beginArray()
+                for result in found { Self.writeSpansetTrace(result, spss: spss, plan: plan, &body) }
+                body.endArray()
+                body.key("metrics")
+                body.beginObject()
+                body.key("inspectedTraces"); body.int(Int64(found.count))
+                body.key("inspectedBytes"); body.string("0")
+                body.key("completedJobs"); body.int(1)
+                body.key("totalJobs"); body.int(1)
+                body.endObject()
+            }
+        }
 
         let search = TraceSearch(start: start, end: end, minDuration: minDuration, maxDuration: maxDuration,
                                  condition: filter?.spanCondition, limit: limit, spansPerTrace: spss)

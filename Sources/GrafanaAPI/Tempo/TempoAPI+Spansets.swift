@@ -6,7 +6,7 @@ import Store
 // Searches with spanset operators or a pipeline: the store narrows the traces to candidates
 // (each filter pushed into SQL as an EXISTS), reads every span of them with the filters'
 // results, and the structure and pipeline run in `SpansetPlan`, newest trace first, a page of
-// candidates at a time. At most `maxCandidateTraces` candidates and `maxCandidateSpans` spans per
+// candidates at a time. At most `maxCandidateTraces` candidates (`candidateLimit`) and `maxCandidateSpans` spans per
 // page: a search that needs more answers 422 rather than fewer traces than it should.
 
 extension TempoAPI {
@@ -23,11 +23,11 @@ extension TempoAPI {
                        limit: Int) async throws(GrafanaFailure) -> [SpansetSearchResult] {
         let plan = SpansetPlan(query)
         let candidates = TraceCandidates(start: start, end: end, minDuration: minDuration, maxDuration: maxDuration, required: plan.requirement)
-        let ids = try await reading { try await tempo.candidateTraces(candidates, limit: Self.maxCandidateTraces + 1) }
+        let ids = try await reading { try await tempo.candidateTraces(candidates, limit: candidateLimit + 1) }
         var found: [SpansetSearchResult] = []
         var offset = 0
-        while offset < min(ids.count, Self.maxCandidateTraces), found.count < limit {
-            let page = Array(ids[offset..<min(offset + Self.candidatePage, ids.count, Self.maxCandidateTraces)])
+        while offset < min(ids.count, candidateLimit), found.count < limit {
+            let page = Array(ids[offset..<min(offset + Self.candidatePage, ids.count, candidateLimit)])
             offset += page.count
             let rows = try await reading { try await tempo.spanTable(traceIDs: page, plan.request, maxSpans: Self.maxCandidateSpans) }
             guard rows.count <= Self.maxCandidateSpans else {
@@ -41,8 +41,8 @@ extension TempoAPI {
                 if !sets.isEmpty { found.append(SpansetSearchResult(trace: trace, sets: sets)) }
             }
         }
-        if found.count < limit, ids.count > Self.maxCandidateTraces {
-            throw GrafanaFailure(.unprocessableContent, "q: more than \(Self.maxCandidateTraces) traces could match the spanset operators or pipeline; narrow the time range or the filters")
+        if found.count < limit, ids.count > candidateLimit {
+            throw GrafanaFailure(.unprocessableContent, "q: more than \(candidateLimit) traces could match the spanset operators or pipeline; narrow the time range or the filters")
         }
         return found
     }

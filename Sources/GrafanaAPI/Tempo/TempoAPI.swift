@@ -26,10 +26,17 @@ public struct TempoAPI: Sendable {
 
     let tempo: any TempoQueries
     let logger: Logger
+    /// The most candidate traces a search with spanset operators or a pipeline reads.
+    let candidateLimit: Int
 
     public init(store: any TelemetryStore, logger: Logger) {
-        self.tempo = store.queries.tempo
+        self.init(tempo: store.queries.tempo, logger: logger)
+    }
+
+    init(tempo: any TempoQueries, logger: Logger, candidateLimit: Int = Self.maxCandidateTraces) {
+        self.tempo = tempo
         self.logger = logger
+        self.candidateLimit = candidateLimit
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {

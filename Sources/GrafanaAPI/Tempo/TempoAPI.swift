@@ -22,7 +22,8 @@ public struct TempoAPI: Sendable {
     public static let maxValues = 1000
     /// Tag names and values come from the most recent spans of the range only.
     public static let sampleSpans = 10_000
-    static let intrinsics = ["duration", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage", "traceDuration"]
+    static let intrinsics = ["duration", "event:name", "kind", "link:spanID", "link:traceID", "name", "rootName", "rootServiceName",
+                             "status", "statusMessage", "traceDuration"]
 
     let tempo: any TempoQueries
     let logger: Logger
@@ -160,8 +161,7 @@ public struct TempoAPI: Sendable {
         let start = try form.time("start")
         let end = try form.time("end")
         if let start, let end, end < start { throw .badParameter("end", "must not be before start") }
-        if var structured {
-            if let filter { structured.pipeline.append(.filter(.filter(filter))) }
+        if let structured {
             let plan = SpansetPlan(structured)
             let found = try await spansetSearch(structured, start: start, end: end, minDuration: minDuration, maxDuration: maxDuration, limit: limit)
             return Response.json { body in

@@ -111,15 +111,10 @@ struct SpansetPlan: Sendable {
 
     /// A spanset a query found: its spans (positions in the trace), the values the pipeline
     /// gave it (`by`, aggregates) and the attributes `select` shows.
-    struct FoundSpanset: Equatable {
+    struct FoundSpanset {
         var spans: [Int]
         var attributes: [(key: String, value: SpanFieldValue)] = []
         var selected: [TraceQLAttribute] = []
-
-        static func == (a: FoundSpanset, b: FoundSpanset) -> Bool {
-            a.spans == b.spans && a.selected == b.selected && a.attributes.map(\.key) == b.attributes.map(\.key)
-                && a.attributes.map(\.value) == b.attributes.map(\.value)
-        }
     }
 
     /// The spansets of one trace after the spanset operators and the pipeline; none when the

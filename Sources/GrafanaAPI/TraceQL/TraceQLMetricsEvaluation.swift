@@ -13,16 +13,11 @@ struct TraceQLMetricsEvaluation: Sendable {
         case bool(Bool)
     }
 
-    struct Series: Sendable, Equatable {
+    struct Series: Sendable {
         var labels: [(key: String, value: LabelValue)]
         /// (milliseconds, value), in time order.
         var samples: [(ms: Int64, value: Double)]
         var exemplars: [(traceID: String, ms: Int64, value: Double)] = []
-
-        static func == (a: Series, b: Series) -> Bool {
-            a.labels.map(\.key) == b.labels.map(\.key) && a.labels.map(\.value) == b.labels.map(\.value)
-                && a.samples.map(\.ms) == b.samples.map(\.ms) && a.samples.map(\.value) == b.samples.map(\.value)
-        }
     }
 
     static let maxSteps = 11_000

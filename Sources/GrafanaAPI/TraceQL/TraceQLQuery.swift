@@ -294,6 +294,8 @@ struct TraceQLParser {
         }
     }
 
+    /// The structural operator at the cursor, between two spansets (where `!~` means "not a
+    /// sibling"; inside a spanset it is a regular expression's negation).
     func structuralOperator() -> TraceQLStructure? {
         guard case .symbol(let symbol) = cursor.current.kind else { return nil }
         var text = Substring(symbol)
@@ -302,7 +304,6 @@ struct TraceQLParser {
         if text.hasPrefix("!") && text.count > 1 { negated = true; text = text.dropFirst() }
         if text.hasPrefix("&") && text.count > 1 && text != "&&" { union = true; text = text.dropFirst() }
         guard let relation = TraceQLStructure.Relation(rawValue: String(text)) else { return nil }
-        // `!~` and `!=` are regular expression and comparison operators only inside a spanset.
         return TraceQLStructure(relation, negated: negated, union: union)
     }
 

@@ -53,7 +53,11 @@ struct QueryLexer {
     static let symbols = ["=~", "!~", "!=", "|=", "|~", ">=", "<=", "&&", "||", "==",
                           "{", "}", "(", ")", "[", "]", ",", "=", ">", "<", "|", "+", "-", "*", "/", "%", "^", "!"]
 
-    static func tokens(_ text: String, dashesInIdentifiers: Bool = false) throws(QueryParseError) -> [QueryToken] {
+    /// TraceQL's spanset operators (`>>`, `!>>`, `&>>`, `~`, …), longest first.
+    static let traceQLSymbols = ["!>>", "!<<", "&>>", "&<<", ">>", "<<", "!>", "!<", "&>", "&<", "&~", "~"]
+
+    static func tokens(_ text: String, dashesInIdentifiers: Bool = false, extraSymbols: [String] = []) throws(QueryParseError) -> [QueryToken] {
+        let symbols = extraSymbols.isEmpty ? Self.symbols : (extraSymbols + Self.symbols).sorted { $0.count > $1.count }
         guard text.count <= maxLength else { throw QueryParseError(column: 1, "query longer than \(maxLength) characters") }
         let characters = Array(text)
         var tokens: [QueryToken] = []

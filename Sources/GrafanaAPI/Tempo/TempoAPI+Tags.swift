@@ -143,7 +143,7 @@ extension TraceQLAttribute {
     /// The attribute name without its scope.
     var key: String {
         switch self {
-        case .span(let key), .resource(let key), .unscoped(let key): return key
+        case .span(let key), .resource(let key), .unscoped(let key), .event(let key), .link(let key): return key
         default: return text
         }
     }

@@ -7,7 +7,8 @@ import Store
 
 /// Tempo's query API over the stored traces and spans (`TempoQueries`, docs/grafana.md), for
 /// Grafana's Tempo data source: `/api/echo`, `/api/search`, tag names and values (v1 and v2),
-/// and trace by id (v1 and v2) in OTLP/JSON or protobuf.
+/// trace by id (v1 and v2) in OTLP/JSON or protobuf, and TraceQL metrics
+/// (`/api/metrics/query_range`, `/api/metrics/query`).
 ///
 /// Errors are plain text with a real status, as Tempo writes them: 400 naming the parameter
 /// (a TraceQL error says where: `parse error at line 1, col 12: …`), 404 for an unknown trace,
@@ -21,14 +22,22 @@ public struct TempoAPI: Sendable {
     public static let maxValues = 1000
     /// Tag names and values come from the most recent spans of the range only.
     public static let sampleSpans = 10_000
-    static let intrinsics = ["duration", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage", "traceDuration"]
+    static let intrinsics = ["duration", "event:name", "kind", "link:spanID", "link:traceID", "name", "rootName", "rootServiceName",
+                             "status", "statusMessage", "traceDuration"]
 
     let tempo: any TempoQueries
     let logger: Logger
+    /// The most candidate traces a search with spanset operators or a pipeline reads.
+    let candidateLimit: Int
 
     public init(store: any TelemetryStore, logger: Logger) {
-        self.tempo = store.queries.tempo
+        self.init(tempo: store.queries.tempo, logger: logger)
+    }
+
+    init(tempo: any TempoQueries, logger: Logger, candidateLimit: Int = Self.maxCandidateTraces) {
+        self.tempo = tempo
         self.logger = logger
+        self.candidateLimit = candidateLimit
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -57,6 +66,8 @@ public struct TempoAPI: Sendable {
             let tag = decodedPathSegment(context.parameters.get("tag") ?? "")
             return await respond { () async throws(GrafanaFailure) in try await tagValues(request, tag: tag, v2: true) }
         }
+        router.get("/api/metrics/query_range") { request, _ in await respond { () async throws(GrafanaFailure) in try await metrics(request, instant: false) } }
+        router.get("/api/metrics/query") { request, _ in await respond { () async throws(GrafanaFailure) in try await metrics(request, instant: true) } }
         router.get("/api/traces/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             return await respond { () async throws(GrafanaFailure) in try await trace(request, id: id, v2: false) }
@@ -120,18 +131,27 @@ public struct TempoAPI: Sendable {
     func search(_ request: Request) async throws(GrafanaFailure) -> Response {
         let form = FormParameters(request)
         var filter: TraceQLExpression?
+        var structured: TraceQLQuery?
         if let q = try form.text("q") {
+            let query: TraceQLQuery
             do {
-                filter = try TraceQLQuery.parse(q).filter
+                query = try TraceQLQuery.parse(q)
             } catch {
                 throw GrafanaFailure(.badRequest, "q: \(error.description)")
             }
+            if query.metrics != nil { throw .badParameter("q", "a metrics query (rate, count_over_time, …) goes to /api/metrics/query_range") }
+            if query.isSingleFilter { filter = query.filter } else { structured = query }
         }
         if let tags = try form.text("tags") {
+            let fromTags: TraceQLExpression?
             do {
-                if let fromTags = try TraceQLQuery.fromTags(tags) { filter = filter.map { .and($0, fromTags) } ?? fromTags }
+                fromTags = try TraceQLQuery.fromTags(tags)
             } catch {
                 throw GrafanaFailure(.badRequest, error.message)
+            }
+            if let fromTags {
+                if structured != nil { throw .badParameter("tags", "cannot be combined with spanset operators or a pipeline in q") }
+                filter = filter.map { .and($0, fromTags) } ?? fromTags
             }
         }
         let limit = try form.int("limit", default: Self.defaultTraces, in: 1...Self.maxTraces)
@@ -141,6 +161,23 @@ public struct TempoAPI: Sendable {
         let start = try form.time("start")
         let end = try form.time("end")
         if let start, let end, end < start { throw .badParameter("end", "must not be before start") }
+        if let structured {
+            let plan = SpansetPlan(structured)
+            let found = try await spansetSearch(structured, start: start, end: end, minDuration: minDuration, maxDuration: maxDuration, limit: limit)
+            return Response.json { body in
+                body.key("traces")
+                body.beginArray()
+                for result in found { Self.writeSpansetTrace(result, spss: spss, plan: plan, &body) }
+                body.endArray()
+                body.key("metrics")
+                body.beginObject()
+                body.key("inspectedTraces"); body.int(Int64(found.count))
+                body.key("inspectedBytes"); body.string("0")
+                body.key("completedJobs"); body.int(1)
+                body.key("totalJobs"); body.int(1)
+                body.endObject()
+            }
+        }
 
         let search = TraceSearch(start: start, end: end, minDuration: minDuration, maxDuration: maxDuration,
                                  condition: filter?.spanCondition, limit: limit, spansPerTrace: spss)

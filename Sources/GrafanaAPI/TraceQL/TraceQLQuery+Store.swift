@@ -9,6 +9,9 @@ extension TraceQLExpression {
         case .and(let left, let right): return .and(left.spanCondition, right.spanCondition)
         case .or(let left, let right): return .or(left.spanCondition, right.spanCondition)
         case .comparison(let attribute, let op, let value): return .compare(attribute.spanField, op.spanOperator, value.spanValue)
+        case .exists(let attribute, let present): return present ? .exists(attribute.spanField) : .not(.exists(attribute.spanField))
+        case .root(let root): return root ? .isRoot : .not(.isRoot)
+        case .constant(let flag): return .constant(flag)
         }
     }
 }
@@ -25,6 +28,11 @@ extension TraceQLAttribute {
         case .rootName: return .rootSpanName
         case .rootServiceName: return .rootServiceName
         case .traceDuration: return .traceDuration
+        case .eventName: return .eventName
+        case .linkTraceID: return .linkTraceID
+        case .linkSpanID: return .linkSpanID
+        case .event(let key): return .eventAttribute(key)
+        case .link(let key): return .linkAttribute(key)
         case .span(let key): return .spanAttribute(key)
         case .resource(let key): return .resourceAttribute(key)
         case .unscoped(let key): return .attribute(key)

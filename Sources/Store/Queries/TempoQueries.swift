@@ -17,13 +17,35 @@ public protocol TempoQueries: Sendable {
     /// The spans of one trace (32 lower-case hex digits) in start order, as OTLP export needs
     /// them; none for an unknown trace.
     func spans(ofTrace traceID: String) async throws(StoreError) -> [StoredSpan]
+
+    /// The ids of the traces `candidates` selects, newest first, at most `limit`: where
+    /// spanset operators look (`spanTable` then reads their spans).
+    func candidateTraces(_ candidates: TraceCandidates, limit: Int) async throws(StoreError) -> [String]
+
+    /// Every span of the traces `traceIDs` (at most `maxSpans`; one more when there are more),
+    /// in trace and start order, with whether each of `request.conditions` matches it and the
+    /// values of `request.fields`.
+    func spanTable(traceIDs: [String], _ request: SpanTableRequest, maxSpans: Int) async throws(StoreError) -> [SpanTableRow]
+
+    /// Spans matching `request.condition` that start within the range, counted (and their
+    /// `request.value` summed, least and greatest) per step and per group (`request.groupBy`),
+    /// and per power-of-two bucket of the value when `request.buckets`. At most `maxRows` rows
+    /// (one more when there are more).
+    func spanMetrics(_ request: SpanMetricsRequest, maxRows: Int) async throws(StoreError) -> [SpanMetricsRow]
 }
 
 /// A condition on one span and its trace: comparisons joined with `and` and `or`.
 public indirect enum SpanCondition: Sendable, Equatable {
     case and(SpanCondition, SpanCondition)
     case or(SpanCondition, SpanCondition)
+    case not(SpanCondition)
     case compare(SpanField, SpanOperator, SpanValue)
+    /// The field has a value (TraceQL's `!= nil`).
+    case exists(SpanField)
+    /// The span has no parent (TraceQL's `nestedSetParent < 0`).
+    case isRoot
+    /// Every span (`true`) or none (`false`).
+    case constant(Bool)
 }
 
 /// What a condition compares: a span's own fields, its trace's, or an attribute.
@@ -41,6 +63,10 @@ public enum SpanField: Sendable, Hashable {
     case resourceAttribute(String)
     /// An attribute of the span, or of its resource: either matching is enough.
     case attribute(String)
+    /// The name of one of the span's events, an attribute of one of them: any event matching is enough.
+    case eventName, eventAttribute(String)
+    /// The trace id (hex) or span id of one of the span's links, an attribute of one of them.
+    case linkTraceID, linkSpanID, linkAttribute(String)
 }
 
 /// How a field is compared with a value. Regular expressions match the whole text (ICU syntax
@@ -228,7 +254,149 @@ public struct StoredSpan: Sendable, Equatable {
     }
 }
 
+/// The traces spanset operators look at: starting within `start...end` (nanoseconds, either
+/// side open) with spans that `required` asks for.
+public struct TraceCandidates: Sendable, Equatable {
+    public var start: Int64?
+    public var end: Int64?
+    public var minDuration: Int64?
+    public var maxDuration: Int64?
+    public var required: TraceRequirement
+
+    public init(start: Int64? = nil, end: Int64? = nil, minDuration: Int64? = nil, maxDuration: Int64? = nil, required: TraceRequirement) {
+        self.start = start
+        self.end = end
+        self.minDuration = minDuration
+        self.maxDuration = maxDuration
+        self.required = required
+    }
+}
+
+/// What a trace must hold: a span matching a condition, both, either, or nothing in particular.
+public indirect enum TraceRequirement: Sendable, Equatable {
+    case anything
+    case span(SpanCondition)
+    case both(TraceRequirement, TraceRequirement)
+    case either(TraceRequirement, TraceRequirement)
+}
+
+/// What `spanTable` reads besides each span's own fields.
+public struct SpanTableRequest: Sendable, Equatable {
+    public var conditions: [SpanCondition]
+    public var fields: [SpanField]
+
+    public init(conditions: [SpanCondition], fields: [SpanField]) {
+        self.conditions = conditions
+        self.fields = fields
+    }
+}
+
+/// One span as spanset operators and pipelines need it.
+public struct SpanTableRow: Sendable, Equatable {
+    public var traceID: String
+    public var spanID: String
+    public var parentSpanID: String?
+    public var name: String
+    public var serviceName: String?
+    public var startTimeUnixNano: Int64
+    public var endTimeUnixNano: Int64
+    public var statusCode: Int64
+    public var kind: Int64
+    /// The trace's root span name and service, its start and end.
+    public var rootSpanName: String?
+    public var rootServiceName: String?
+    public var traceStartUnixNano: Int64?
+    public var traceEndUnixNano: Int64?
+    /// Whether each of the request's conditions matches, in its order.
+    public var matches: [Bool]
+    /// Each of the request's fields, in its order; nil where absent.
+    public var values: [SpanFieldValue?]
+
+    public init(traceID: String, spanID: String, parentSpanID: String?, name: String, serviceName: String?, startTimeUnixNano: Int64,
+                endTimeUnixNano: Int64, statusCode: Int64, kind: Int64, rootSpanName: String?, rootServiceName: String?,
+                traceStartUnixNano: Int64?, traceEndUnixNano: Int64?, matches: [Bool], values: [SpanFieldValue?]) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.name = name
+        self.serviceName = serviceName
+        self.startTimeUnixNano = startTimeUnixNano
+        self.endTimeUnixNano = endTimeUnixNano
+        self.statusCode = statusCode
+        self.kind = kind
+        self.rootSpanName = rootSpanName
+        self.rootServiceName = rootServiceName
+        self.traceStartUnixNano = traceStartUnixNano
+        self.traceEndUnixNano = traceEndUnixNano
+        self.matches = matches
+        self.values = values
+    }
+}
+
+/// Span counts per step: spans `condition` matches (all when nil) starting within
+/// `start..<end` (nanoseconds), in steps of `step` from `start`, grouped by the values of
+/// `groupBy`; with the sum, least and greatest of `value` when given, and counted per
+/// power-of-two bucket of it when `buckets` (the least power of two at or above the value).
+public struct SpanMetricsRequest: Sendable, Equatable {
+    public var condition: SpanCondition?
+    public var start: Int64
+    public var end: Int64
+    public var step: Int64
+    public var groupBy: [SpanField]
+    public var value: SpanField?
+    public var buckets: Bool
+
+    public init(condition: SpanCondition?, start: Int64, end: Int64, step: Int64, groupBy: [SpanField], value: SpanField?, buckets: Bool) {
+        self.condition = condition
+        self.start = start
+        self.end = end
+        self.step = step
+        self.groupBy = groupBy
+        self.value = value
+        self.buckets = buckets
+    }
+}
+
+/// One step of one group (and bucket) of `spanMetrics`.
+public struct SpanMetricsRow: Sendable, Equatable {
+    /// The step's index from the request's start.
+    public var step: Int64
+    /// The values of the request's `groupBy`, in its order; nil where absent.
+    public var group: [SpanFieldValue?]
+    /// The power-of-two upper bound of the value's bucket, when the request asked for buckets.
+    public var bucket: Double?
+    public var count: Int64
+    /// Over the spans with a numeric value of the request's `value`; nil when none had one.
+    public var sum: Double?
+    public var min: Double?
+    public var max: Double?
+    /// How many spans had a numeric value.
+    public var valued: Int64
+    /// The latest span of the step and group: its trace and start (an exemplar).
+    public var exemplarTraceID: String?
+    public var exemplarUnixNano: Int64?
+
+    public init(step: Int64, group: [SpanFieldValue?], bucket: Double?, count: Int64, sum: Double?, min: Double?, max: Double?,
+                valued: Int64, exemplarTraceID: String?, exemplarUnixNano: Int64?) {
+        self.step = step
+        self.group = group
+        self.bucket = bucket
+        self.count = count
+        self.sum = sum
+        self.min = min
+        self.max = max
+        self.valued = valued
+        self.exemplarTraceID = exemplarTraceID
+        self.exemplarUnixNano = exemplarUnixNano
+    }
+}
+
 extension UnsupportedQueries: TempoQueries {
+    public func candidateTraces(_ candidates: TraceCandidates, limit: Int) async throws(StoreError) -> [String] { throw Self.error }
+    public func spanTable(traceIDs: [String], _ request: SpanTableRequest, maxSpans: Int) async throws(StoreError) -> [SpanTableRow] {
+        throw Self.error
+    }
+    public func spanMetrics(_ request: SpanMetricsRequest, maxRows: Int) async throws(StoreError) -> [SpanMetricsRow] { throw Self.error }
     public func search(_ search: TraceSearch) async throws(StoreError) -> [FoundTrace] { throw Self.error }
     public func attributeNames(_ scope: SpanAttributeScope, in sample: SpanSample, limit: Int) async throws(StoreError) -> [String] {
         throw Self.error

@@ -143,6 +143,17 @@ struct SQLTempoQueries: TempoQueries {
             return ("s.service_name", "'string'")
         case (.statusCode, _), (.spanKind, _), (.duration, _), (.traceDuration, _):
             return nil
+        case (.eventName, _):
+            let each = SpanConditionSQL.elements("s.events", &sql)
+            return ("(SELECT \(each.text("name")) FROM \(each.from) LIMIT 1)", "'string'")
+        case (.linkTraceID, _), (.linkSpanID, _):
+            let each = SpanConditionSQL.elements("s.links", &sql)
+            return ("(SELECT \(each.text(field == .linkTraceID ? "traceId" : "spanId")) FROM \(each.from) LIMIT 1)", "'string'")
+        case (.eventAttribute(let key), _), (.linkAttribute(let key), _):
+            let each = SpanConditionSQL.elements(field == .eventAttribute(key) ? "s.events" : "s.links", &sql)
+            let attributes = sql.resourceAttributes(each.value)
+            let placeholder = sql.bind(key)
+            return ("(SELECT \(sql.attributeString("a")) FROM \(each.from), \(attributes) a WHERE \(sql.attributeKey("a")) = \(placeholder) AND \(sql.attributeString("a")) IS NOT NULL LIMIT 1)", "'string'")
         case (.spanAttribute(let key), .sqlite), (.attribute(let key), .sqlite):
             let path = "$.\"" + key + "\""
             let value = "json_extract(s.tags, \(sql.bind(path)))"

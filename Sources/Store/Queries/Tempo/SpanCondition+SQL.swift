@@ -15,8 +15,16 @@ extension SpanCondition {
             let l = left.sql(&builder)
             let r = right.sql(&builder)
             return "(\(l) OR \(r))"
+        case .not(let inner):
+            return "NOT \(inner.sql(&builder))"
         case .compare(let field, let op, let value):
             return SpanConditionSQL.comparison(field, op, value, &builder)
+        case .exists(let field):
+            return SpanConditionSQL.exists(field, &builder)
+        case .isRoot:
+            return "(s.parent_span_id IS NULL OR s.parent_span_id = '')"
+        case .constant(let flag):
+            return flag ? "1 = 1" : "0 = 1"
         }
     }
 }
@@ -52,7 +60,67 @@ enum SpanConditionSQL {
             let span = spanAttribute(key, op, value, &sql)
             let resource = resourceAttribute("s.resource", key, op, value, &sql)
             return "(\(span) OR \(resource))"
+        case .eventName:
+            let each = elements("s.events", &sql)
+            return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(compare(each.text("name"), op, value, &sql)))"
+        case .linkTraceID, .linkSpanID:
+            let each = elements("s.links", &sql)
+            return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(compare(each.text(field == .linkTraceID ? "traceId" : "spanId"), op, value, &sql)))"
+        case .eventAttribute(let key):
+            let each = elements("s.events", &sql)
+            return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(resourceAttribute(each.value, key, op, value, &sql)))"
+        case .linkAttribute(let key):
+            let each = elements("s.links", &sql)
+            return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(resourceAttribute(each.value, key, op, value, &sql)))"
         }
+    }
+
+    /// The rows of the JSON array in `column` (events, links) as a table function aliased `e`:
+    /// `value` is one element, `text(key)` one of its string members.
+    static func elements(_ column: String, _ sql: inout SQLBuilder) -> (from: String, value: String, text: (String) -> String) {
+        switch sql.dialect {
+        case .sqlite:
+            return ("json_each(\(column)) e", "e.value", { "json_extract(e.value, '$.\($0)')" })
+        case .postgres:
+            return ("jsonb_array_elements(CASE WHEN jsonb_typeof(\(column)) = 'array' THEN \(column) ELSE '[]'::jsonb END) e", "e", { "(e ->> '\($0)')" })
+        }
+    }
+
+    /// True where `field` has a value on the span (TraceQL's `!= nil`).
+    static func exists(_ field: SpanField, _ sql: inout SQLBuilder) -> String {
+        switch field {
+        case .spanName: return "s.operation_name IS NOT NULL"
+        case .statusMessage: return "(s.error_message IS NOT NULL AND s.error_message <> '')"
+        case .rootSpanName: return "t.root_span_name IS NOT NULL"
+        case .rootServiceName: return "t.service_name IS NOT NULL"
+        case .statusCode, .spanKind, .duration, .traceDuration: return "1 = 1"
+        case .resourceAttribute("service.name"): return "s.service_name IS NOT NULL"
+        case .spanAttribute(let key):
+            switch sql.dialect {
+            case .sqlite: return "json_type(s.tags, \(sql.bind("$.\"" + key + "\""))) IS NOT NULL"
+            case .postgres: return "(s.tags -> \(sql.bind(key))) IS NOT NULL"
+            }
+        case .resourceAttribute(let key):
+            return attributePresent(sql.resourceAttributes("s.resource"), key, &sql)
+        case .attribute("service.name"):
+            return "(\(exists(.spanAttribute("service.name"), &sql)) OR s.service_name IS NOT NULL)"
+        case .attribute(let key):
+            let span = exists(.spanAttribute(key), &sql)
+            let resource = exists(.resourceAttribute(key), &sql)
+            return "(\(span) OR \(resource))"
+        case .eventName:
+            return "EXISTS (SELECT 1 FROM \(elements("s.events", &sql).from))"
+        case .linkTraceID, .linkSpanID:
+            return "EXISTS (SELECT 1 FROM \(elements("s.links", &sql).from))"
+        case .eventAttribute(let key), .linkAttribute(let key):
+            let each = elements(field == .eventAttribute(key) ? "s.events" : "s.links", &sql)
+            return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(attributePresent(sql.resourceAttributes(each.value), key, &sql)))"
+        }
+    }
+
+    /// True where the OTLP/JSON attribute rows `attributes` have one named `key`.
+    static func attributePresent(_ attributes: String, _ key: String, _ sql: inout SQLBuilder) -> String {
+        "EXISTS (SELECT 1 FROM \(attributes) a WHERE \(sql.attributeKey("a")) = \(sql.bind(key)))"
     }
 
     /// A column compared with a value; `!=` and `!~` are false where the column is NULL (as in

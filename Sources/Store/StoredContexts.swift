@@ -10,7 +10,7 @@ struct ContextIDs: Sendable, Equatable {
     /// The distinct resource and scope texts of `batch`'s spans and log records, sorted (two
     /// commits that add the same ones lock them in one order).
     static func texts(of batch: WriteBatch) -> (resources: [String], scopes: [String]) {
-        var resources = Set<String>(), scopes = Set<String>()
+        var resources = Distinct(), scopes = Distinct()
         for span in batch.spans {
             resources.insert(span.resource)
             scopes.insert(span.scope)
@@ -19,17 +19,46 @@ struct ContextIDs: Sendable, Equatable {
             resources.insert(log.resource)
             scopes.insert(log.scope)
         }
-        return (resources.sorted(), scopes.sorted())
+        return (resources.texts.sorted(), scopes.texts.sorted())
     }
 
-    func resource(_ text: String) throws(StoreError) -> Int64 {
-        guard let id = resources[text] else { throw StoreError(operation: "write", reason: "a resource without an id") }
-        return id
+    /// The id of each of `texts` (in order) in `ids`.
+    static func ids(of texts: some Sequence<String>, in ids: [String: Int64], kind: String) throws(StoreError) -> [Int64] {
+        var result: [Int64] = []
+        result.reserveCapacity(texts.underestimatedCount)
+        var last: (text: String, id: Int64)?
+        for text in texts {
+            // The rows of one OTLP resource (scope) share one string: comparing it with the
+            // previous row's is a pointer check, where hashing would read the whole JSON.
+            if let last, last.text == text {
+                result.append(last.id)
+                continue
+            }
+            guard let id = ids[text] else { throw StoreError(operation: "write", reason: "a \(kind) without an id") }
+            last = (text, id)
+            result.append(id)
+        }
+        return result
     }
 
-    func scope(_ text: String) throws(StoreError) -> Int64 {
-        guard let id = scopes[text] else { throw StoreError(operation: "write", reason: "a scope without an id") }
-        return id
+    func resourceIDs(_ texts: some Sequence<String>) throws(StoreError) -> [Int64] {
+        try Self.ids(of: texts, in: resources, kind: "resource")
+    }
+
+    func scopeIDs(_ texts: some Sequence<String>) throws(StoreError) -> [Int64] {
+        try Self.ids(of: texts, in: scopes, kind: "scope")
+    }
+
+    /// Distinct texts, skipping a repeat of the previous one without hashing it.
+    private struct Distinct {
+        var texts = Set<String>()
+        var last: String?
+
+        mutating func insert(_ text: String) {
+            if last == text { return }
+            last = text
+            texts.insert(text)
+        }
     }
 }
 

@@ -145,11 +145,13 @@ public final class PostgresStore: TelemetryStore {
                     var added = batch
                     var contexts = cached
                     try await Self.transaction(on: connection, logger: self.logger) { statement in
-                        if !traces.isEmpty { try await statement(PostgresStatements.upsertTraces(traces)) }
+                        // Resources and scopes first: a commit waiting for another's new
+                        // resource then holds no row lock the other could need.
                         contexts.resources = try await Self.contextIDs(
                             texts.resources, known: contexts.resources, table: .resources, on: connection, logger: self.logger)
                         contexts.scopes = try await Self.contextIDs(
                             texts.scopes, known: contexts.scopes, table: .scopes, on: connection, logger: self.logger)
+                        if !traces.isEmpty { try await statement(PostgresStatements.upsertTraces(traces)) }
                         if !batch.spans.isEmpty {
                             let inserted = try await Self.insertedSpanKeys(
                                 try PostgresStatements.insertSpans(spans, contexts: contexts), on: connection, logger: self.logger)

@@ -103,21 +103,21 @@ extension TraceRow {
 }
 
 extension SpanRow {
-    func sqliteBinds(_ contexts: ContextIDs) throws(StoreError) -> [SQLiteData] {
+    func sqliteBinds(resourceID: Int64, scopeID: Int64) -> [SQLiteData] {
         [
             .text(TimeOrderedID.next()), SQLiteData(traceID), SQLiteData(spanID), SQLiteData(parentSpanID), SQLiteData(operationName), SQLiteData(serviceName),
             SQLiteData(Timestamp.iso8601(unixNano: startTimeUnixNano)), SQLiteData(Timestamp.iso8601(unixNano: endTimeUnixNano)),
             .float(durationMs), SQLiteData(status), SQLiteData(errorMessage), SQLiteData(tags), SQLiteData(logs),
             .integer(Int(kind)), SQLiteData(traceState), SQLiteData(flags), .integer(Int(statusCode)),
             SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), SQLiteData(attributes), SQLiteData(events),
-            SQLiteData(links), SQLiteData(try contexts.resource(resource)), SQLiteData(try contexts.scope(scope)), SQLiteData(droppedAttributesCount),
+            SQLiteData(links), SQLiteData(resourceID), SQLiteData(scopeID), SQLiteData(droppedAttributesCount),
             SQLiteData(droppedEventsCount), SQLiteData(droppedLinksCount),
         ]
     }
 }
 
 extension LogRow {
-    func sqliteBinds(_ contexts: ContextIDs) throws(StoreError) -> [SQLiteData] {
+    func sqliteBinds(resourceID: Int64, scopeID: Int64) -> [SQLiteData] {
         [
             .text(TimeOrderedID.next()), SQLiteData(Timestamp.iso8601(unixNano: timestampUnixNano)), SQLiteData(level), SQLiteData(loggerName), SQLiteData(message),
             SQLiteData(traceID), SQLiteData(spanID), SQLiteData(userEmail), SQLiteData(department),
@@ -126,7 +126,7 @@ extension LogRow {
             SQLiteData(observedTimeUnixNano),
             observedTimeUnixNano == 0 ? .null : SQLiteData(Timestamp.iso8601(unixNano: observedTimeUnixNano)),
             .integer(Int(severityNumber)), SQLiteData(severityText), SQLiteData(body), SQLiteData(attributes),
-            SQLiteData(try contexts.resource(resource)), SQLiteData(try contexts.scope(scope)), SQLiteData(flags), SQLiteData(eventName),
+            SQLiteData(resourceID), SQLiteData(scopeID), SQLiteData(flags), SQLiteData(eventName),
             SQLiteData(droppedAttributesCount), SQLiteData(serviceName),
         ]
     }

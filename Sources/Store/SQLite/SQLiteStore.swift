@@ -195,8 +195,11 @@ public final class SQLiteStore: TelemetryStore {
                 }
                 var inserted: [SpanKey] = []
                 var allInserted = true
-                for span in batch.spans {
-                    if try session.run(SQLiteStatements.insertSpan, try span.sqliteBinds(contexts)) > 0 {
+                let spanResources = try contexts.resourceIDs(batch.spans.lazy.map(\.resource))
+                let spanScopes = try contexts.scopeIDs(batch.spans.lazy.map(\.scope))
+                for (index, span) in batch.spans.enumerated() {
+                    let binds = span.sqliteBinds(resourceID: spanResources[index], scopeID: spanScopes[index])
+                    if try session.run(SQLiteStatements.insertSpan, binds) > 0 {
                         inserted.append(SpanKey(traceID: span.traceID, spanID: span.spanID))
                     } else {
                         allInserted = false
@@ -207,7 +210,11 @@ public final class SQLiteStore: TelemetryStore {
                 for minute in SpanOperationMinute.aggregate(added.spans) {
                     try session.run(SQLiteStatements.upsertOperationMinute, minute.sqliteBinds)
                 }
-                for log in batch.logs { try session.run(SQLiteStatements.insertLog, try log.sqliteBinds(contexts)) }
+                let logResources = try contexts.resourceIDs(batch.logs.lazy.map(\.resource))
+                let logScopes = try contexts.scopeIDs(batch.logs.lazy.map(\.scope))
+                for (index, log) in batch.logs.enumerated() {
+                    try session.run(SQLiteStatements.insertLog, log.sqliteBinds(resourceID: logResources[index], scopeID: logScopes[index]))
+                }
                 for level in LogLevelMinute.aggregate(batch.logs) { try session.run(SQLiteStatements.upsertLevelMinute, level.sqliteBinds) }
                 for series in MetricSeriesRow.merging(batch.metricSeries) {
                     try session.run(SQLiteStatements.upsertMetricSeries, series.sqliteBinds)

@@ -8,6 +8,8 @@
 # stored them, each with the `traces` rows its spans are the first to name, written first: an ingest receives a trace's spans over
 # time and must store the trace's row with them (a span's foreign key names it, and the trace
 # is queryable once its spans are). Log records go in transactions of 5,000 too, on their own.
+# The resources and scopes the rows reference (a few rows, docs/partitioning.md) are copied
+# first, untimed: Sightline's writer has them cached too.
 # Transactions of 5,000 rows are what Sightline's group commits hold at most: both then pay
 # for a durable commit as often. Every row keeps the id Sightline gave it.
 # --tables-apart: the baseline until 2026-12-05: every `traces` row first, in transactions of
@@ -24,9 +26,9 @@ kind=$1 source=$2 target=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-spans_cols="id, trace_id, span_id, parent_span_id, operation_name, service_name, start_time, end_time, duration_ms, status, error_message, tags, logs, span_kind, trace_state, flags, status_code, start_time_unix_nano, end_time_unix_nano, attributes, events, links, resource, scope, dropped_attributes_count, dropped_events_count, dropped_links_count"
+spans_cols="id, trace_id, span_id, parent_span_id, operation_name, service_name, start_time, end_time, duration_ms, status, error_message, tags, logs, span_kind, trace_state, flags, status_code, start_time_unix_nano, end_time_unix_nano, attributes, events, links, resource_id, scope_id, dropped_attributes_count, dropped_events_count, dropped_links_count"
 traces_cols="id, trace_id, entry_point, endpoint, method, session_id, user_email, department, start_time, end_time, duration_ms, status, error_message, tags, start_time_unix_nano, end_time_unix_nano, service_name, root_span_name, context_from_root, context_start_unix_nano, updated_at"
-logs_cols="id, timestamp, level, logger_name, message, trace_id, span_id, user_email, department, session_id, endpoint, extra, exception_type, exception_message, exception_traceback, time_unix_nano, observed_time_unix_nano, observed_timestamp, severity_number, severity_text, body, attributes, resource, scope, flags, event_name, dropped_attributes_count, service_name"
+logs_cols="id, timestamp, level, logger_name, message, trace_id, span_id, user_email, department, session_id, endpoint, extra, exception_type, exception_message, exception_traceback, time_unix_nano, observed_time_unix_nano, observed_timestamp, severity_number, severity_text, body, attributes, resource_id, scope_id, flags, event_name, dropped_attributes_count, service_name"
 
 # timed LABEL ROWS BEGAN: prints the rate of one step.
 timed() {
@@ -40,6 +42,10 @@ postgres)
     psql "$source" -qAt -c "\\copy (SELECT $spans_cols FROM enterprise.trace_spans ORDER BY id) TO '$work/trace_spans.copy'"
     psql "$source" -qAt -c "\\copy (SELECT $logs_cols FROM enterprise.structured_logs ORDER BY id) TO '$work/structured_logs.copy'"
     spans=$(wc -l <"$work/trace_spans.copy"); logs=$(wc -l <"$work/structured_logs.copy")
+    for table in resources scopes; do
+        psql "$source" -qAt -c "\\copy enterprise.$table TO '$work/$table.copy'"
+        psql "$target" -qAt -v ON_ERROR_STOP=1 -c "\\copy enterprise.$table FROM '$work/$table.copy'"
+    done
     # Two scripts per step, the transactions alternating between them: a step is the spans
     # (with their traces, or after them) or the log records.
     python3 - "$work" "$layout" "$traces_cols" "$spans_cols" "$logs_cols" <<'PY'
@@ -110,6 +116,8 @@ dst.execute("PRAGMA journal_mode=WAL"); dst.execute("PRAGMA synchronous=FULL"); 
 # writerPragmas); the file, migrated by Sightline, has its page size (16 KiB).
 dst.execute("PRAGMA cache_size=-65536"); dst.execute("PRAGMA temp_store=MEMORY")
 dst.execute("PRAGMA wal_autocheckpoint=4096"); dst.execute("PRAGMA journal_size_limit=67108864")
+for table in ("resources", "scopes"):
+    with dst: dst.executemany(f"INSERT INTO {table} VALUES (?, ?)", src.execute(f"SELECT * FROM {table}").fetchall())
 rows = lambda table, cols: src.execute(f"SELECT {cols} FROM {table} ORDER BY rowid").fetchall()
 traces, spans, logs = rows("traces", traces_cols), rows("trace_spans", spans_cols), rows("structured_logs", logs_cols)
 insert = lambda table, cols: f"INSERT INTO {table} ({cols}) VALUES ({','.join('?' * len(cols.split(',')))})"

@@ -31,7 +31,7 @@ public enum RuleQueryTables {
     public static let readable: [String] = [
         "traces", "trace_spans", "structured_logs",
         "request_metrics", "system_metrics", "llm_call_metrics", "rag_metrics", "cache_metrics",
-        "span_operation_minutes", "log_level_minutes",
+        "span_operation_minutes", "log_level_minutes", "resources", "scopes",
     ]
 }
 

@@ -66,7 +66,7 @@ import Testing
             #expect(llm.double("duration_ms").map { $0 > 0 } == true)
 
             let consumer = try #require(try await server.rows(
-                "SELECT * FROM enterprise.trace_spans WHERE operation_name = 'process chat.followups'").first)
+                "SELECT s.*, r.resource, c.scope FROM enterprise.trace_spans s JOIN enterprise.resources r ON r.id = s.resource_id JOIN enterprise.scopes c ON c.id = s.scope_id WHERE s.operation_name = 'process chat.followups'").first)
             #expect(consumer.int("flags") == 768)
             #expect(consumer.string("trace_state")?.isEmpty == false)
             #expect(consumer.string("parent_span_id") == "00f067aa0ba902b7")

@@ -38,7 +38,7 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
     func migrationsApplyOnceAndAreRecorded(_ kind: StoreKind) async throws {
         try await withTestDatabase(kind) { database in
             let first = try await database.openStore()
-            #expect(try await first.migrate() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018"])
+            #expect(try await first.migrate() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018", "019"])
             #expect(try await first.migrate() == [])
             try await first.close()
             let second = try await database.openStore()
@@ -46,7 +46,7 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
             try await second.close()
 
             let versions = try await database.rows("SELECT version FROM enterprise.schema_migrations ORDER BY version")
-            #expect(versions.compactMap { $0.string("version") } == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018"])
+            #expect(versions.compactMap { $0.string("version") } == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018", "019"])
             // The seed's five default alert rules, once.
             let rules = try await database.rows("SELECT name FROM enterprise.alert_rules ORDER BY name").compactMap { $0.string("name") }
             #expect(rules == ["High Error Rate", "High Memory Usage", "LLM Cost Spike", "Low Cache Hit Rate", "Slow RAG Queries"])
@@ -75,7 +75,7 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
                 droppedAttributesCount: 1, droppedEventsCount: 2, droppedLinksCount: 3)
             let trace = span(row.traceID, "9999999999999999", start: row.startTimeUnixNano, end: row.endTimeUnixNano).1
             try await store.write(WriteBatch(traces: [trace], spans: [row]))
-            let stored = try #require(try await database.rows("SELECT * FROM enterprise.trace_spans").first)
+            let stored = try #require(try await database.rows("SELECT s.*, r.resource, c.scope FROM enterprise.trace_spans s JOIN enterprise.resources r ON r.id = s.resource_id JOIN enterprise.scopes c ON c.id = s.scope_id").first)
             #expect(stored.string("trace_id") == row.traceID)
             #expect(stored.string("span_id") == row.spanID)
             #expect(stored.string("parent_span_id") == row.parentSpanID)
@@ -122,7 +122,7 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
                 resource: #"{"attributes":[]}"#, scope: #"{"name":"app"}"#, flags: 1, eventName: "disk.alert",
                 droppedAttributesCount: 4, serviceName: "svc")
             try await store.write(WriteBatch(logs: [row]))
-            let stored = try #require(try await database.rows("SELECT * FROM enterprise.structured_logs").first)
+            let stored = try #require(try await database.rows("SELECT l.*, r.resource, c.scope FROM enterprise.structured_logs l JOIN enterprise.resources r ON r.id = l.resource_id JOIN enterprise.scopes c ON c.id = l.scope_id").first)
             #expect(stored.microseconds("timestamp") == 1_700_000_000_000_001)
             #expect(stored.microseconds("observed_timestamp") == 1_700_000_000_000_001)
             #expect(stored.string("level") == "CRITICAL")

@@ -56,7 +56,7 @@ enum PostgresStatements {
             """, binds: binds)
     }
 
-    static func insertSpans(_ rows: [SpanRow]) -> PostgresQuery {
+    static func insertSpans(_ rows: [SpanRow], contexts: ContextIDs) throws(StoreError) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 23)
         binds.append(rows.map(\.traceID))
         binds.append(rows.map(\.spanID))
@@ -76,8 +76,8 @@ enum PostgresStatements {
         binds.append(rows.map { StoreText.safeJSON($0.attributes) })
         binds.append(rows.map { StoreText.safeJSON($0.events) })
         binds.append(rows.map { StoreText.safeJSON($0.links) })
-        binds.append(rows.map { StoreText.safeJSON($0.resource) })
-        binds.append(rows.map { StoreText.safeJSON($0.scope) })
+        binds.append(try contexts.resourceIDs(rows.lazy.map(\.resource)))
+        binds.append(try contexts.scopeIDs(rows.lazy.map(\.scope)))
         binds.append(rows.map(\.droppedAttributesCount))
         binds.append(rows.map(\.droppedEventsCount))
         binds.append(rows.map(\.droppedLinksCount))
@@ -85,26 +85,26 @@ enum PostgresStatements {
         return PostgresQuery(unsafeSQL: """
             INSERT INTO enterprise.trace_spans (id, trace_id, span_id, parent_span_id, operation_name, service_name,
                 start_time, end_time, duration_ms, status, error_message, tags, logs, span_kind, trace_state, flags,
-                status_code, start_time_unix_nano, end_time_unix_nano, attributes, events, links, resource, scope,
+                status_code, start_time_unix_nano, end_time_unix_nano, attributes, events, links, resource_id, scope_id,
                 dropped_attributes_count, dropped_events_count, dropped_links_count)
             SELECT r.id, r.trace_id, r.span_id, r.parent_span_id, r.operation_name, r.service_name,
                 \(timestamp("r.start_ns")), \(timestamp("r.end_ns")), (r.end_ns - r.start_ns) / 1000000.0,
                 r.status, r.error_message, r.tags::jsonb, r.logs::jsonb, r.kind, r.trace_state, r.flags,
                 r.status_code, r.start_ns, r.end_ns, r.attributes::jsonb, r.events::jsonb, r.links::jsonb,
-                r.resource::jsonb, r.scope::jsonb, r.dropped_attributes, r.dropped_events, r.dropped_links
+                r.resource_id, r.scope_id, r.dropped_attributes, r.dropped_events, r.dropped_links
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::text[],
                         $9::text[], $10::text[], $11::text[], $12::int8[], $13::text[], $14::int8[], $15::int8[],
-                        $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::int8[], $22::int8[], $23::int8[],
+                        $16::text[], $17::text[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::int8[],
                         $24::uuid[])
                 AS r(trace_id, span_id, parent_span_id, operation_name, service_name, start_ns, end_ns, status,
                      error_message, tags, logs, kind, trace_state, flags, status_code, attributes, events, links,
-                     resource, scope, dropped_attributes, dropped_events, dropped_links, id)
+                     resource_id, scope_id, dropped_attributes, dropped_events, dropped_links, id)
             ON CONFLICT (trace_id, span_id, start_time) DO NOTHING
             RETURNING trace_id, span_id
             """, binds: binds)
     }
 
-    static func insertLogs(_ rows: [LogRow]) -> PostgresQuery {
+    static func insertLogs(_ rows: [LogRow], contexts: ContextIDs) throws(StoreError) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 26)
         binds.append(rows.map(\.timestampUnixNano))
         binds.append(rows.map(\.level))
@@ -126,8 +126,8 @@ enum PostgresStatements {
         binds.append(NullableTextArray(elements: rows.map { StoreText.safe($0.severityText) }))
         binds.append(NullableTextArray(elements: rows.map { StoreText.safeJSON($0.body) }))
         binds.append(rows.map { StoreText.safeJSON($0.attributes) })
-        binds.append(rows.map { StoreText.safeJSON($0.resource) })
-        binds.append(rows.map { StoreText.safeJSON($0.scope) })
+        binds.append(try contexts.resourceIDs(rows.lazy.map(\.resource)))
+        binds.append(try contexts.scopeIDs(rows.lazy.map(\.scope)))
         binds.append(rows.map(\.flags))
         binds.append(NullableTextArray(elements: rows.map { StoreText.safe($0.eventName) }))
         binds.append(rows.map(\.droppedAttributesCount))
@@ -137,23 +137,49 @@ enum PostgresStatements {
             INSERT INTO enterprise.structured_logs (id, timestamp, level, logger_name, message, trace_id, span_id,
                 user_email, department, session_id, endpoint, extra, exception_type, exception_message,
                 exception_traceback, time_unix_nano, observed_time_unix_nano, observed_timestamp, severity_number,
-                severity_text, body, attributes, resource, scope, flags, event_name, dropped_attributes_count, service_name)
+                severity_text, body, attributes, resource_id, scope_id, flags, event_name, dropped_attributes_count, service_name)
             SELECT r.id, \(timestamp("r.ts_ns")), r.level, r.logger_name, r.message, r.trace_id, r.span_id,
                 r.user_email, r.department, r.session_id, r.endpoint, r.extra::jsonb, r.exception_type, r.exception_message,
                 r.exception_traceback, r.time_ns, r.observed_ns,
                 CASE WHEN r.observed_ns = 0 THEN NULL ELSE \(timestamp("r.observed_ns")) END, r.severity_number,
-                r.severity_text, r.body::jsonb, r.attributes::jsonb, r.resource::jsonb, r.scope::jsonb, r.flags,
+                r.severity_text, r.body::jsonb, r.attributes::jsonb, r.resource_id, r.scope_id, r.flags,
                 r.event_name, r.dropped_attributes, r.service_name
             FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int8[],
-                        $16::int8[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+                        $16::int8[], $17::int8[], $18::text[], $19::text[], $20::text[], $21::int8[], $22::int8[],
                         $23::int8[], $24::text[], $25::int8[], $26::text[],
                         $27::uuid[])
                 AS r(ts_ns, level, logger_name, message, trace_id, span_id, user_email, department, session_id,
                      endpoint, extra, exception_type, exception_message, exception_traceback, time_ns, observed_ns,
-                     severity_number, severity_text, body, attributes, resource, scope, flags, event_name,
+                     severity_number, severity_text, body, attributes, resource_id, scope_id, flags, event_name,
                      dropped_attributes, service_name, id)
             """, binds: binds)
+    }
+
+    /// Stores each of `texts` not stored yet in `enterprise.resources` (`scopes`: the same), keyed by
+    /// the hash of its JSON. Sorted texts: two commits adding the same ones lock them in one order.
+    static func insertContexts(_ texts: [String], table: ContextTable) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(texts.map { StoreText.safeJSON($0) })
+        return PostgresQuery(unsafeSQL: """
+            INSERT INTO enterprise.\(table.rawValue) (\(table.column)) SELECT t::jsonb FROM unnest($1::text[]) AS t
+            ON CONFLICT DO NOTHING
+            """, binds: binds)
+    }
+
+    /// The ids of `texts` (stored by `insertContexts`), as `(position in texts, from 1; id)`.
+    static func contextIDs(_ texts: [String], table: ContextTable) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(texts.map { StoreText.safeJSON($0) })
+        return PostgresQuery(unsafeSQL: """
+            SELECT i.position, c.id FROM unnest($1::text[]) WITH ORDINALITY AS i(t, position)
+            JOIN enterprise.\(table.rawValue) c ON md5(c.\(table.column)::text) = md5(i.t::jsonb::text)
+            """, binds: binds)
+    }
+
+    enum ContextTable: String {
+        case resources, scopes
+        var column: String { self == .resources ? "resource" : "scope" }
     }
 
     /// Exact conversion of Unix nanoseconds to `timestamptz` (microsecond precision).

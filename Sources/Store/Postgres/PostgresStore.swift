@@ -28,6 +28,8 @@ public final class PostgresStore: TelemetryStore {
     /// Retention's leader lock and connection (`retentionQueries`).
     let retentionSession: PostgresRetentionSession
     let logger: Logger
+    /// The ids of the resources and scopes committed so far.
+    let contextIDs = ContextIDCache()
 
     public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader) }
 
@@ -135,22 +137,31 @@ public final class PostgresStore: TelemetryStore {
         // for the other in a cycle.
         let traces = TraceRow.merging(batch.traces).sorted { $0.traceID < $1.traceID }
         let spans = batch.spans.sorted { ($0.traceID, $0.spanID) < ($1.traceID, $1.spanID) }
+        let texts = ContextIDs.texts(of: batch)
+        let cached = contextIDs.known(resources: texts.resources, scopes: texts.scopes)
         do {
-            return try await withTimeLimit(configuration.writeTimeout) {
+            let (added, contexts) = try await withTimeLimit(configuration.writeTimeout) {
                 try await self.writer.withConnection { connection in
                     var added = batch
+                    var contexts = cached
                     try await Self.transaction(on: connection, logger: self.logger) { statement in
+                        // Resources and scopes first: a commit waiting for another's new
+                        // resource then holds no row lock the other could need.
+                        contexts.resources = try await Self.contextIDs(
+                            texts.resources, known: contexts.resources, table: .resources, on: connection, logger: self.logger)
+                        contexts.scopes = try await Self.contextIDs(
+                            texts.scopes, known: contexts.scopes, table: .scopes, on: connection, logger: self.logger)
                         if !traces.isEmpty { try await statement(PostgresStatements.upsertTraces(traces)) }
                         if !batch.spans.isEmpty {
                             let inserted = try await Self.insertedSpanKeys(
-                                PostgresStatements.insertSpans(spans), on: connection, logger: self.logger)
+                                try PostgresStatements.insertSpans(spans, contexts: contexts), on: connection, logger: self.logger)
                             added = batch.keepingInserted(inserted)
                         }
                         if !added.llmCalls.isEmpty { try await statement(PostgresStatements.insertLLMCalls(added.llmCalls)) }
                         let minutes = SpanOperationMinute.aggregate(added.spans)
                         if !minutes.isEmpty { try await statement(PostgresStatements.upsertOperationMinutes(minutes)) }
                         if !batch.logs.isEmpty {
-                            try await statement(PostgresStatements.insertLogs(batch.logs))
+                            try await statement(try PostgresStatements.insertLogs(batch.logs, contexts: contexts))
                             try await statement(PostgresStatements.upsertLevelMinutes(LogLevelMinute.aggregate(batch.logs)))
                         }
                         let series = MetricSeriesRow.merging(batch.metricSeries)
@@ -161,9 +172,11 @@ public final class PostgresStore: TelemetryStore {
                         }
                         if !batch.systemMetrics.isEmpty { try await statement(PostgresStatements.insertSystemMetrics(batch.systemMetrics)) }
                     }
-                    return added
+                    return (added, contexts)
                 }
             }
+            contextIDs.remember(contexts)
+            return added
         } catch {
             throw StoreError(operation: "write", reason: Self.describe(error))
         }
@@ -288,6 +301,23 @@ public final class PostgresStore: TelemetryStore {
             }
             throw error
         }
+    }
+
+    /// `known` with the ids of the rest of `texts`, stored first when missing (inside the commit's
+    /// transaction; a second statement reads them, so it also sees what another commit stored
+    /// meanwhile).
+    static func contextIDs(_ texts: [String], known: [String: Int64], table: PostgresStatements.ContextTable,
+                           on connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
+        let missing = texts.filter { known[$0] == nil }
+        guard !missing.isEmpty else { return known }
+        try await run(PostgresStatements.insertContexts(missing, table: table), on: connection, logger: logger)
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        var ids = known
+        let rows = try await connection.query(PostgresStatements.contextIDs(missing, table: table), logger: logger)
+        for try await (position, id) in rows.decode((Int64, Int64).self) {
+            ids[missing[Int(position) - 1]] = id
+        }
+        return ids
     }
 
     /// Runs `query` unless the connection has closed (see `transaction`).

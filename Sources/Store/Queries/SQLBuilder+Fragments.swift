@@ -10,6 +10,18 @@ extension SQLBuilder {
         }
     }
 
+    /// The OTLP/JSON resource of the span or log record aliased `row`: each distinct resource
+    /// is stored once, in `enterprise.resources`, and the row holds its id (docs/partitioning.md).
+    static func resource(of row: String) -> String {
+        "coalesce((SELECT r.resource FROM enterprise.resources r WHERE r.id = \(row).resource_id), '{}')"
+    }
+
+    /// The OTLP/JSON instrumentation scope of the span or log record aliased `row` (stored once,
+    /// in `enterprise.scopes`).
+    static func scope(of row: String) -> String {
+        "coalesce((SELECT c.scope FROM enterprise.scopes c WHERE c.id = \(row).scope_id), '{}')"
+    }
+
     /// A table function giving one row per attribute of the OTLP/JSON resource object in
     /// `column` (`{"attributes": [{"key": …, "value": {…}}]}`), none when it has no array of
     /// attributes. Alias the rows and read them with `attributeKey`.

@@ -15,14 +15,14 @@ enum SQLiteStatements {
         "id", "trace_id", "span_id", "parent_span_id", "operation_name", "service_name", "start_time", "end_time",
         "duration_ms", "status", "error_message", "tags", "logs", "span_kind", "trace_state", "flags",
         "status_code", "start_time_unix_nano", "end_time_unix_nano", "attributes", "events", "links",
-        "resource", "scope", "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
+        "resource_id", "scope_id", "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
     ]
 
     static let logColumns = [
         "id", "timestamp", "level", "logger_name", "message", "trace_id", "span_id", "user_email", "department",
         "session_id", "endpoint", "extra", "exception_type", "exception_message", "exception_traceback",
         "time_unix_nano", "observed_time_unix_nano", "observed_timestamp", "severity_number", "severity_text",
-        "body", "attributes", "resource", "scope", "flags", "event_name", "dropped_attributes_count", "service_name",
+        "body", "attributes", "resource_id", "scope_id", "flags", "event_name", "dropped_attributes_count", "service_name",
     ]
 
     static func values(columns: Int, rows: Int) -> String {
@@ -65,6 +65,12 @@ enum SQLiteStatements {
         ON CONFLICT(trace_id, span_id) DO NOTHING
         """
 
+    /// A resource (scope), unless stored already; then its id by `resourceID` (`scopeID`).
+    static let insertResource = "INSERT INTO enterprise.resources (resource) VALUES (?) ON CONFLICT(resource) DO NOTHING"
+    static let resourceID = "SELECT id FROM enterprise.resources WHERE resource = ?"
+    static let insertScope = "INSERT INTO enterprise.scopes (scope) VALUES (?) ON CONFLICT(scope) DO NOTHING"
+    static let scopeID = "SELECT id FROM enterprise.scopes WHERE scope = ?"
+
     static let upsertTrace = upsertTraces(count: 1)
     static let insertLog = insertLogs(count: 1)
 
@@ -97,21 +103,21 @@ extension TraceRow {
 }
 
 extension SpanRow {
-    var sqliteBinds: [SQLiteData] {
+    func sqliteBinds(resourceID: Int64, scopeID: Int64) -> [SQLiteData] {
         [
             .text(TimeOrderedID.next()), SQLiteData(traceID), SQLiteData(spanID), SQLiteData(parentSpanID), SQLiteData(operationName), SQLiteData(serviceName),
             SQLiteData(Timestamp.iso8601(unixNano: startTimeUnixNano)), SQLiteData(Timestamp.iso8601(unixNano: endTimeUnixNano)),
             .float(durationMs), SQLiteData(status), SQLiteData(errorMessage), SQLiteData(tags), SQLiteData(logs),
             .integer(Int(kind)), SQLiteData(traceState), SQLiteData(flags), .integer(Int(statusCode)),
             SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), SQLiteData(attributes), SQLiteData(events),
-            SQLiteData(links), SQLiteData(resource), SQLiteData(scope), SQLiteData(droppedAttributesCount),
+            SQLiteData(links), SQLiteData(resourceID), SQLiteData(scopeID), SQLiteData(droppedAttributesCount),
             SQLiteData(droppedEventsCount), SQLiteData(droppedLinksCount),
         ]
     }
 }
 
 extension LogRow {
-    var sqliteBinds: [SQLiteData] {
+    func sqliteBinds(resourceID: Int64, scopeID: Int64) -> [SQLiteData] {
         [
             .text(TimeOrderedID.next()), SQLiteData(Timestamp.iso8601(unixNano: timestampUnixNano)), SQLiteData(level), SQLiteData(loggerName), SQLiteData(message),
             SQLiteData(traceID), SQLiteData(spanID), SQLiteData(userEmail), SQLiteData(department),
@@ -120,7 +126,7 @@ extension LogRow {
             SQLiteData(observedTimeUnixNano),
             observedTimeUnixNano == 0 ? .null : SQLiteData(Timestamp.iso8601(unixNano: observedTimeUnixNano)),
             .integer(Int(severityNumber)), SQLiteData(severityText), SQLiteData(body), SQLiteData(attributes),
-            SQLiteData(resource), SQLiteData(scope), SQLiteData(flags), SQLiteData(eventName),
+            SQLiteData(resourceID), SQLiteData(scopeID), SQLiteData(flags), SQLiteData(eventName),
             SQLiteData(droppedAttributesCount), SQLiteData(serviceName),
         ]
     }

@@ -29,6 +29,8 @@ public final class SQLiteStore: TelemetryStore {
     let checkpointer: SQLiteCheckpointer
     private let threadPool: NIOThreadPool
     private let logger: Logger
+    /// The ids of the resources and scopes committed so far.
+    private let contextIDs = ContextIDCache()
 
     /// Queries running at once (one connection and thread each); as many more may wait for one.
     public static let readConnections = 4
@@ -175,14 +177,29 @@ public final class SQLiteStore: TelemetryStore {
     public func commit(_ batch: WriteBatch) async throws -> WriteBatch {
         guard !batch.isEmpty else { return batch }
         let traces = TraceRow.merging(batch.traces)
+        let texts = ContextIDs.texts(of: batch)
+        let cached = contextIDs.known(resources: texts.resources, scopes: texts.scopes)
         let added: WriteBatch
+        let contexts: ContextIDs
         do {
-            added = try await writer.transaction { session in
+            (added, contexts) = try await writer.transaction { session in
                 for trace in traces { try session.run(SQLiteStatements.upsertTrace, trace.sqliteBinds) }
+                var contexts = cached
+                for text in texts.resources where contexts.resources[text] == nil {
+                    try session.run(SQLiteStatements.insertResource, [SQLiteData(text)])
+                    contexts.resources[text] = try session.integer(SQLiteStatements.resourceID, [SQLiteData(text)])
+                }
+                for text in texts.scopes where contexts.scopes[text] == nil {
+                    try session.run(SQLiteStatements.insertScope, [SQLiteData(text)])
+                    contexts.scopes[text] = try session.integer(SQLiteStatements.scopeID, [SQLiteData(text)])
+                }
                 var inserted: [SpanKey] = []
                 var allInserted = true
-                for span in batch.spans {
-                    if try session.run(SQLiteStatements.insertSpan, span.sqliteBinds) > 0 {
+                let spanResources = try contexts.resourceIDs(batch.spans.lazy.map(\.resource))
+                let spanScopes = try contexts.scopeIDs(batch.spans.lazy.map(\.scope))
+                for (index, span) in batch.spans.enumerated() {
+                    let binds = span.sqliteBinds(resourceID: spanResources[index], scopeID: spanScopes[index])
+                    if try session.run(SQLiteStatements.insertSpan, binds) > 0 {
                         inserted.append(SpanKey(traceID: span.traceID, spanID: span.spanID))
                     } else {
                         allInserted = false
@@ -193,20 +210,25 @@ public final class SQLiteStore: TelemetryStore {
                 for minute in SpanOperationMinute.aggregate(added.spans) {
                     try session.run(SQLiteStatements.upsertOperationMinute, minute.sqliteBinds)
                 }
-                for log in batch.logs { try session.run(SQLiteStatements.insertLog, log.sqliteBinds) }
+                let logResources = try contexts.resourceIDs(batch.logs.lazy.map(\.resource))
+                let logScopes = try contexts.scopeIDs(batch.logs.lazy.map(\.scope))
+                for (index, log) in batch.logs.enumerated() {
+                    try session.run(SQLiteStatements.insertLog, log.sqliteBinds(resourceID: logResources[index], scopeID: logScopes[index]))
+                }
                 for level in LogLevelMinute.aggregate(batch.logs) { try session.run(SQLiteStatements.upsertLevelMinute, level.sqliteBinds) }
                 for series in MetricSeriesRow.merging(batch.metricSeries) {
                     try session.run(SQLiteStatements.upsertMetricSeries, series.sqliteBinds)
                 }
                 for point in batch.metricPoints { try session.run(SQLiteStatements.insertMetricPoint, point.sqliteBinds) }
                 for reading in batch.systemMetrics { try session.run(SQLiteStatements.insertSystemMetric, reading.sqliteBinds) }
-                return added
+                return (added, contexts)
             }
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(operation: "write", reason: "\(error)")
         }
+        contextIDs.remember(contexts)
         checkpointer.committed()
         return added
     }

@@ -133,6 +133,23 @@ final class SQLiteWriteConnection: Sendable {
             return Int(sqlite_nio_sqlite3_changes(handle.database))
         }
 
+        /// Runs the prepared statement `sql` with `binds`; the first column of its first row as
+        /// an integer, nil when it returns no row.
+        func integer(_ sql: String, _ binds: [SQLiteData]) throws -> Int64? {
+            let statement = try prepared(sql)
+            defer {
+                sqlite_nio_sqlite3_reset(statement)
+                sqlite_nio_sqlite3_clear_bindings(statement)
+            }
+            for (offset, value) in binds.enumerated() {
+                try check(sqliteBind(value, at: Int32(offset + 1), in: statement))
+            }
+            let result = sqlite_nio_sqlite3_step(statement)
+            if result == SQLITE_DONE { return nil }
+            guard result == SQLITE_ROW else { try check(result); return nil }
+            return sqlite_nio_sqlite3_column_int64(statement, 0)
+        }
+
         private func prepared(_ sql: String) throws -> OpaquePointer {
             if let last = handle.last, last.sql == sql { return last.statement }
             if let statement = handle.statements[sql] {

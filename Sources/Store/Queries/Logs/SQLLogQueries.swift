@@ -62,7 +62,10 @@ struct SQLLogQueries: LogQueries {
         var sql = SQLBuilder(reads.dialect)
         let condition = reads.dialect == .postgres ? "id = \(sql.bind(id))::uuid" : "id = \(sql.bind(id))"
         return try await reads.records(StoredLogRecord.self, sql.query("""
-            SELECT \(StoredLogRecord.selectList()) FROM enterprise.structured_logs WHERE \(condition)
+            SELECT \(StoredLogRecord.selectList(alias: "l", replacing: [
+                "resource": "\(SQLBuilder.resource(of: "l")) AS resource", "scope": "\(SQLBuilder.scope(of: "l")) AS scope",
+            ]))
+            FROM enterprise.structured_logs l WHERE l.\(condition)
             """)).first
     }
 

@@ -89,7 +89,7 @@ public enum LokiLabels {
         default:
             guard let key = resourceLabels[name] else { return nil }
             let placeholder = sql.bind(key)
-            return "(SELECT \(sql.attributeString("a")) FROM \(sql.resourceAttributes("l.resource")) a WHERE \(sql.attributeKey("a")) = \(placeholder) LIMIT 1)"
+            return "(SELECT \(sql.attributeString("a")) FROM \(sql.resourceAttributes(SQLBuilder.resource(of: "l"))) a WHERE \(sql.attributeKey("a")) = \(placeholder) LIMIT 1)"
         }
     }
 

@@ -15,7 +15,7 @@ struct SQLLokiQueries: LokiQueries {
         let limitPlaceholder = sql.bind(Int64(limit))
         let order = backward ? "DESC" : "ASC"
         let rows = try await reader.rows(sql.query("""
-            SELECT \(nanos) AS ns, l.message, l.service_name, l.level, l.logger_name, l.trace_id, l.resource
+            SELECT \(nanos) AS ns, l.message, l.service_name, l.level, l.logger_name, l.trace_id, \(SQLBuilder.resource(of: "l")) AS resource
             FROM enterprise.structured_logs l
             WHERE l.timestamp >= \(lower) AND l.timestamp <= \(upper) AND \(filter)
               AND \(nanos) >= \(exactFrom) AND \(nanos) < \(exactTo)
@@ -76,8 +76,9 @@ struct SQLLokiQueries: LokiQueries {
         let limit = sql.bind(Int64(sampleRows))
         // Few distinct resources: the JSON is read once each.
         let rows = try await reader.rows(sql.query("""
-            SELECT DISTINCT x.service_name, x.logger_name, x.resource FROM (SELECT l.service_name, l.logger_name, l.resource
-            FROM enterprise.structured_logs l WHERE \(filter) ORDER BY l.timestamp DESC LIMIT \(limit)) x
+            SELECT y.service_name, y.logger_name, \(SQLBuilder.resource(of: "y")) AS resource
+            FROM (SELECT DISTINCT x.service_name, x.logger_name, x.resource_id FROM (SELECT l.service_name, l.logger_name, l.resource_id
+                  FROM enterprise.structured_logs l WHERE \(filter) ORDER BY l.timestamp DESC LIMIT \(limit)) x) y
             """))
         var names: Set<String> = []
         for row in rows {
@@ -131,8 +132,9 @@ struct SQLLokiQueries: LokiQueries {
         // attributes give one label set, so more rows are read than sets returned.
         let limitPlaceholder = sql.bind(Int64(min(limit, 100_000) * 4))
         let rows = try await reader.rows(sql.query("""
-            SELECT DISTINCT l.service_name, l.level, l.logger_name, l.resource FROM enterprise.structured_logs l
-            WHERE \(filter) ORDER BY l.service_name, l.level, l.logger_name LIMIT \(limitPlaceholder)
+            SELECT y.service_name, y.level, y.logger_name, \(SQLBuilder.resource(of: "y")) AS resource
+            FROM (SELECT DISTINCT l.service_name, l.level, l.logger_name, l.resource_id FROM enterprise.structured_logs l
+                  WHERE \(filter) ORDER BY l.service_name, l.level, l.logger_name LIMIT \(limitPlaceholder)) y
             """))
         var resources: [String: [String: String]] = [:]
         var seen: Set<[String: String]> = []

@@ -86,8 +86,13 @@ struct SQLTempoQueries: TempoQueries {
             let spans = self.sample(&sql, sample, columns: "tags")
             text = "SELECT DISTINCT k AS name FROM \(spans) s, jsonb_object_keys(CASE WHEN jsonb_typeof(s.tags) = 'object' THEN s.tags ELSE '{}'::jsonb END) k ORDER BY name LIMIT \(sql.bind(Int64(limit)))"
         case (.resource, _):
-            let spans = self.sample(&sql, sample, columns: "resource")
-            text = "SELECT DISTINCT \(sql.attributeKey("a")) AS name FROM \(spans) s, \(sql.resourceAttributes("s.resource")) a ORDER BY name LIMIT \(sql.bind(Int64(limit)))"
+            let spans = self.sample(&sql, sample, columns: "resource_id")
+            text = """
+                SELECT DISTINCT \(sql.attributeKey("a")) AS name
+                FROM (SELECT DISTINCT x.resource_id FROM \(spans) x) s JOIN enterprise.resources r ON r.id = s.resource_id,
+                     \(sql.resourceAttributes("r.resource")) a
+                ORDER BY name LIMIT \(sql.bind(Int64(limit)))
+                """
         }
         var names: [String] = []
         for row in try await reader.rows(sql.query(text)) {
@@ -165,12 +170,12 @@ struct SQLTempoQueries: TempoQueries {
             return (value, "(CASE WHEN jsonb_typeof(s.tags -> \(k1)) = 'number' AND (s.tags ->> \(k2)) ~ '^-?[0-9]+$' THEN 'int' ELSE jsonb_typeof(s.tags -> \(k1)) END)")
         case (.resourceAttribute(let key), .sqlite):
             let placeholder = sql.bind(key)
-            let value = "(SELECT coalesce(json_extract(a.value, '$.value.stringValue'), json_extract(a.value, '$.value.intValue'), json_extract(a.value, '$.value.doubleValue'), CASE json_extract(a.value, '$.value.boolValue') WHEN 1 THEN 'true' WHEN 0 THEN 'false' END) FROM json_each(s.resource, '$.attributes') a WHERE json_extract(a.value, '$.key') = \(placeholder) LIMIT 1)"
+            let value = "(SELECT coalesce(json_extract(a.value, '$.value.stringValue'), json_extract(a.value, '$.value.intValue'), json_extract(a.value, '$.value.doubleValue'), CASE json_extract(a.value, '$.value.boolValue') WHEN 1 THEN 'true' WHEN 0 THEN 'false' END) FROM json_each(\(SQLBuilder.resource(of: "s")), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(placeholder) LIMIT 1)"
             let again = sql.bind(key)
-            return (value, "(SELECT CASE WHEN json_extract(a.value, '$.value.stringValue') IS NOT NULL THEN 'string' WHEN json_extract(a.value, '$.value.intValue') IS NOT NULL THEN 'int' WHEN json_extract(a.value, '$.value.doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM json_each(s.resource, '$.attributes') a WHERE json_extract(a.value, '$.key') = \(again) LIMIT 1)")
+            return (value, "(SELECT CASE WHEN json_extract(a.value, '$.value.stringValue') IS NOT NULL THEN 'string' WHEN json_extract(a.value, '$.value.intValue') IS NOT NULL THEN 'int' WHEN json_extract(a.value, '$.value.doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM json_each(\(SQLBuilder.resource(of: "s")), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(again) LIMIT 1)")
         case (.resourceAttribute(let key), .postgres):
             let placeholder = sql.bind(key)
-            let attributes = sql.resourceAttributes("s.resource")
+            let attributes = sql.resourceAttributes(SQLBuilder.resource(of: "s"))
             let value = "(SELECT coalesce(a -> 'value' ->> 'stringValue', a -> 'value' ->> 'intValue', a -> 'value' ->> 'doubleValue', a -> 'value' ->> 'boolValue') FROM \(attributes) a WHERE a ->> 'key' = \(placeholder) LIMIT 1)"
             let again = sql.bind(key)
             return (value, "(SELECT CASE WHEN (a -> 'value' ->> 'stringValue') IS NOT NULL THEN 'string' WHEN (a -> 'value' ->> 'intValue') IS NOT NULL THEN 'int' WHEN (a -> 'value' ->> 'doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM \(attributes) a WHERE a ->> 'key' = \(again) LIMIT 1)")
@@ -196,7 +201,8 @@ struct SQLTempoQueries: TempoQueries {
         let rows = try await reader.rows(sql.query("""
             SELECT s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.operation_name, s.span_kind,
                    s.start_time_unix_nano, s.end_time_unix_nano, s.attributes, s.dropped_attributes_count, s.events,
-                   s.dropped_events_count, s.links, s.dropped_links_count, s.status_code, s.error_message, s.resource, s.scope
+                   s.dropped_events_count, s.links, s.dropped_links_count, s.status_code, s.error_message,
+                   \(SQLBuilder.resource(of: "s")) AS resource, \(SQLBuilder.scope(of: "s")) AS scope
             FROM enterprise.trace_spans s WHERE s.trace_id = \(placeholder)
             ORDER BY s.start_time_unix_nano, s.span_id
             """))

@@ -51,14 +51,14 @@ enum SpanConditionSQL {
         case .spanAttribute(let key):
             return spanAttribute(key, op, value, &sql)
         case .resourceAttribute(let key):
-            return resourceAttribute("s.resource", key, op, value, &sql)
+            return resourceAttribute(SQLBuilder.resource(of: "s"), key, op, value, &sql)
         case .attribute("service.name"):
             let span = spanAttribute("service.name", op, value, &sql)
             let column = compare("s.service_name", op, value, &sql)
             return "(\(span) OR \(column))"
         case .attribute(let key):
             let span = spanAttribute(key, op, value, &sql)
-            let resource = resourceAttribute("s.resource", key, op, value, &sql)
+            let resource = resourceAttribute(SQLBuilder.resource(of: "s"), key, op, value, &sql)
             return "(\(span) OR \(resource))"
         case .eventName:
             let each = elements("s.events", &sql)

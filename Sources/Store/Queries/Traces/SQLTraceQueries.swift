@@ -33,8 +33,11 @@ struct SQLTraceQueries: TraceQueries {
             """))
         guard let trace = traces.first else { return nil }
         let spans = try await reads.records(SpanRecord.self, sql.query("""
-            SELECT \(SpanRecord.selectList()) FROM enterprise.trace_spans WHERE trace_id = \(placeholder)
-            ORDER BY start_time_unix_nano, span_id
+            SELECT \(SpanRecord.selectList(alias: "s", replacing: [
+                "resource": "\(SQLBuilder.resource(of: "s")) AS resource", "scope": "\(SQLBuilder.scope(of: "s")) AS scope",
+            ]))
+            FROM enterprise.trace_spans s WHERE s.trace_id = \(placeholder)
+            ORDER BY s.start_time_unix_nano, s.span_id
             """))
         return TraceDetail(trace: trace, spans: spans)
     }

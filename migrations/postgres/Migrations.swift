@@ -21,6 +21,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
 /// The table each migration rewrites, vacuumed and analysed once it is applied.
 public let postgresRewrittenTables: [String: String] = [
     "015": "enterprise.structured_logs", "017": "enterprise.trace_spans, enterprise.structured_logs",
+    "022": "enterprise.metric_points",
 ]
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -5,3 +5,6 @@
 ALTER TABLE enterprise.alert_rules ADD COLUMN metric_name TEXT;
 ALTER TABLE enterprise.alert_rules ADD COLUMN metric_aggregation TEXT;
 ALTER TABLE enterprise.alert_rules ADD COLUMN metric_attributes TEXT NOT NULL DEFAULT '{}';
+
+-- PostgreSQL also partitions `enterprise.metric_points` by day here; SQLite's retention deletes
+-- points in bounded slices through `idx_metric_points_time` (docs/partitioning.md).

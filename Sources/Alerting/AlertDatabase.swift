@@ -2,9 +2,9 @@ import Logging
 import Store
 
 /// The alert engine's access to the store: its alert tables and leadership (`AlertStore`),
-/// the built-in metrics (`AlertMetricQueries`), OTLP metrics (`MetricQueries`), and rules' own SQL (`custom_sql`) through the
-/// store's `RuleQueryRunner`, which runs it where the database limits it
-/// (docs/security-customsql.md).
+/// the built-in metrics (`AlertMetricQueries`), OTLP metrics (`MetricQueries`), and rules' own
+/// SQL (`custom_sql`) through the store's `RuleQueryRunner`, which runs it where the database
+/// limits it (docs/security-customsql.md).
 public final class AlertDatabase: Sendable {
     /// Rules, instances, notification attempts; the evaluator's leadership.
     public let alerts: any AlertStore

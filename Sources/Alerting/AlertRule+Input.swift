@@ -126,7 +126,8 @@ extension AlertRule {
         return rule
     }
 
-    /// `metric_attributes`: an object of at most 20 attribute names and their string values.
+    /// `metric_attributes`: an object of at most 20 attribute names and their values (strings,
+    /// or numbers and booleans kept as their text, as the store compares them).
     private static func metricAttributes(_ value: JSONValue) throws(RuleValidationError) -> [String: String] {
         let field = "metric_attributes"
         if value == .null { return [:] }

@@ -1,8 +1,9 @@
 import Foundation
 import Store
 
-/// What a rule measures (docs/alerting.md, "Metric types"). The store computes every type but
-/// `custom_sql` (`AlertMetric`), which runs through its `RuleQueryRunner`.
+/// What a rule measures (docs/alerting.md, "Metric types"). The store computes the built-in
+/// types (`AlertMetric`) and `metric` (`MetricQueries.aggregate`); `custom_sql` runs through its
+/// `RuleQueryRunner`.
 public enum MetricType: String, Sendable, CaseIterable, Codable {
     /// Failed spans plus ERROR/CRITICAL log records in the window.
     case errorCount = "error_count"

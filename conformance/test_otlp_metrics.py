@@ -145,3 +145,29 @@ def test_prometheus_scrapes_the_otlp_metrics(sightline, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate(timeout=5)
+
+
+def _preview(sightline, rule: dict) -> dict:
+    body = json.dumps({"name": "conformance", "metric_type": "metric", "condition": "gt", "threshold": 1} | rule).encode()
+    request = urllib.request.Request(f"{sightline.http_url}/api/observability/alerts/rules/preview", data=body,
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        return json.load(response)
+
+
+def test_metric_alert_rules_read_the_sdk_metrics(sightline):
+    """The `metric` rule type on what the SDK sent, evaluated once through the rule preview."""
+    service = f"metric-rules-{uuid.uuid4().hex[:8]}"
+    _export(sightline, "protobuf", service)
+
+    orders = _preview(sightline, {"metric_name": "orders", "metric_aggregation": "max", "service_name": service,
+                                  "metric_attributes": {"shop": "north"}, "threshold": 5})
+    assert orders["value"] == 7 and orders["breached"] is True
+    other_shop = _preview(sightline, {"metric_name": "orders", "service_name": service, "metric_attributes": {"shop": "south"}})
+    assert other_shop["value"] is None
+    # 0.2, 0.7 and 3.0 s in the SDK's default (0, 5] bucket: the 95th percentile interpolated in it.
+    latency = _preview(sightline, {"metric_name": "checkout.duration", "metric_aggregation": "p95", "service_name": service})
+    assert abs(latency["value"] - 5 * 0.95) < 1e-9, latency
+    mean = _preview(sightline, {"metric_name": "checkout.duration", "service_name": service})
+    assert abs(mean["value"] - 1.3) < 1e-9, mean

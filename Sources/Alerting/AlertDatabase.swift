@@ -2,14 +2,16 @@ import Logging
 import Store
 
 /// The alert engine's access to the store: its alert tables and leadership (`AlertStore`),
-/// the built-in metrics (`AlertMetricQueries`), and rules' own SQL (`custom_sql`) through the
-/// store's `RuleQueryRunner`, which runs it where the database limits it
-/// (docs/security-customsql.md).
+/// the built-in metrics (`AlertMetricQueries`), OTLP metrics (`MetricQueries`), and rules' own
+/// SQL (`custom_sql`) through the store's `RuleQueryRunner`, which runs it where the database
+/// limits it (docs/security-customsql.md).
 public final class AlertDatabase: Sendable {
     /// Rules, instances, notification attempts; the evaluator's leadership.
     public let alerts: any AlertStore
     /// The built-in metric types over a window.
     public let metricQueries: any AlertMetricQueries
+    /// Ingested OTLP metrics, for the `metric` type.
+    public let metricSeries: any MetricQueries
     /// Rules' own SQL, at most a few statements at once (previews and evaluations together).
     private let ruleQueries: any RuleQueryRunner
     let logger: Logger
@@ -22,12 +24,15 @@ public final class AlertDatabase: Sendable {
         if let reason = ruleQueries.unavailableReason {
             logger.warning("custom_sql rules are refused: \(reason)")
         }
-        return AlertDatabase(alerts: store.queries.alerts, metricQueries: store.queries.alertMetrics, ruleQueries: ruleQueries, logger: logger)
+        return AlertDatabase(alerts: store.queries.alerts, metricQueries: store.queries.alertMetrics,
+                             metricSeries: store.queries.metrics, ruleQueries: ruleQueries, logger: logger)
     }
 
-    private init(alerts: any AlertStore, metricQueries: any AlertMetricQueries, ruleQueries: any RuleQueryRunner, logger: Logger) {
+    private init(alerts: any AlertStore, metricQueries: any AlertMetricQueries, metricSeries: any MetricQueries,
+                 ruleQueries: any RuleQueryRunner, logger: Logger) {
         self.alerts = alerts
         self.metricQueries = metricQueries
+        self.metricSeries = metricSeries
         self.ruleQueries = ruleQueries
         self.logger = logger
     }

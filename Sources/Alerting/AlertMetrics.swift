@@ -2,7 +2,8 @@ import Foundation
 import Store
 
 /// Computes a rule's metric over its window: the built-in types through the store's
-/// `AlertMetricQueries`, `custom_sql` through its `RuleQueryRunner` (docs/alerting.md).
+/// `AlertMetricQueries`, `metric` through its `MetricQueries.aggregate`, `custom_sql` through
+/// its `RuleQueryRunner` (docs/alerting.md).
 public struct AlertMetrics: Sendable {
     let database: AlertDatabase
     /// Limit for one `custom_sql` evaluation.
@@ -22,6 +23,12 @@ public struct AlertMetrics: Sendable {
 
     /// The rule's value at `now`, or `nil` for "no data".
     public func value(of rule: AlertRule, at now: Date) async throws -> Double? {
+        if let query = rule.metricQuery {
+            let window = AlertMetricWindow(minutes: rule.windowMinutes, endingAt: now)
+            let filter = MetricSeriesFilter(name: query.name, sinceUnixNano: window.sinceUnixNano, untilUnixNano: window.untilUnixNano,
+                                            attributes: query.attributes, serviceName: rule.serviceName)
+            return try await database.metricSeries.aggregate(query.aggregation, of: filter)
+        }
         guard let metric = rule.metricType.builtIn else {
             guard let sql = rule.customSQL else { return nil }
             return try await database.runCustomSQL(sql, timeout: customSQLTimeout, waitingAtMost: customSQLWait)
@@ -33,7 +40,7 @@ public struct AlertMetrics: Sendable {
 }
 
 extension MetricType {
-    /// The store's built-in metric of this type; `nil` for `custom_sql`.
+    /// The store's built-in metric of this type; `nil` for `custom_sql` and `metric`.
     var builtIn: AlertMetric? {
         switch self {
         case .errorCount: .errorCount
@@ -46,7 +53,7 @@ extension MetricType {
         case .llmTokens: .llmTokens
         case .cacheHitRate: .cacheHitRate
         case .memoryPercent: .memoryPercent
-        case .customSQL: nil
+        case .customSQL, .metric: nil
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// A refused rule: the field and the problem (`"threshold: expected a number"`).
 public struct RuleValidationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -17,7 +18,8 @@ extension AlertRule {
         let known: Set<String> = [
             "name", "description", "metric_type", "condition", "threshold", "window_minutes", "evaluation_interval_seconds",
             "custom_sql", "severity", "notification_channels", "cooldown_minutes", "enabled", "service_name", "operation_name",
-            "for_minutes", "repeat_interval_minutes", "notification_config", "created_by",
+            "for_minutes", "repeat_interval_minutes", "notification_config", "created_by", "metric_name", "metric_aggregation",
+            "metric_attributes",
         ]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) { throw fail(unknown, "unknown field") }
 
@@ -98,11 +100,51 @@ extension AlertRule {
         } else if rule.customSQL != nil, object["custom_sql"] != nil {
             throw fail("custom_sql", "only for metric_type custom_sql")
         }
-        if !rule.metricType.isScopable, object["service_name"] != nil || object["operation_name"] != nil,
-           rule.serviceName != nil || rule.operationName != nil {
-            throw fail(object["service_name"] != nil ? "service_name" : "operation_name", "does not apply to \(rule.metricType.rawValue)")
+        if object["service_name"] != nil, rule.serviceName != nil, !rule.metricType.hasService {
+            throw fail("service_name", "does not apply to \(rule.metricType.rawValue)")
+        }
+        if object["operation_name"] != nil, rule.operationName != nil, !rule.metricType.hasOperation {
+            throw fail("operation_name", "does not apply to \(rule.metricType.rawValue)")
+        }
+
+        // The `metric` type's fields: required name, aggregation `avg` unless given, filters.
+        var query = rule.metricQuery ?? MetricRuleQuery(name: "")
+        if let name = try text("metric_name") { query.name = name ?? "" }
+        if let aggregation = try choice("metric_aggregation", MetricAggregation.self) { query.aggregation = aggregation }
+        if let value = object["metric_attributes"] { query.attributes = try metricAttributes(value) }
+        if rule.metricType == .metric {
+            if query.name.isEmpty { throw fail("metric_name", "required when metric_type is metric") }
+            rule.metricQuery = query
+        } else {
+            let given = ["metric_name", "metric_aggregation", "metric_attributes"].first { field in
+                guard let value = object[field] else { return false }
+                return value != .null && value != .object([:])
+            }
+            if let given { throw fail(given, "only for metric_type metric") }
+            rule.metricQuery = nil
         }
         return rule
+    }
+
+    /// `metric_attributes`: an object of at most 20 attribute names and their values (strings,
+    /// or numbers and booleans kept as their text, as the store compares them).
+    private static func metricAttributes(_ value: JSONValue) throws(RuleValidationError) -> [String: String] {
+        let field = "metric_attributes"
+        if value == .null { return [:] }
+        guard case .object(let object) = value else { throw RuleValidationError(field: field, problem: "expected an object of attribute names and values") }
+        guard object.count <= 20 else { throw RuleValidationError(field: field, problem: "at most 20 attributes") }
+        var attributes: [String: String] = [:]
+        for (key, value) in object {
+            guard !key.isEmpty, key.count <= 255 else { throw RuleValidationError(field: field, problem: "attribute names are 1 to 255 characters") }
+            switch value {
+            case .string(let text) where text.count <= 1000: attributes[key] = text
+            case .number(let number) where number.isFinite:
+                attributes[key] = number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+            case .bool(let flag): attributes[key] = flag ? "true" : "false"
+            default: throw RuleValidationError(field: "\(field).\(key)", problem: "expected a string, number or boolean value")
+            }
+        }
+        return attributes
     }
 
     private static func overrides(_ config: [String: JSONValue], egress: EgressPolicy) throws(RuleValidationError) -> NotificationOverrides {

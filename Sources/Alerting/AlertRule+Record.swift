@@ -2,11 +2,18 @@ import Foundation
 import Store
 
 extension AlertRule {
-    /// A stored rule; `nil` when it names an unknown metric type or condition. Columns left
-    /// NULL take the defaults of a new rule.
+    /// A stored rule; `nil` when it names an unknown metric type, condition or aggregation, or
+    /// is a `metric` rule without a metric name. Columns left NULL take the defaults of a new rule.
     init?(record: AlertRuleRecord) {
         guard let metric = MetricType(rawValue: record.metricType), let condition = AlertCondition(rawValue: record.condition) else {
             return nil
+        }
+        var metricQuery: MetricRuleQuery?
+        if metric == .metric {
+            guard let name = record.metricName, !name.isEmpty,
+                  let aggregation = MetricAggregation(rawValue: record.metricAggregation ?? MetricAggregation.avg.rawValue) else { return nil }
+            let attributes = (try? JSONSerialization.jsonObject(with: Data(record.metricAttributesJSON.utf8))) as? [String: String] ?? [:]
+            metricQuery = MetricRuleQuery(name: name, aggregation: aggregation, attributes: attributes)
         }
         let channelNames = (record.notificationChannelsJSON.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String]) ?? []
         self.init(
@@ -18,7 +25,7 @@ extension AlertRule {
             cooldownMinutes: Int(record.cooldownMinutes ?? 15), enabled: record.enabled ?? true,
             serviceName: record.serviceName, operationName: record.operationName,
             forMinutes: Int(record.forMinutes), repeatIntervalMinutes: Int(record.repeatIntervalMinutes),
-            overrides: NotificationOverrides(json: record.notificationConfigJSON) ?? NotificationOverrides())
+            overrides: NotificationOverrides(json: record.notificationConfigJSON) ?? NotificationOverrides(), metricQuery: metricQuery)
     }
 
     /// What the store keeps of the rule's definition.
@@ -28,7 +35,15 @@ extension AlertRule {
             windowMinutes: windowMinutes, evaluationIntervalSeconds: evaluationIntervalSeconds, customSQL: customSQL,
             severity: severity.rawValue, notificationChannelsJSON: "[" + channels.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]",
             cooldownMinutes: cooldownMinutes, enabled: enabled, serviceName: serviceName, operationName: operationName,
-            forMinutes: forMinutes, repeatIntervalMinutes: repeatIntervalMinutes, notificationConfigJSON: overrides.json)
+            forMinutes: forMinutes, repeatIntervalMinutes: repeatIntervalMinutes, notificationConfigJSON: overrides.json,
+            metricName: metricQuery?.name, metricAggregation: metricQuery?.aggregation.rawValue,
+            metricAttributesJSON: Self.json(metricQuery?.attributes ?? [:]))
+    }
+
+    /// A flat object as JSON text (keys sorted).
+    static func json(_ object: [String: String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// A new instance of this rule's alert, pending or firing, at `value`.
@@ -38,10 +53,7 @@ extension AlertRule {
     }
 
     /// The alert's labels as a JSON object (keys sorted).
-    var labelsJSON: String {
-        let data = (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+    var labelsJSON: String { Self.json(labels) }
 }
 
 extension NotificationOverrides {

@@ -1,7 +1,9 @@
 import Foundation
+import Store
 
-/// What a rule measures (docs/alerting.md, "Metric types"). The store computes every type but
-/// `custom_sql` (`AlertMetric`), which runs through its `RuleQueryRunner`.
+/// What a rule measures (docs/alerting.md, "Metric types"). The store computes the built-in
+/// types (`AlertMetric`) and `metric` (`MetricQueries.aggregate`); `custom_sql` runs through its
+/// `RuleQueryRunner`.
 public enum MetricType: String, Sendable, CaseIterable, Codable {
     /// Failed spans plus ERROR/CRITICAL log records in the window.
     case errorCount = "error_count"
@@ -26,14 +28,20 @@ public enum MetricType: String, Sendable, CaseIterable, Codable {
     case memoryPercent = "memory_percent"
     /// The rule's own read-only query, returning one number (docs/security-customsql.md).
     case customSQL = "custom_sql"
+    /// An ingested OTLP metric (`metric_name`), its window's points reduced by
+    /// `metric_aggregation`, optionally only the series carrying `metric_attributes`.
+    case metric
 
-    /// Whether `service_name`/`operation_name` narrow the metric.
-    var isScopable: Bool {
+    /// Whether `service_name` narrows the metric.
+    var hasService: Bool {
         switch self {
-        case .errorCount, .errorRate, .latencyP95, .latencyP99, .ragLatencyP95, .logCount: true
+        case .errorCount, .errorRate, .latencyP95, .latencyP99, .ragLatencyP95, .logCount, .metric: true
         default: false
         }
     }
+
+    /// Whether `operation_name` narrows the metric.
+    var hasOperation: Bool { hasService && self != .metric }
 }
 
 /// How a value is compared with the threshold.
@@ -136,12 +144,15 @@ public struct AlertRule: Sendable, Equatable {
     /// Re-notify a still-firing (not acknowledged) alert this often (0: never).
     public var repeatIntervalMinutes: Int
     public var overrides: NotificationOverrides
+    /// What a `metric` rule watches (`nil` for every other type).
+    public var metricQuery: MetricRuleQuery?
 
     public init(id: String = "", name: String, description: String? = nil, metricType: MetricType, condition: AlertCondition,
                 threshold: Double, windowMinutes: Int = 5, evaluationIntervalSeconds: Int = 60, customSQL: String? = nil,
                 severity: AlertSeverity = .warning, channels: [NotificationChannel] = [.slack], cooldownMinutes: Int = 15,
                 enabled: Bool = true, serviceName: String? = nil, operationName: String? = nil, forMinutes: Int = 0,
-                repeatIntervalMinutes: Int = 0, overrides: NotificationOverrides = NotificationOverrides()) {
+                repeatIntervalMinutes: Int = 0, overrides: NotificationOverrides = NotificationOverrides(),
+                metricQuery: MetricRuleQuery? = nil) {
         self.id = id
         self.name = name
         self.description = description
@@ -160,6 +171,7 @@ public struct AlertRule: Sendable, Equatable {
         self.forMinutes = forMinutes
         self.repeatIntervalMinutes = repeatIntervalMinutes
         self.overrides = overrides
+        self.metricQuery = metricQuery
     }
 
     /// The alert's labels: what identifies it (its fingerprint) and what receivers group by.
@@ -167,6 +179,7 @@ public struct AlertRule: Sendable, Equatable {
         var labels = ["alertname": name, "rule_id": id, "severity": severity.rawValue, "metric_type": metricType.rawValue]
         if let serviceName { labels["service"] = serviceName }
         if let operationName { labels["operation"] = operationName }
+        if let metricQuery { labels["metric_name"] = metricQuery.name }
         return labels
     }
 
@@ -178,14 +191,31 @@ public struct AlertRule: Sendable, Equatable {
                     repeatInterval: repeatIntervalMinutes > 0 ? .seconds(repeatIntervalMinutes * 60) : nil)
     }
 
-    /// `"<name>: <metric> is <value> (threshold: <op> <threshold>)"`.
+    /// `"<name>: <metric> is <value> (threshold: <op> <threshold>)"`; a `metric` rule names its
+    /// aggregation and metric (`p95(http.server.request.duration)`).
     public func message(value: Double) -> String {
-        "\(name): \(metricType.rawValue) is \(Self.format(value)) (threshold: \(condition.symbol) \(Self.format(threshold)))"
+        let measured = metricQuery.map { "\($0.aggregation.rawValue)(\($0.name))" } ?? metricType.rawValue
+        return "\(name): \(measured) is \(Self.format(value)) (threshold: \(condition.symbol) \(Self.format(threshold)))"
     }
 
     static func format(_ value: Double) -> String {
         if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
         return String(format: "%.4g", value)
+    }
+}
+
+/// What a `metric` rule watches: an OTLP metric by name, the aggregation of its window's
+/// points (`MetricAggregation`), and attributes its series must carry (point attributes, or
+/// failing those resource attributes).
+public struct MetricRuleQuery: Sendable, Equatable {
+    public var name: String
+    public var aggregation: MetricAggregation
+    public var attributes: [String: String]
+
+    public init(name: String, aggregation: MetricAggregation = .avg, attributes: [String: String] = [:]) {
+        self.name = name
+        self.aggregation = aggregation
+        self.attributes = attributes
     }
 }
 

@@ -264,6 +264,8 @@ public struct AlertsAPI: Sendable {
             "cooldown_minutes": value(rule.cooldownMinutes), "enabled": value(rule.enabled), "service_name": value(rule.serviceName),
             "operation_name": value(rule.operationName), "for_minutes": rule.forMinutes, "repeat_interval_minutes": rule.repeatIntervalMinutes,
             "notification_config": (overrides?.setKeys ?? []).reduce(into: [String: Any]()) { $0[$1] = "(set)" },
+            "metric_name": value(rule.metricName), "metric_aggregation": value(rule.metricAggregation),
+            "metric_attributes": json(rule.metricAttributesJSON),
             "last_evaluated_at": value(rule.lastEvaluatedAt), "last_triggered_at": value(rule.lastTriggeredAt),
             "last_value": value(rule.lastValue), "last_error": value(rule.lastError), "created_at": value(rule.createdAt),
             "created_by": value(rule.createdBy), "updated_at": value(rule.updatedAt),

@@ -112,6 +112,13 @@ struct AlertRulesAPITests {
                 ("notification_config.webhook_url", ["notification_config": ["webhook_url": "ftp://x"]]),
                 ("notification_config.token", ["notification_config": ["token": "x"]]),
                 ("bogus", ["bogus": 1]),
+                ("metric_name", ["metric_type": "metric"]),
+                ("metric_name", ["metric_name": "orders"]),
+                ("metric_aggregation", ["metric_type": "metric", "metric_name": "orders", "metric_aggregation": "median"]),
+                ("metric_aggregation", ["metric_aggregation": "avg"]),
+                ("metric_attributes", ["metric_type": "metric", "metric_name": "orders", "metric_attributes": "shop=north"]),
+                ("metric_attributes.shop", ["metric_type": "metric", "metric_name": "orders", "metric_attributes": ["shop": ["north"]]]),
+                ("operation_name", ["metric_type": "metric", "metric_name": "orders", "operation_name": "GET /"]),
             ]
             try await Sightline.with(database: database, environment: ["SIGHTLINE_ALERTS_ENABLED": "false"]) { sightline in
                 for (field, change) in cases {

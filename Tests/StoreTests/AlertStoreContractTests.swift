@@ -46,6 +46,7 @@ import Testing
             #expect(Self.json(stored.notificationConfigJSON) == Self.json(rule.notificationConfigJSON))
             #expect(stored.createdBy == "ops@example.com" && stored.createdAt != nil && stored.updatedAt != nil)
             #expect(stored.lastEvaluatedAt == nil && stored.lastTriggeredAt == nil && stored.lastValue == nil && stored.lastError == nil)
+            #expect(stored.metricName == nil && stored.metricAggregation == nil && Self.json(stored.metricAttributesJSON) == Self.json("{}"))
 
             // Unknown and malformed ids match nothing.
             #expect(try await alerts.rule(id: "00000000-0000-4000-8000-000000000000") == nil)
@@ -68,11 +69,17 @@ import Testing
             changed.serviceName = nil
             changed.operationName = "POST /pay"
             changed.enabled = false
+            changed.metricType = "metric"
+            changed.metricName = "orders"
+            changed.metricAggregation = "rate"
+            changed.metricAttributesJSON = #"{"shop":"north"}"#
             #expect(try await alerts.updateRule(id: id, changed, at: Self.at(1)))
             let updated = try #require(try await alerts.rule(id: id))
             #expect(updated.name == changed.name && updated.threshold == 0 && updated.customSQL == "SELECT 1" && updated.enabled == false)
             #expect(updated.serviceName == nil && updated.operationName == "POST /pay")
             #expect(Self.json(updated.notificationChannelsJSON) == Self.json("[]"))
+            #expect(updated.metricType == "metric" && updated.metricName == "orders" && updated.metricAggregation == "rate")
+            #expect(Self.json(updated.metricAttributesJSON) == Self.json(#"{"shop":"north"}"#))
             #expect(updated.updatedAt == Self.text(Self.at(1)))
             #expect(updated.createdAt == stored.createdAt && updated.createdBy == "ops@example.com")
             #expect(try await alerts.updateRule(id: "00000000-0000-4000-8000-000000000000", changed, at: Self.at(1)) == false)

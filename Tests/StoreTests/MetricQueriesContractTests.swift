@@ -102,6 +102,32 @@ import Testing
         }
     }
 
+    @Test("a cumulative series that started inside the window counts from zero", arguments: StoreKind.available)
+    func seriesStartedInTheWindow(_ kind: StoreKind) async throws {
+        try await withTestStore(kind) { store, _ in
+            // As an SDK exports a new counter and histogram twice (a flush, then shut-down) with
+            // nothing recorded in between: 6 orders and 3 observations ≤ 5, all since 45 s ago.
+            var batch = WriteBatch()
+            batch.metricSeries = [
+                Self.series("d000000000000001", "new.orders", type: "sum", temporality: "cumulative"),
+                Self.series("d000000000000002", "new.latency", type: "histogram", temporality: "cumulative", unit: "s"),
+            ]
+            let start = Self.end - 45 * Self.second
+            for offset: Int64 in [40, 10] {
+                let time = Self.end - offset * Self.second
+                batch.metricPoints.append(MetricPointRow(seriesID: "d000000000000001", timeUnixNano: time, startTimeUnixNano: start, value: 6))
+                batch.metricPoints.append(MetricPointRow(seriesID: "d000000000000002", timeUnixNano: time, startTimeUnixNano: start,
+                                                         count: 3, sum: 3.9, buckets: #"{"bounds":[0,5,10],"counts":[0,3,0,0]}"#))
+            }
+            try await store.write(batch)
+            let metrics = store.queries.metrics
+            #expect(try await metrics.aggregate(.rate, of: Self.filter("new.orders")).map { abs($0 - 0.1) < 1e-9 } == true, "6 over 60 s")
+            #expect(try await metrics.aggregate(.p95, of: Self.filter("new.latency")).map { abs($0 - 4.75) < 1e-9 } == true)
+            // Over a window that began after the series started: only the growth inside it (none).
+            #expect(try await metrics.aggregate(.rate, of: Self.filter("new.orders", seconds: 30)) == 0)
+        }
+    }
+
     @Test("memory_percent averages the host readings of the window", arguments: StoreKind.available)
     func memoryPercent(_ kind: StoreKind) async throws {
         try await withTestStore(kind) { store, _ in

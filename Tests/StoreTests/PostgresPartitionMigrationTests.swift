@@ -4,7 +4,7 @@ import StoreTestSupport
 import Synchronization
 import Testing
 
-/// Migration 017 on a populated store, and the partitions a 24-hour query reads.
+/// Migrations 017 and 022 on a populated store, and the partitions a 24-hour query reads.
 @Suite struct PostgresPartitionMigrationTests {
     typealias Contract = QueryContractData
     static let day = DayPartitionTests.day
@@ -100,7 +100,7 @@ import Testing
 
             try await database.execute("DELETE FROM enterprise.schema_migrations WHERE version = '017'")
             try await withTestStore(.postgres, database: database) { store, database in
-                for table in PartitionedTable.allCases {
+                for table in [PartitionedTable.traceSpans, .structuredLogs] {
                     #expect(try await database.rows("SELECT relkind::text AS k FROM pg_class WHERE oid = 'enterprise.\(table.rawValue)'::regclass").first?.string("k") == "p")
                     let counts = try await PostgresPartitionTests.partitionCounts(database, table.rawValue)
                     #expect(counts.count == 5, "four days and the default: \(counts)")
@@ -140,10 +140,10 @@ final class PlanRecordingStore: TelemetryStore {
     func close() async throws {}
 
     func read(_ query: ReadQuery) async throws -> [ResultRow] {
-        if query.sql.contains("trace_spans") || query.sql.contains("structured_logs") {
+        if query.sql.contains("trace_spans") || query.sql.contains("structured_logs") || query.sql.contains("metric_points") {
             let plan = try await inner.read(ReadQuery(sql: "EXPLAIN " + query.sql, binds: query.binds))
             let text = plan.compactMap { $0.values.first?.text }.joined(separator: "\n")
-            let partitions = Set(text.matches(of: /(trace_spans|structured_logs)_(p\d{8}|default)/).map { String($0.output.0) })
+            let partitions = Set(text.matches(of: /(trace_spans|structured_logs|metric_points)_(p\d{8}|default)/).map { String($0.output.0) })
             plans.withLock { $0.append((query.sql, partitions)) }
         }
         return try await inner.read(query)
@@ -164,8 +164,10 @@ final class PlanRecordingStore: TelemetryStore {
             try await #require(store.timePartitions).ensurePartitions(around: now - 5 * Self.day)
             let times = stride(from: now - 7 * Self.day, to: now, by: Int(Self.day / 24)).map { $0 }
             try await store.write(PostgresPartitionTests.batch(at: times, tag: "f"))
+            try await store.write(PostgresPartitionTests.metricBatch(at: times))
             try await database.execute("ANALYZE enterprise.trace_spans")
             try await database.execute("ANALYZE enterprise.structured_logs")
+            try await database.execute("ANALYZE enterprise.metric_points")
 
             let recording = PlanRecordingStore(store)
             let queries = StoreQueries(
@@ -174,7 +176,7 @@ final class PlanRecordingStore: TelemetryStore {
                 tempo: SQLTempoQueries(reader: DialectReader(dialect: .postgres) { try await recording.read($0) }),
                 loki: SQLLokiQueries(reader: DialectReader(dialect: .postgres) { try await recording.read($0) }),
                 alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(), spanMetrics: UnsupportedQueries(),
-                retention: UnsupportedQueries(), metrics: UnsupportedQueries())
+                retention: UnsupportedQueries(), metrics: SQLMetricQueries(reads: StoreReads(recording), delete: { _ in 0 }))
             let since = now - Self.day
             _ = try await queries.traces.traceSummary(since: since, service: nil)
             _ = try await queries.logs.logList(LogFilter(since: since), limit: 100, offset: 0, countLimit: 1_000)
@@ -186,14 +188,18 @@ final class PlanRecordingStore: TelemetryStore {
                                                            lineFilters: [LokiLineMatch(.contains, "served")]),
                                              from: since, toExclusive: now, limit: 100, backward: true)
             for source in ErrorSource.allCases { _ = try await queries.errors.errorTallies(source, since: since, limit: 20) }
+            let points = MetricSeriesFilter(name: "queue.depth", sinceUnixNano: since, untilUnixNano: now)
+            for aggregation in MetricAggregation.allCases { _ = try await queries.metrics.aggregate(aggregation, of: points) }
+            _ = try await queries.metrics.series(points, stepNanoseconds: Self.day / 24, limit: 1_000)
 
             let oldest = today - 1 // the day the window starts in; later days (empty ones ahead) may be read
             let plans = recording.plans.withLock { $0 }
-            #expect(plans.count >= 6, "\(plans.map(\.sql))")
+            #expect(plans.count >= 11, "\(plans.map(\.sql))")
+            #expect(plans.contains { $0.partitions.contains { $0.hasPrefix("metric_points_p") } })
             for plan in plans {
                 #expect(!plan.partitions.isEmpty, "reads a partition: \(plan.sql)")
                 for name in plan.partitions where !name.hasSuffix("_default") {
-                    let day = DayPartition(table: .traceSpans, name: name) ?? DayPartition(table: .structuredLogs, name: name)
+                    let day = PartitionedTable.allCases.lazy.compactMap { DayPartition(table: $0, name: name) }.first
                     #expect(day.map { $0.day >= oldest } == true, "\(name) read by \(plan.sql)")
                 }
             }

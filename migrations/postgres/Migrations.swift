@@ -16,12 +16,14 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("017", "time_partitions", text(PackageResources._17_time_partitions_sql)),
     ("018", "metrics", text(PackageResources._18_metrics_sql)),
     ("019", "stored_contexts", text(PackageResources._19_stored_contexts_sql)),
+    ("022", "metric_alerts_and_partitions", text(PackageResources._22_metric_alerts_and_partitions_sql)),
 ]
 
 /// The table each migration rewrites, vacuumed and analysed once it is applied.
 public let postgresRewrittenTables: [String: String] = [
     "015": "enterprise.structured_logs", "017": "enterprise.trace_spans, enterprise.structured_logs",
     "019": "enterprise.trace_spans, enterprise.structured_logs",
+    "022": "enterprise.metric_points",
 ]
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -1,17 +1,23 @@
 import Foundation
 
-/// A PostgreSQL table stored as one partition per UTC day (migration 017, docs/partitioning.md).
+/// A PostgreSQL table stored as one partition per UTC day (migrations 017 and 022,
+/// docs/partitioning.md).
 public enum PartitionedTable: String, Sendable, CaseIterable {
     case traceSpans = "trace_spans"
     case structuredLogs = "structured_logs"
+    case metricPoints = "metric_points"
 
-    /// The partition key: the span's start, the record's time.
+    /// The partition key: the span's start, the record's time, the point's time.
     var key: String {
         switch self {
         case .traceSpans: "start_time"
         case .structuredLogs: "timestamp"
+        case .metricPoints: "time_unix_nano"
         }
     }
+
+    /// Whether the key is Unix nanoseconds (`bigint`) rather than a `timestamptz`.
+    var keyIsUnixNano: Bool { self == .metricPoints }
 
     /// The partition that takes the rows no day holds.
     var defaultPartition: String { "\(rawValue)_default" }
@@ -61,9 +67,10 @@ public struct DayPartition: Sendable, Hashable, Comparable {
     public var lowerUnixNano: Int64 { day * Self.nanosecondsPerDay }
     public var upperUnixNano: Int64 { (day + 1) * Self.nanosecondsPerDay }
 
-    /// The bounds as `timestamptz` literals (from integers: nothing to escape).
-    var lowerLiteral: String { Self.literal(lowerUnixNano) }
-    var upperLiteral: String { Self.literal(upperUnixNano) }
+    /// The bounds as literals of the key's type, `timestamptz` or Unix nanoseconds (from
+    /// integers: nothing to escape).
+    var lowerLiteral: String { table.keyIsUnixNano ? String(lowerUnixNano) : Self.literal(lowerUnixNano) }
+    var upperLiteral: String { table.keyIsUnixNano ? String(upperUnixNano) : Self.literal(upperUnixNano) }
 
     private static func literal(_ unixNano: Int64) -> String {
         "'" + Timestamp.iso8601(unixNano: unixNano).prefix(19).replacingOccurrences(of: "T", with: " ") + "+00'"
@@ -81,7 +88,7 @@ public struct DayPartition: Sendable, Hashable, Comparable {
 /// What partition upkeep does, decided from the partitions that exist: no I/O.
 public enum PartitionPlan {
     /// How far from now a day gets a partition for the rows the default partition holds: a
-    /// year, as migration 017. Rows further off stay in the default partition.
+    /// year, as migrations 017 and 022. Rows further off stay in the default partition.
     public static let reach: Int64 = 366 * DayPartition.nanosecondsPerDay
 
     /// The days from `daysBack` before the day of `now` to `daysAhead` after it, and the days

@@ -34,6 +34,7 @@ struct PostgresRetentionQueries: RetentionQueries {
         switch signal {
         case .traces: try await deleteExpiredTraces(before: cutoffUnixNano, limit: limit)
         case .logs: try await deleteExpiredLogs(before: cutoffUnixNano, limit: limit)
+        case .metrics: try await deleteExpiredMetrics(before: cutoffUnixNano, limit: limit)
         default: try await deleteRows(statements.slice(signal, before: cutoffUnixNano, limit: limit))
         }
     }
@@ -52,6 +53,14 @@ struct PostgresRetentionQueries: RetentionQueries {
     func deleteExpiredLogs(before cutoffUnixNano: Int64, limit: Int) async throws(StoreError) -> DeletedRows {
         var deleted = try await dropDays(of: .structuredLogs, before: cutoffUnixNano)
         deleted.add(try await deleteRows(statements.slice(.logs, before: cutoffUnixNano, limit: limit)))
+        return deleted
+    }
+
+    /// OTLP metric points: the whole day partitions before the cutoff, then the rest by rows,
+    /// then the series no longer seen.
+    func deleteExpiredMetrics(before cutoffUnixNano: Int64, limit: Int) async throws(StoreError) -> DeletedRows {
+        var deleted = try await dropDays(of: .metricPoints, before: cutoffUnixNano)
+        deleted.add(try await deleteRows(statements.slice(.metrics, before: cutoffUnixNano, limit: limit)))
         return deleted
     }
 

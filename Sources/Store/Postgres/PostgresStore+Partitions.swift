@@ -1,8 +1,8 @@
 import Logging
 import PostgresNIO
 
-/// The upkeep of a store whose telemetry tables are stored by day (PostgreSQL, migration 017;
-/// docs/partitioning.md): days created ahead of the data, whole old days dropped.
+/// The upkeep of a store whose telemetry tables are stored by day (PostgreSQL, migrations 017
+/// and 022; docs/partitioning.md): days created ahead of the data, whole old days dropped.
 public protocol TimePartitions: Sendable {
     /// Creates the partitions that do not exist yet of yesterday to two days after the day of
     /// `now` (Unix nanoseconds), and of every day within a year of it that has rows in the
@@ -138,6 +138,23 @@ enum PostgresPartitionUpkeep {
                                       logger: Logger) async throws -> Set<Int64> {
         let key = table.key
         let source = "enterprise.\(table.defaultPartition)"
+        if table.keyIsUnixNano {
+            let day = DayPartition.nanosecondsPerDay
+            var query = PostgresQuery(unsafeSQL: """
+                WITH RECURSIVE days(day) AS (
+                    SELECT (SELECT min(\(key)) FROM \(source) WHERE \(key) >= $1 AND \(key) < $2) / \(day)
+                    UNION ALL
+                    SELECT (SELECT min(\(key)) FROM \(source) WHERE \(key) >= (days.day + 1) * \(day) AND \(key) < $2) / \(day)
+                    FROM days WHERE days.day IS NOT NULL
+                )
+                SELECT day FROM days WHERE day IS NOT NULL
+                """)
+            query.binds.append(now - PartitionPlan.reach)
+            query.binds.append(now + PartitionPlan.reach)
+            var days: Set<Int64> = []
+            for try await day in try await connection.query(query, logger: logger).decode(Int64.self) { days.insert(day) }
+            return days
+        }
         let low = Timestamp.iso8601(unixNano: now - PartitionPlan.reach)
         let high = Timestamp.iso8601(unixNano: now + PartitionPlan.reach)
         var query = PostgresQuery(unsafeSQL: """

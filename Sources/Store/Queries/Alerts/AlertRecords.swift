@@ -21,11 +21,17 @@ public struct AlertRuleDefinition: Sendable, Equatable {
     public var repeatIntervalMinutes: Int
     /// A JSON object of per-rule destinations (secret).
     public var notificationConfigJSON: String
+    /// The `metric` type: the OTLP metric watched, the aggregation over the window, and the
+    /// attributes its series must carry (a flat JSON object of strings).
+    public var metricName: String?
+    public var metricAggregation: String?
+    public var metricAttributesJSON: String
 
     public init(name: String, description: String?, metricType: String, condition: String, threshold: Double, windowMinutes: Int,
                 evaluationIntervalSeconds: Int, customSQL: String?, severity: String, notificationChannelsJSON: String,
                 cooldownMinutes: Int, enabled: Bool, serviceName: String?, operationName: String?, forMinutes: Int,
-                repeatIntervalMinutes: Int, notificationConfigJSON: String) {
+                repeatIntervalMinutes: Int, notificationConfigJSON: String, metricName: String? = nil,
+                metricAggregation: String? = nil, metricAttributesJSON: String = "{}") {
         self.name = name
         self.description = description
         self.metricType = metricType
@@ -43,6 +49,9 @@ public struct AlertRuleDefinition: Sendable, Equatable {
         self.forMinutes = forMinutes
         self.repeatIntervalMinutes = repeatIntervalMinutes
         self.notificationConfigJSON = notificationConfigJSON
+        self.metricName = metricName
+        self.metricAggregation = metricAggregation
+        self.metricAttributesJSON = metricAttributesJSON
     }
 }
 
@@ -70,6 +79,10 @@ public struct AlertRuleRecord: Sendable, Equatable {
     public var repeatIntervalMinutes: Int64
     /// A JSON object of per-rule destinations (secret).
     public var notificationConfigJSON: String
+    /// The `metric` type's metric, aggregation and attribute filters (a JSON object).
+    public var metricName: String?
+    public var metricAggregation: String?
+    public var metricAttributesJSON: String
     public var lastEvaluatedAt: String?
     public var lastTriggeredAt: String?
     public var lastValue: Double?

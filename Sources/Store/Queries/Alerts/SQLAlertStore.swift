@@ -11,14 +11,14 @@ struct SQLAlertStore: AlertStore {
     static let ruleColumns = """
         id, name, description, metric_type, condition, threshold, window_minutes, evaluation_interval_seconds, \
         custom_sql, severity, notification_channels, cooldown_minutes, enabled, service_name, operation_name, \
-        for_minutes, repeat_interval_minutes, notification_config, last_evaluated_at, last_triggered_at, last_value, \
+        for_minutes, repeat_interval_minutes, notification_config, metric_name, metric_aggregation, metric_attributes, last_evaluated_at, last_triggered_at, last_value, \
         last_error, created_at, created_by, updated_at
         """
 
     static let writableColumns = """
         name, description, metric_type, condition, threshold, window_minutes, evaluation_interval_seconds, custom_sql, \
         severity, notification_channels, cooldown_minutes, enabled, service_name, operation_name, for_minutes, \
-        repeat_interval_minutes, notification_config
+        repeat_interval_minutes, notification_config, metric_name, metric_aggregation, metric_attributes
         """
 
     static let instanceColumns = """
@@ -77,6 +77,8 @@ struct SQLAlertStore: AlertStore {
             sql.bind(.bool(rule.enabled)), sql.bind(rule.serviceName.map(SQLValue.text) ?? .null),
             sql.bind(rule.operationName.map(SQLValue.text) ?? .null), sql.bind(Int64(rule.forMinutes)),
             sql.bind(Int64(rule.repeatIntervalMinutes)), json(sql.bind(rule.notificationConfigJSON)),
+            sql.bind(rule.metricName.map(SQLValue.text) ?? .null), sql.bind(rule.metricAggregation.map(SQLValue.text) ?? .null),
+            json(sql.bind(rule.metricAttributesJSON)),
         ].joined(separator: ", ")
     }
 
@@ -274,7 +276,9 @@ struct SQLAlertStore: AlertStore {
             cooldownMinutes: try row.int("cooldown_minutes"), enabled: try row.bool("enabled"), serviceName: try row.text("service_name"),
             operationName: try row.text("operation_name"), forMinutes: try row.int("for_minutes") ?? 0,
             repeatIntervalMinutes: try row.int("repeat_interval_minutes") ?? 0,
-            notificationConfigJSON: try row.text("notification_config") ?? "{}", lastEvaluatedAt: try row.text("last_evaluated_at"),
+            notificationConfigJSON: try row.text("notification_config") ?? "{}", metricName: try row.text("metric_name"),
+            metricAggregation: try row.text("metric_aggregation"), metricAttributesJSON: try row.text("metric_attributes") ?? "{}",
+            lastEvaluatedAt: try row.text("last_evaluated_at"),
             lastTriggeredAt: try row.text("last_triggered_at"), lastValue: try row.double("last_value"),
             lastError: try row.text("last_error"), createdAt: try row.text("created_at"), createdBy: try row.text("created_by"),
             updatedAt: try row.text("updated_at"))

@@ -72,7 +72,7 @@ struct SQLMetricQueries: MetricQueries {
             var sql = SQLBuilder(reads.dialect)
             let conditions = self.conditions(&sql, filter)
             let text = """
-                SELECT s.series_id, s.temporality, p.time_unix_nano, p.value, \(text("p.buckets")) AS buckets
+                SELECT s.series_id, s.temporality, p.time_unix_nano, p.start_time_unix_nano, p.value, \(text("p.buckets")) AS buckets
                 FROM enterprise.metric_series s JOIN enterprise.metric_points p ON p.series_id = s.series_id
                 WHERE \(conditions)
                 ORDER BY s.series_id, p.time_unix_nano LIMIT \(Self.aggregateRowLimit)
@@ -81,6 +81,7 @@ struct SQLMetricQueries: MetricQueries {
             for row in try await reads.rows(sql.query(text)) {
                 points.append(MetricWindowPoint(
                     seriesID: try row.text("series_id") ?? "", cumulative: try row.text("temporality") == "cumulative",
+                    startedInWindow: try row.int("start_time_unix_nano").map { $0 > filter.sinceUnixNano } ?? false,
                     value: try row.double("value"), buckets: try row.text("buckets").flatMap(ExplicitBuckets.init(json:))))
             }
             let seconds = Double(filter.untilUnixNano - filter.sinceUnixNano) / 1e9
@@ -201,11 +202,15 @@ struct SQLMetricQueries: MetricQueries {
 struct MetricWindowPoint {
     var seriesID: String
     var cumulative: Bool
+    /// A cumulative point whose start time lies inside the window: everything it counts
+    /// happened in the window (a series that began there, or restarted).
+    var startedInWindow: Bool = false
     var value: Double?
     var buckets: ExplicitBuckets?
 
-    /// Per series: a cumulative sum's growth (latest minus earliest; after a reset, the
-    /// latest), a delta sum's values added up; summed over the series, per second.
+    /// Per series: a cumulative sum's growth (latest minus earliest; after a reset, or when
+    /// the earliest point started inside the window, the latest), a delta sum's values added
+    /// up; summed over the series, per second.
     static func rate(_ points: [MetricWindowPoint], seconds: Double) -> Double? {
         guard seconds > 0 else { return nil }
         var total = 0.0
@@ -215,7 +220,7 @@ struct MetricWindowPoint {
             guard let first = values.first, let last = values.last else { continue }
             any = true
             if series[0].cumulative {
-                total += last >= first ? last - first : last
+                total += last >= first && !series[0].startedInWindow ? last - first : last
             } else {
                 total += values.reduce(0, +)
             }
@@ -225,7 +230,8 @@ struct MetricWindowPoint {
 
     /// The 95th percentile of the values (interpolated between the nearest ranks), or, for
     /// histograms, of the observations the window's buckets hold (a cumulative histogram's
-    /// latest buckets minus its earliest), interpolated inside the bucket.
+    /// latest buckets minus its earliest, unless the earliest started inside the window),
+    /// interpolated inside the bucket.
     static func p95(_ points: [MetricWindowPoint]) -> Double? {
         let histograms = points.filter { $0.buckets != nil }
         guard !histograms.isEmpty else {
@@ -239,7 +245,7 @@ struct MetricWindowPoint {
         for series in Dictionary(grouping: histograms, by: \.seriesID).values {
             let buckets = series.compactMap(\.buckets)
             guard var window = buckets.last else { continue }
-            if series[0].cumulative, buckets.count > 1, let first = buckets.first, first.bounds == window.bounds,
+            if series[0].cumulative, !series[0].startedInWindow, buckets.count > 1, let first = buckets.first, first.bounds == window.bounds,
                zip(window.counts, first.counts).allSatisfy({ $0 >= $1 }) {
                 window.counts = zip(window.counts, first.counts).map { $0 - $1 }
             } else if !series[0].cumulative {

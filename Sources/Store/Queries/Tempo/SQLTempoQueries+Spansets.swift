@@ -175,9 +175,9 @@ extension SQLTempoQueries {
             let k2 = sql.bind(key)
             return "(CASE WHEN jsonb_typeof(s.tags -> \(k1)) = 'number' THEN (s.tags ->> \(k2))::float8 END)"
         case (.resourceAttribute(let key), .sqlite):
-            return "(SELECT coalesce(CAST(json_extract(a.value, '$.value.intValue') AS REAL), json_extract(a.value, '$.value.doubleValue')) FROM json_each(s.resource, '$.attributes') a WHERE json_extract(a.value, '$.key') = \(sql.bind(key)) LIMIT 1)"
+            return "(SELECT coalesce(CAST(json_extract(a.value, '$.value.intValue') AS REAL), json_extract(a.value, '$.value.doubleValue')) FROM json_each(\(SQLBuilder.resource(of: "s")), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(sql.bind(key)) LIMIT 1)"
         case (.resourceAttribute(let key), .postgres):
-            return "(SELECT CASE WHEN (a -> 'value' ->> 'intValue') IS NOT NULL THEN (a -> 'value' ->> 'intValue')::float8 WHEN jsonb_typeof(a -> 'value' -> 'doubleValue') = 'number' THEN (a -> 'value' ->> 'doubleValue')::float8 END FROM \(sql.resourceAttributes("s.resource")) a WHERE a ->> 'key' = \(sql.bind(key)) LIMIT 1)"
+            return "(SELECT CASE WHEN (a -> 'value' ->> 'intValue') IS NOT NULL THEN (a -> 'value' ->> 'intValue')::float8 WHEN jsonb_typeof(a -> 'value' -> 'doubleValue') = 'number' THEN (a -> 'value' ->> 'doubleValue')::float8 END FROM \(sql.resourceAttributes(SQLBuilder.resource(of: "s"))) a WHERE a ->> 'key' = \(sql.bind(key)) LIMIT 1)"
         default:
             return "NULL"
         }

@@ -101,7 +101,7 @@ enum SpanConditionSQL {
             case .postgres: return "(s.tags -> \(sql.bind(key))) IS NOT NULL"
             }
         case .resourceAttribute(let key):
-            return attributePresent(sql.resourceAttributes("s.resource"), key, &sql)
+            return attributePresent(sql.resourceAttributes(SQLBuilder.resource(of: "s")), key, &sql)
         case .attribute("service.name"):
             return "(\(exists(.spanAttribute("service.name"), &sql)) OR s.service_name IS NOT NULL)"
         case .attribute(let key):

@@ -70,3 +70,45 @@ import Testing
         #expect(try LogQLQuery.parseSelector(#"{service_name="api"} | drop __error__, __error_details__ |= "x""#).stages.isEmpty)
     }
 }
+
+/// Loki's store part answering `count` lines `n=0` … `n=count-1`, one a second from `t0`, for
+/// the bound on the lines a pipeline reads.
+struct CountingLokiLines: LokiQueries {
+    static let t0: Int64 = 1_700_000_000_000_000_000
+    let count: Int
+
+    func lines(_ selection: LokiSelection, from: Int64, toExclusive: Int64, limit: Int, backward: Bool) async throws(StoreError) -> [LokiLine] {
+        (0..<min(count, limit)).map { LokiLine(nanos: Self.t0 + Int64($0) * 1_000_000_000, text: "n=\($0)", labels: ["service_name": "api"]) }
+    }
+    func bucketCounts(_ query: LokiBucketQuery) async throws(StoreError) -> [LokiBucketCount] { [] }
+    func labelNames(_ selection: LokiSelection?, start: Int64, end: Int64, sampleRows: Int) async throws(StoreError) -> [String] { [] }
+    func labelValues(_ name: String, _ selection: LokiSelection?, start: Int64, end: Int64, sampleRows: Int, limit: Int) async throws(StoreError) -> [String] { [] }
+    func series(_ selections: [LokiSelection], start: Int64, end: Int64, limit: Int) async throws(StoreError) -> [[String: String]] { [] }
+    func indexStats(_ selection: LokiSelection, start: Int64, end: Int64) async throws(StoreError) -> LokiIndexStats {
+        LokiIndexStats(streams: 0, entries: 0, bytes: 0)
+    }
+}
+
+@Suite struct PipelineBoundTests {
+    /// Within the bound a pipeline answers; past it, 422 naming the bound, never a partial answer.
+    @Test func aPipelineReadsAtMostItsBound() async throws {
+        let selector = try LogQLQuery.parseSelector(#"{service_name="api"} | logfmt | n="none""#)
+        let (from, to) = (CountingLokiLines.t0, CountingLokiLines.t0 + 3_600_000_000_000)
+        let within = LokiAPI(loki: CountingLokiLines(count: 20), logger: quietLogger, pipelineLineLimit: 20)
+        #expect(try await within.lines(selector, from: from, toExclusive: to, limit: 10, backward: true).isEmpty)
+        let found = try await within.lines(try LogQLQuery.parseSelector(#"{service_name="api"} | logfmt | n="7""#), from: from, toExclusive: to, limit: 10, backward: true)
+        #expect(found.map(\.text) == ["n=7"] && found.first?.labels["n"] == "7")
+        let past = LokiAPI(loki: CountingLokiLines(count: 21), logger: quietLogger, pipelineLineLimit: 20)
+        await #expect(throws: past.pipelineBoundFailure) { try await past.lines(selector, from: from, toExclusive: to, limit: 10, backward: true) }
+        #expect(past.pipelineBoundFailure.status == .unprocessableContent && past.pipelineBoundFailure.message.contains("at most 20 lines"))
+        // Enough lines through the pipeline before the bound: the answer is complete.
+        let early = try await past.lines(try LogQLQuery.parseSelector(#"{service_name="api"} | logfmt"#), from: from, toExclusive: to, limit: 5, backward: true)
+        #expect(early.count == 5)
+
+        // A metric query reads every line of its range, (t0, t0 + 1h]: the 19 after t0.
+        guard case .metric(let count) = try LogQLQuery.parse(#"sum(count_over_time({service_name="api"} | logfmt [1h]))"#) else { return }
+        let steps = EvaluationSteps(start: to, end: to, step: 1_000_000_000)
+        #expect(try await within.evaluate(count, steps) == .vector([MetricSeries(labels: [:], values: [19])]))
+        await #expect(throws: past.pipelineBoundFailure) { try await past.evaluate(count, steps) }
+    }
+}

@@ -28,10 +28,17 @@ public struct LokiAPI: Sendable {
 
     let loki: any LokiQueries
     let logger: Logger
+    /// `maxPipelineLines`, smaller in tests.
+    let pipelineLineLimit: Int
 
     public init(store: any TelemetryStore, logger: Logger) {
-        self.loki = store.queries.loki
+        self.init(loki: store.queries.loki, logger: logger)
+    }
+
+    init(loki: any LokiQueries, logger: Logger, pipelineLineLimit: Int = maxPipelineLines) {
+        self.loki = loki
         self.logger = logger
+        self.pipelineLineLimit = pipelineLineLimit
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -226,7 +233,7 @@ public struct LokiAPI: Sendable {
         guard !selector.stages.isEmpty else {
             return try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: limit, backward: backward) }
         }
-        var page = min(max(limit * 4, 1_000), Self.maxPipelineLines)
+        var page = min(max(limit * 4, 1_000), pipelineLineLimit)
         while true {
             let read = try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: page + 1, backward: backward) }
             var output: [LokiLine] = []
@@ -237,8 +244,8 @@ public struct LokiAPI: Sendable {
                 if output.count == limit { return output }
             }
             guard read.count > page else { return output }
-            guard page < Self.maxPipelineLines else { throw Self.pipelineBoundFailure }
-            page = min(page * 8, Self.maxPipelineLines)
+            guard page < pipelineLineLimit else { throw pipelineBoundFailure }
+            page = min(page * 8, pipelineLineLimit)
         }
     }
 
@@ -246,14 +253,15 @@ public struct LokiAPI: Sendable {
     /// at most `maxPipelineLines` (422 beyond).
     func pipelineInput(_ selector: LogSelector, from: Int64, toExclusive: Int64) async throws(GrafanaFailure) -> [LokiLine] {
         let selection = selector.selection
-        let read = try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: Self.maxPipelineLines + 1, backward: false) }
-        guard read.count <= Self.maxPipelineLines else { throw Self.pipelineBoundFailure }
+        let read = try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: pipelineLineLimit + 1, backward: false) }
+        guard read.count <= pipelineLineLimit else { throw pipelineBoundFailure }
         return read
     }
 
-    static let pipelineBoundFailure = GrafanaFailure(
-        .unprocessableContent,
-        "the query's pipeline (parsers, label filters on extracted labels, line_format, label_format, unwrap) runs in Sightline over at most \(maxPipelineLines) lines, and more lines match before it; narrow the time range or filter lines before the parser (|= \"…\")")
+    var pipelineBoundFailure: GrafanaFailure {
+        GrafanaFailure(.unprocessableContent,
+                       "the query's pipeline (parsers, label filters on extracted labels, line_format, label_format, unwrap) runs in Sightline over at most \(pipelineLineLimit) lines, and more lines match before it; narrow the time range or filter lines before the parser (|= \"…\")")
+    }
 
     // MARK: Responses
 

@@ -285,6 +285,34 @@ import Testing
     }
 }
 
+/// Logs Drilldown's *Fields* tab: the fields `json` and `logfmt` extract, typed.
+@Suite struct LokiDetectedFieldsTests {
+    @Test(arguments: StoreKind.available)
+    func fieldsParsedOutOfLines(_ kind: StoreKind) async throws {
+        try await LogQLConformanceTests().withData(kind) { server, data in
+            func fields(_ query: String) async throws -> [String: String] {
+                let answer = try await server.get("/loki/api/v1/detected_fields?" + FormEncoding.query([
+                    ("query", query), ("start", data.startNanos), ("end", data.endNanos)]))
+                #expect(answer.status == 200, "\(answer.body)")
+                let found = answer.json?["fields"] as? [[String: Any]] ?? []
+                return Dictionary(uniqueKeysWithValues: found.map { field in
+                    (field["label"] as? String ?? "",
+                     "\(field["type"] ?? ""):\(field["cardinality"] ?? ""):\((field["parsers"] as? [String])?.joined(separator: ",") ?? "-")")
+                })
+            }
+            let worker: [String: String] = [
+                "level": "string:2:logfmt", "job": "string:2:logfmt", "duration": "duration:3:logfmt", "attempts": "int:2:logfmt", "msg": "string:3:logfmt"]
+            let workerFields = try await fields(#"{service_name="worker"}"#)
+            #expect(workerFields == worker)
+            let api: [String: String] = [
+                "status": "int:3:json", "method": "string:2:json", "latency": "duration:4:json", "size": "bytes:4:json",
+                "req_path": "string:3:json", "req_id": "int:4:json"]
+            let apiFields = try await fields(#"{service_name="api"}"#)
+            #expect(apiFields == api)
+        }
+    }
+}
+
 /// Logs Drilldown's *Patterns* tab.
 @Suite struct LokiPatternsTests {
     @Test func linesOfOneShapeShareAPattern() {

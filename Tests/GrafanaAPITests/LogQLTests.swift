@@ -10,8 +10,10 @@ import Testing
                        LabelMatcher("logger", .notEqual, "x"), LabelMatcher("k8s_namespace_name", .notMatches, "kube-.*")],
             lineFilters: [LineFilter(.contains, "timeout"), LineFilter(.notContains, "retry"), LineFilter(.matches, "id=\\d+"),
                           LineFilter(.notMatches, "(?i)debug")],
-            labelFilters: [LabelMatcher("detected_level", .equal, "error"), LabelMatcher("__error__", .equal, "")],
-            passThroughStages: ["json", "logfmt", "drop"])))
+            stages: [.json([]), .logfmt([], strict: true, keepEmpty: false),
+                     .drop([LabelMatcher("__error__", .equal, ""), LabelMatcher("__error_details__", .equal, "")]),
+                     .labelFilter(.string(LabelMatcher("detected_level", .equal, "error"))),
+                     .labelFilter(.string(LabelMatcher("__error__", .equal, "")))])))
     }
 
     @Test func grafanaHealthCheck() throws {
@@ -22,20 +24,20 @@ import Testing
     @Test func logVolumeQueries() throws {
         let selector = LogSelector(matchers: [LabelMatcher("service_name", .equal, "shop")])
         #expect(try LogQLQuery.parse(#"sum by (level) (count_over_time({service_name="shop"} [1m]))"#)
-            == .metric(.aggregation(.sum, Grouping(without: false, labels: ["level"]), .range(.countOverTime, selector, range: 60_000_000_000))))
+            == .metric(.aggregation(.sum, Grouping(without: false, labels: ["level"]), .range(RangeAggregation(.countOverTime, selector, range: 60_000_000_000)))))
         // Grafana 10/11: `| drop __error__` before the range, grouping by level and detected_level.
         let newer = try LogQLQuery.parse(#"sum by (level, detected_level) (count_over_time({service_name="shop"} | drop __error__[1m0s]))"#)
-        guard case .metric(.aggregation(.sum, let grouping, .range(.countOverTime, let parsed, range: 60_000_000_000))) = newer else {
+        guard case .metric(.aggregation(.sum, let grouping, .range(let range))) = newer, range.function == .countOverTime, range.range == 60_000_000_000 else {
             Issue.record("\(newer)")
             return
         }
         #expect(grouping?.labels == ["level", "detected_level"])
-        #expect(parsed.matchers == selector.matchers)
+        #expect(range.selector.matchers == selector.matchers)
         // Grouping after the expression, `without`, rate, bytes and a pipeline after the range.
         #expect(try LogQLQuery.parse(#"sum(rate({level="error"}[5m] |= "x")) without (logger)"#)
             == .metric(.aggregation(.sum, Grouping(without: true, labels: ["logger"]),
-                                    .range(.rate, LogSelector(matchers: [LabelMatcher("level", .equal, "error")], lineFilters: [LineFilter(.contains, "x")]), range: 300_000_000_000))))
-        #expect(try LogQLQuery.parse(#"bytes_over_time({a="b"}[1h])"#) == .metric(.range(.bytesOverTime, LogSelector(matchers: [LabelMatcher("a", .equal, "b")]), range: 3_600_000_000_000)))
+                                    .range(RangeAggregation(.rate, LogSelector(matchers: [LabelMatcher("level", .equal, "error")], lineFilters: [LineFilter(.contains, "x")]), range: 300_000_000_000)))))
+        #expect(try LogQLQuery.parse(#"bytes_over_time({a="b"}[1h])"#) == .metric(.range(RangeAggregation(.bytesOverTime, LogSelector(matchers: [LabelMatcher("a", .equal, "b")]), range: 3_600_000_000_000))))
     }
 
     @Test func arithmeticPrecedence() throws {
@@ -57,15 +59,25 @@ import Testing
         ("{a=~\"(\"}", 5, "invalid regular expression"),
         ("{a=\"b\"} |~ \"[\"", 12, "invalid regular expression"),
         ("{a=\"b\"} |= 5", 12, "expected a quoted string"),
-        ("{a=\"b\"} | line_format \"{{.x}}\"", 11, "unsupported pipeline stage"),
-        ("{a=\"b\"} | status >= 500", 18, "unsupported label filter"),
+        ("{a=\"b\"} | line_format \"{{if .x}}\"", 23, "unsupported template"),
+        ("{a=\"b\"} | unpack", 11, "unsupported pipeline stage \"unpack\""),
+        ("{a=\"b\"} | status >= \"500\"", 18, "compares numbers"),
+        ("{a=\"b\"} | unwrap x", 11, "only allowed in a range function"),
+        ("sum_over_time({a=\"b\"}[1m])", 1, "needs an unwrapped label"),
+        ("count_over_time({a=\"b\"} | unwrap x [1m])", 1, "does not take an unwrapped label"),
+        ("{a=\"b\"} | regexp \"(a)\"", 18, "named group"),
+        ("{a=\"b\"} | pattern \"plain\"", 19, "at least one capture"),
+        ("{a=\"b\"} | logfmt --loose", 18, "unsupported parser flag --loose"),
+        ("absent_over_time({a=\"b\"}[1m])", 1, "unsupported function absent_over_time"),
+        ("vector(1) and vector(1)", 11, "unsupported set operator"),
+        ("1 > 2", 3, "must use bool"),
         ("{a=\"b\"}[5m]", 8, "needs a range function"),
         ("{a=\"b\"} x", 9, "expected a pipeline stage"),
         ("count_over_time({a=\"b\"})", 24, "expected a range"),
         ("count_over_time({a=\"b\"}[0s])", 25, "must be positive"),
         ("count_over_time({a=\"b\"}[five])", 25, "expected a duration"),
         ("rate({a=\"b\"}[1m]", 17, "expected \")\""),
-        ("topk(5, {a=\"b\"})", 1, "unexpected topk"),
+        ("topk(5, {a=\"b\"})", 9, "cannot be combined"),
         ("sum(1)", 1, "needs a vector"),
         ("sum by (level (count_over_time({a=\"b\"}[1m]))", 15, "expected \")\""),
         ("vector(x)", 8, "expected a number"),
@@ -159,7 +171,7 @@ import Testing
 
     @Test func healthCheckIsTwo() async throws {
         let steps = EvaluationSteps(start: 100 * Self.second, end: 100 * Self.second, step: Self.second)
-        let evaluator = MetricEvaluator(steps: steps) { _, _, _, _ in [] }
+        let evaluator = MetricEvaluator(steps: steps, fetch: { _, _, _, _, _ in [] }, fetchLines: { _, _, _ in [] })
         guard case .metric(let expression) = try LogQLQuery.parse("vector(1)+vector(1)") else { return }
         #expect(try await evaluator.evaluate(expression) == .vector([MetricSeries(labels: [:], values: [2])]))
         guard case .metric(let scalar) = try LogQLQuery.parse("2 * (3 + 1)") else { return }
@@ -170,13 +182,13 @@ import Testing
     @Test func rangeWindowsFromBuckets() async throws {
         // Instants 60, 90, 120 s; range 60 s; buckets of 30 s from origin 0.
         let steps = EvaluationSteps(start: 60 * Self.second, end: 120 * Self.second, step: 30 * Self.second)
-        let evaluator = MetricEvaluator(steps: steps) { _, labels, origin, width in
+        let evaluator = MetricEvaluator(steps: steps, fetch: { _, labels, origin, width, _ in
             #expect(origin == 0 && width == 30 * Self.second)
             #expect(labels == ["level"])
             // bucket 0: (0, 30s], 1: (30, 60], 2: (60, 90], 3: (90, 120]
             return [BucketCounts(labels: ["level": "info"], buckets: [0: (2, 20), 1: (1, 10), 3: (4, 40)]),
                     BucketCounts(labels: ["level": "error"], buckets: [0: (1, 5)])]
-        }
+        }, fetchLines: { _, _, _ in [] })
         guard case .metric(let expression) = try LogQLQuery.parse(#"sum by (level) (count_over_time({a="b"}[1m]))"#) else { return }
         let value = try await evaluator.evaluate(expression)
         #expect(value == .vector([MetricSeries(labels: ["level": "info"], values: [3, 1, 4]),
@@ -185,9 +197,9 @@ import Testing
         let rates = try await evaluator.evaluate(rate)
         #expect(rates == value)
         guard case .metric(let total) = try LogQLQuery.parse(#"sum(bytes_over_time({a="b"}[1m]))"#) else { return }
-        let grouped = MetricEvaluator(steps: steps) { _, _, _, _ in
+        let grouped = MetricEvaluator(steps: steps, fetch: { _, _, _, _, _ in
             [BucketCounts(labels: ["level": "info"], buckets: [0: (2, 20), 3: (4, 40)]), BucketCounts(labels: ["level": "error"], buckets: [0: (1, 5)])]
-        }
+        }, fetchLines: { _, _, _ in [] })
         #expect(try await grouped.evaluate(total) == .vector([MetricSeries(labels: [:], values: [25, nil, 40])]))
     }
 

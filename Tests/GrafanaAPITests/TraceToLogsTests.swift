@@ -71,26 +71,17 @@ import Testing
         }
     }
 
-    @Test func whatIsNotSupportedAnswers400NamingIt() async throws {
-        try await GrafanaTestServer.with(.sqlite) { server in
-            for (query, named) in [
-                (#"{service_name="shop"} | label_format x=`{{ .level | upper }}`"#, "label_format template"),
-                (#"{service_name="shop"} | label_format x=level"#, "a quoted template"),
-                (#"{service_name="shop"} | label_format x=`{{ contains "a" __line__ }}` | x=~"tr.*""#, "compare it with"),
-                (#"{service_name="shop"} | level="error" or level="warn" and logger="a""#, "mixed"),
-                // A field `json` would extract: refused rather than answered with nothing.
-                (#"{service_name="shop"} | json | status="500""#, "does not extract fields"),
-                (#"{service_name="shop"} | logfmt | level="error" or duration="5""#, "does not extract fields"),
-            ] {
-                let answer = try await server.get("/loki/api/v1/query_range?" + FormEncoding.query([("query", query)]))
-                #expect(answer.status == 400, "\(query): \(answer.status)")
-                #expect(answer.body.contains(named), "\(query): \(answer.body)")
-            }
-            // Stream labels and Loki's own `__error__` still filter after a parser.
-            for query in [#"{service_name="shop"} | json | __error__="" | level="error""#, #"{service_name="shop"} | logfmt | trace_id!="""#] {
-                let answer = try await server.get("/loki/api/v1/query_range?" + FormEncoding.query([("query", query)]))
-                #expect(answer.status == 200, "\(query): \(answer.body)")
-            }
+    /// Templates, renames and filters on `label_format` labels, and `and` with `or`, which
+    /// answered 400 before the pipeline ran in Sightline, now answer.
+    @Test(arguments: StoreKind.available)
+    func labelFormatAndMixedFiltersAnswer(_ kind: StoreKind) async throws {
+        try await withTraceData(kind) { server, data in
+            let withA = try await lines(server, data, #"{service_name="shop"} |= "a""#)
+            #expect(try await lines(server, data, #"{service_name="shop"} | label_format x=`{{ contains "a" __line__ }}` | x=~"tr.*""#) == withA)
+            #expect(try await lines(server, data, #"{service_name="shop"} | label_format x=`{{ .level | upper }}` | x="WARN""#) == ["disk almost full"])
+            #expect(try await lines(server, data, #"{service_name="shop"} | label_format x=level | x="warn""#) == ["disk almost full"])
+            #expect(try await lines(server, data, #"{service_name="shop"} | level="error" or level="warn" and logger="shop.http""#)
+                == ["disk almost full", "payment failed: card 1111 declined", "payment failed: card 4242 declined"])
         }
     }
 }

@@ -22,6 +22,8 @@ struct QueryToken: Equatable, Sendable {
         case number(Double)
         /// A Go-style duration (`100ms`, `1h30m`) in nanoseconds.
         case duration(Int64)
+        /// A byte size (`10KB`, `1.5MiB`, as go-humanize reads it) in bytes.
+        case bytes(Double)
         case symbol(String)
         case end
     }
@@ -35,6 +37,7 @@ struct QueryToken: Equatable, Sendable {
         case .string(let value): return "\"\(value)\""
         case .number(let value): return QueryToken.numberText(value)
         case .duration(let nanos): return GoDuration.format(nanos)
+        case .bytes(let bytes): return QueryToken.numberText(bytes) + "B"
         case .symbol(let symbol): return symbol
         case .end: return "end of query"
         }
@@ -93,6 +96,8 @@ struct QueryLexer {
                     tokens.append(QueryToken(kind: .number(number), column: column))
                 } else if let nanos = GoDuration.parse(word) {
                     tokens.append(QueryToken(kind: .duration(nanos), column: column))
+                } else if let bytes = ByteSize.parse(word) {
+                    tokens.append(QueryToken(kind: .bytes(bytes), column: column))
                 } else {
                     throw QueryParseError(column: column, "syntax error: invalid number or duration \"\(word.prefix(40))\"")
                 }
@@ -127,7 +132,7 @@ struct QueryLexer {
 
     private static func isOperand(_ token: QueryToken) -> Bool {
         switch token.kind {
-        case .identifier, .string, .number, .duration: return true
+        case .identifier, .string, .number, .duration, .bytes: return true
         case .symbol(let symbol): return symbol == ")" || symbol == "]" || symbol == "}"
         case .end: return false
         }
@@ -201,6 +206,12 @@ struct TokenCursor {
 
     func isIdentifier(_ name: String) -> Bool {
         if case .identifier(let value) = current.kind { return value == name }
+        return false
+    }
+
+    /// An identifier that is `word` in any case (LogQL's `and`, `or`).
+    func isKeyword(_ word: String) -> Bool {
+        if case .identifier(let value) = current.kind { return value.lowercased() == word }
         return false
     }
 

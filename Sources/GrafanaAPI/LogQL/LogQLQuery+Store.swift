@@ -4,11 +4,49 @@ import Store
 // SQL and knows where each label comes from (`LokiLabels`).
 
 extension LogSelector {
-    /// The same selection as the store takes it.
+    /// The same selection as the store takes it, narrowed by what the stages run in Sightline
+    /// imply about the line (`impliedLineFilters`).
     public var selection: LokiSelection {
         LokiSelection(matchers: matchers.map(\.labelMatch), labelFilters: labelFilters.map(\.labelMatch),
-                      lineFilters: lineFilters.map(\.lineMatch),
+                      lineFilters: (lineFilters + impliedLineFilters).map(\.lineMatch),
                       anyOf: alternatives.map { LokiAlternatives(labels: $0.labels.map(\.labelMatch), lines: $0.lines.map(\.lineMatch)) })
+    }
+
+    /// Conditions on the raw line that every line the stages keep meets, so the store reads
+    /// fewer lines: a line filter `|= "x"` among the first stages, and for an extracted label
+    /// compared with `= "value"` (joined with `and`, after parsers only), that the line contains
+    /// the value: a parser's value is text of the line, and a value of letters, digits and
+    /// `_ . - :` is written the same in JSON and logfmt. Stops at the first stage that
+    /// rewrites the line or labels (`line_format`, `label_format`, `decolorize`, `drop`, `keep`).
+    var impliedLineFilters: [LineFilter] {
+        var implied: [LineFilter] = []
+        var parsed = false
+        func add(_ expression: LabelFilterExpression) {
+            switch expression {
+            case .and(let left, let right):
+                add(left)
+                add(right)
+            case .string(let matcher) where parsed && matcher.op == .equal && Self.isPlainValue(matcher.value)
+                && !matcher.name.hasPrefix("__") && !LokiLabels.isStreamLabel(matcher.name):
+                implied.append(LineFilter(.contains, matcher.value))
+            default:
+                break
+            }
+        }
+        for stage in stages {
+            switch stage {
+            case .lineFilter(let filter) where filter.op == .contains: implied.append(filter)
+            case .lineFilter: break
+            case .json, .logfmt, .regexp, .pattern: parsed = true
+            case .labelFilter(let expression): add(expression)
+            case .lineFormat, .labelFormat, .decolorize, .drop, .keep: return implied
+            }
+        }
+        return implied
+    }
+
+    static func isPlainValue(_ value: String) -> Bool {
+        !value.isEmpty && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-:".contains($0)) }
     }
 }
 

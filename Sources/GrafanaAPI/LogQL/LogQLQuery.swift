@@ -1,14 +1,13 @@
 import Foundation
 import Store
 
-/// A LogQL query of the subset Sightline answers (docs/grafana.md): a log query
-/// (`{service_name="shop", level=~"error|warn"} |= "timeout" | json`) or a metric query over
-/// one (`sum by (level) (count_over_time({service_name="shop"} [1m]))`, `rate`,
-/// `bytes_over_time`, `bytes_rate`; `sum`/`count`/`min`/`max`/`avg` with `by`/`without`;
-/// number literals, `vector(n)` and `+ - * / % ^` between them).
+/// A LogQL query of the subset Sightline answers (docs/grafana.md, "LogQL features"): a log
+/// query (`{service_name="shop"} |= "timeout" | json | status >= 500`) or a metric query over
+/// one (`sum by (level) (count_over_time({service_name="shop"} [1m]))`, the unwrapped range
+/// functions, aggregations, `topk`/`bottomk`/`sort`, arithmetic and comparisons, `offset`).
 ///
-/// Parsing is pure: the result says what to read; `LogQLQuery+Store` gives it to the store,
-/// which turns it into SQL.
+/// Parsing is pure: the result says what to read; `LogQLQuery+Store` gives the store its part
+/// (the selection), and the pipeline stages after it run in `LogPipeline`.
 public enum LogQLQuery: Sendable, Equatable {
     case logs(LogSelector)
     case metric(MetricExpression)
@@ -106,38 +105,118 @@ public struct FilterAlternatives: Sendable, Equatable {
     }
 }
 
-/// A stream selector with its pipeline: line filters, parsers (`json`, `logfmt`, which pass
-/// lines through unchanged), `drop`/`keep` (ignored), label filters on stream labels (joined
-/// with `and`, or `or` as `alternatives`), and `label_format` labels that say whether the line
-/// contains a text.
+/// A stream selector with its pipeline. The part the store evaluates comes first: line
+/// filters, label filters on stream labels (joined with `and`, or `or` as `alternatives`), and
+/// `label_format` labels that say whether the line contains a text. From the first stage the
+/// store cannot evaluate (a parser, `line_format`, a typed label filter, …) the rest of the
+/// pipeline is `stages`, which run in Sightline on the lines the store returns.
 public struct LogSelector: Sendable, Equatable {
     public var matchers: [LabelMatcher]
     public var lineFilters: [LineFilter]
     public var labelFilters: [LabelMatcher]
     /// Label filters joined with `or`: each group must have one that holds.
     public var alternatives: [FilterAlternatives]
-    /// `json`, `logfmt`, `drop`, `keep`, `decolorize`: accepted and passed through.
-    public var passThroughStages: [String]
+    /// The stages run in Sightline, in order, after the store's selection.
+    public var stages: [PipelineStage]
 
     public init(matchers: [LabelMatcher], lineFilters: [LineFilter] = [], labelFilters: [LabelMatcher] = [],
-                alternatives: [FilterAlternatives] = [], passThroughStages: [String] = []) {
+                alternatives: [FilterAlternatives] = [], stages: [PipelineStage] = []) {
         self.matchers = matchers
         self.lineFilters = lineFilters
         self.labelFilters = labelFilters
         self.alternatives = alternatives
-        self.passThroughStages = passThroughStages
+        self.stages = stages
     }
 
-    /// Every label condition, selector and pipeline.
+    /// Every label condition the store evaluates, selector and pipeline.
     public var allMatchers: [LabelMatcher] { matchers + labelFilters }
+
+    /// Whether some stage run in Sightline can drop a line (a filter), rather than only add
+    /// labels or rewrite it.
+    public var hasFilteringStages: Bool {
+        stages.contains { stage in
+            switch stage {
+            case .lineFilter, .labelFilter: return true
+            default: return false
+            }
+        }
+    }
 }
 
 public enum RangeFunction: String, Sendable, Equatable, CaseIterable {
     case countOverTime = "count_over_time", rate, bytesOverTime = "bytes_over_time", bytesRate = "bytes_rate"
+    case sumOverTime = "sum_over_time", avgOverTime = "avg_over_time", minOverTime = "min_over_time",
+         maxOverTime = "max_over_time", stddevOverTime = "stddev_over_time", stdvarOverTime = "stdvar_over_time",
+         quantileOverTime = "quantile_over_time", firstOverTime = "first_over_time", lastOverTime = "last_over_time"
+
+    /// Functions of the values an `unwrap` reads (`rate` takes either).
+    var needsUnwrap: Bool {
+        switch self {
+        case .countOverTime, .rate, .bytesOverTime, .bytesRate: return false
+        default: return true
+        }
+    }
+}
+
+/// `| unwrap label`, `| unwrap duration(label)` (or `duration_seconds`, in seconds) or
+/// `| unwrap bytes(label)`, with the label filters after it.
+public struct Unwrap: Sendable, Equatable {
+    public enum Conversion: String, Sendable, Equatable, CaseIterable {
+        case number = "", duration, durationSeconds = "duration_seconds", bytes
+    }
+
+    public var label: String
+    public var conversion: Conversion
+    public var filters: [LabelFilterExpression]
+
+    public init(_ label: String, _ conversion: Conversion = .number, filters: [LabelFilterExpression] = []) {
+        self.label = label
+        self.conversion = conversion
+        self.filters = filters
+    }
+
+    /// The sample value of a label's text, or nil when it is not of the conversion's type.
+    func value(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        switch conversion {
+        case .number: return Double(trimmed)
+        case .duration, .durationSeconds: return GoDuration.parse(trimmed).map { Double($0) / 1e9 }
+        case .bytes: return ByteSize.parse(trimmed)
+        }
+    }
+}
+
+/// `function({…} | … [range] offset d)`, `quantile_over_time(φ, …)`, with the grouping Loki
+/// allows on unwrapped functions (`… by (label)`).
+public struct RangeAggregation: Sendable, Equatable {
+    public var function: RangeFunction
+    public var selector: LogSelector
+    /// Nanoseconds.
+    public var range: Int64
+    /// Nanoseconds: the window ends this long before each instant.
+    public var offset: Int64
+    public var unwrap: Unwrap?
+    /// φ of `quantile_over_time`.
+    public var quantile: Double?
+    public var grouping: Grouping?
+
+    public init(_ function: RangeFunction, _ selector: LogSelector, range: Int64, offset: Int64 = 0, unwrap: Unwrap? = nil,
+                quantile: Double? = nil, grouping: Grouping? = nil) {
+        self.function = function
+        self.selector = selector
+        self.range = range
+        self.offset = offset
+        self.unwrap = unwrap
+        self.quantile = quantile
+        self.grouping = grouping
+    }
+
+    /// Whether the store can count it in buckets (no stage runs in Sightline, no values read).
+    var countsInStore: Bool { selector.stages.isEmpty && unwrap == nil && !function.needsUnwrap }
 }
 
 public enum AggregationOperator: String, Sendable, Equatable, CaseIterable {
-    case sum, count, min, max, avg
+    case sum, count, min, max, avg, stddev, stdvar
 }
 
 public struct Grouping: Sendable, Equatable {
@@ -178,17 +257,24 @@ public indirect enum MetricExpression: Sendable, Equatable {
     case literal(Double)
     /// `vector(n)`: one series without labels.
     case vector(Double)
-    /// `count_over_time({…} [range])` and the like; `range` in nanoseconds.
-    case range(RangeFunction, LogSelector, range: Int64)
+    /// `count_over_time({…} [range])` and the like.
+    case range(RangeAggregation)
     case aggregation(AggregationOperator, Grouping?, MetricExpression)
+    /// `topk(k, …)` (or `bottomk` when `bottom`): the k largest (smallest) series of each group
+    /// at each instant.
+    case rank(bottom: Bool, k: Int, Grouping?, MetricExpression)
+    /// `sort`, `sort_desc`: the series of an instant query in order of value.
+    case sort(descending: Bool, MetricExpression)
     case binary(ArithmeticOperator, MetricExpression, MetricExpression)
+    /// `a > b`: the left values where the comparison holds; with `bool`, 1 or 0.
+    case comparison(ComparisonOperator, bool: Bool, MetricExpression, MetricExpression)
 
     /// Whether the expression is a plain scalar (no series).
     var isScalar: Bool {
         switch self {
         case .literal: return true
-        case .vector, .range, .aggregation: return false
-        case .binary(_, let left, let right): return left.isScalar && right.isScalar
+        case .vector, .range, .aggregation, .rank, .sort: return false
+        case .binary(_, let left, let right), .comparison(_, _, let left, let right): return left.isScalar && right.isScalar
         }
     }
 }
@@ -204,11 +290,11 @@ struct LogQLParser {
                 if cursor.isSymbol("[") {
                     throw QueryParseError(column: cursor.current.column, "syntax error: a range [..] needs a range function such as count_over_time")
                 }
-                throw cursor.unexpected(expected: "a pipeline stage (|=, !=, |~, !~, | json, | logfmt, | label=\"value\") or end of query")
+                throw cursor.unexpected(expected: "a pipeline stage (|=, !=, |~, !~, | json, | logfmt, | label=\"value\", …) or end of query")
             }
             return .logs(selector)
         }
-        let expression = try metric(minimumPrecedence: 1)
+        let expression = try metric(minimumPrecedence: 0)
         guard cursor.current.kind == .end else { throw cursor.unexpected(expected: "an operator or end of query") }
         return .metric(expression)
     }
@@ -216,6 +302,11 @@ struct LogQLParser {
     // MARK: Log selectors and pipelines
 
     mutating func logSelector() throws(QueryParseError) -> LogSelector {
+        var none: Unwrap?
+        return try logSelector(unwrap: &none, allowsUnwrap: false)
+    }
+
+    mutating func logSelector(unwrap: inout Unwrap?, allowsUnwrap: Bool) throws(QueryParseError) -> LogSelector {
         let open = cursor.current
         try cursor.expect("{")
         var matchers: [LabelMatcher] = []
@@ -229,7 +320,7 @@ struct LogQLParser {
             throw QueryParseError(column: open.column, "queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will")
         }
         var selector = LogSelector(matchers: matchers)
-        try pipeline(into: &selector)
+        try pipeline(into: &selector, unwrap: &unwrap, allowsUnwrap: allowsUnwrap)
         return selector
     }
 
@@ -259,127 +350,318 @@ struct LogQLParser {
         }
     }
 
+    /// Stages after the selector (or after a range), into `selector`: the store's part until the
+    /// first stage it cannot evaluate, then `stages`.
     mutating func pipeline(into selector: inout LogSelector) throws(QueryParseError) {
-        // Labels `label_format` made, by name: the text whose presence in the line each tells.
-        var lineLabels: [String: String] = [:]
-        // After `json` or `logfmt`, a filter on a label no stream has would be on a field Loki
-        // extracts and Sightline does not: refused, never a silent empty answer.
-        var parser: String?
+        var none: Unwrap?
+        try pipeline(into: &selector, unwrap: &none, allowsUnwrap: false)
+    }
+
+    /// The same; with `allowsUnwrap` (range functions), an `| unwrap …` and the label filters
+    /// after it end the pipeline.
+    mutating func pipeline(into selector: inout LogSelector, unwrap: inout Unwrap?, allowsUnwrap: Bool) throws(QueryParseError) {
+        var state = PipelineState(inStore: selector.stages.isEmpty)
         while true {
             let token = cursor.current
             guard case .symbol(let symbol) = token.kind else { return }
             if let op = LineFilter.Operator(rawValue: symbol) {
+                guard unwrap == nil else { throw QueryParseError(column: token.column, "syntax error: only label filters may follow unwrap, not a line filter") }
                 cursor.advance()
                 let valueToken = cursor.current
                 let value = try cursor.string("a quoted string after \(symbol)")
                 if op == .matches || op == .notMatches { try Self.checkRegex(value, column: valueToken.column) }
-                selector.lineFilters.append(LineFilter(op, value))
+                if state.inStore { selector.lineFilters.append(LineFilter(op, value)) } else { selector.stages.append(.lineFilter(LineFilter(op, value))) }
                 continue
             }
             guard symbol == "|" else { return }
             cursor.advance()
             let stageToken = cursor.current
-            let stage = try cursor.identifier("a pipeline stage (json, logfmt, drop, keep or a label filter)")
-            switch stage {
-            case "json", "logfmt", "unpack", "decolorize":
-                // Parsers pass lines through; optional flags and `field="expression"` arguments are accepted.
-                // Flags: `--strict`, `--keep-empty`.
-                while cursor.take("-") {
-                    _ = cursor.take("-")
-                    _ = try cursor.identifier("a parser flag")
+            if cursor.isSymbol("(") {
+                // A label filter that opens with a parenthesis: `| (a="x" or b="y") and c > 1`.
+                let expression = try labelFilterExpression(firstName: nil, column: stageToken.column)
+                if var unwrapped = unwrap {
+                    unwrapped.filters.append(expression)
+                    unwrap = unwrapped
+                } else {
+                    state.leaveStore(&selector)
+                    selector.stages.append(.labelFilter(expression))
                 }
-                try skipArguments()
-                selector.passThroughStages.append(stage)
-                if stage != "decolorize" { parser = parser ?? stage }
+                continue
+            }
+            let stage = try cursor.identifier("a pipeline stage (json, logfmt, regexp, pattern, line_format, label_format, drop, keep, unwrap or a label filter)")
+            if let unwrapped = unwrap {
+                guard !Self.stageNames.contains(stage) else {
+                    throw QueryParseError(column: stageToken.column, "syntax error: only label filters may follow unwrap, not \(stage)")
+                }
+                unwrap = Unwrap(unwrapped.label, unwrapped.conversion,
+                                filters: unwrapped.filters + [try labelFilterExpression(firstName: stage, column: stageToken.column)])
+                continue
+            }
+            switch stage {
+            case "json":
+                let parameters = try extractionParameters(flags: [])
+                state.leaveStore(&selector)
+                selector.stages.append(.json(parameters.parameters))
+            case "logfmt":
+                let parameters = try extractionParameters(flags: ["strict", "keep-empty"])
+                state.leaveStore(&selector)
+                selector.stages.append(.logfmt(parameters.parameters, strict: parameters.flags.contains("strict"), keepEmpty: parameters.flags.contains("keep-empty")))
+            case "regexp":
+                let valueToken = cursor.current
+                let pattern = try cursor.string("a quoted regular expression")
+                guard LogQLRegex.compile(LogParsers.foundationPattern(pattern)) != nil else {
+                    throw QueryParseError(column: valueToken.column, "invalid regular expression \"\(pattern.prefix(80))\"")
+                }
+                guard !LogParsers.groupNames(pattern).isEmpty else {
+                    throw QueryParseError(column: valueToken.column, "regexp needs at least one named group such as (?P<name>…)")
+                }
+                state.leaveStore(&selector)
+                selector.stages.append(.regexp(pattern))
+            case "pattern":
+                let valueToken = cursor.current
+                let text = try cursor.string("a quoted pattern")
+                switch LinePattern.parse(text) {
+                case .success(let pattern):
+                    state.leaveStore(&selector)
+                    selector.stages.append(.pattern(pattern))
+                case .failure(let error):
+                    throw QueryParseError(column: valueToken.column, "invalid pattern \"\(text.prefix(80))\": \(error.message)")
+                }
+            case "decolorize":
+                state.leaveStore(&selector)
+                selector.stages.append(.decolorize)
             case "drop", "keep":
-                try skipArguments()
-                selector.passThroughStages.append(stage)
-            case "label_format":
+                var matchers: [LabelMatcher] = []
                 repeat {
-                    let (name, text) = try lineLabel()
-                    lineLabels[name] = text
+                    let nameToken = cursor.current
+                    let name = try cursor.identifier("a label name")
+                    guard Self.isLabelName(name) else { throw QueryParseError(column: nameToken.column, "syntax error: invalid label name \"\(name)\"") }
+                    if case .symbol(let opSymbol) = cursor.current.kind, let op = LabelMatcher.Operator(rawValue: opSymbol) {
+                        cursor.advance()
+                        let valueToken = cursor.current
+                        let value = try cursor.string("a quoted value")
+                        if op == .matches || op == .notMatches { try Self.checkRegex(value, column: valueToken.column) }
+                        matchers.append(LabelMatcher(name, op, value))
+                    } else {
+                        matchers.append(LabelMatcher(name, .equal, ""))
+                    }
                 } while cursor.take(",")
-            case "line_format", "pattern", "regexp", "unwrap":
-                throw QueryParseError(column: stageToken.column, "unsupported pipeline stage \"\(stage)\": Sightline supports line filters, json, logfmt, drop, keep, label filters and label_format with {{ contains \"text\" __line__ }}")
+                // Before a parser no line has an error label: Grafana's `| drop __error__,
+                // __error_details__` on every log-volume query leaves the work to the store.
+                if state.inStore, stage == "drop", matchers.allSatisfy({ $0.name.hasPrefix("__error") }) { continue }
+                state.leaveStore(&selector)
+                selector.stages.append(stage == "drop" ? .drop(matchers) : .keep(matchers))
+            case "line_format":
+                let valueToken = cursor.current
+                let text = try cursor.string("a quoted template")
+                state.leaveStore(&selector)
+                selector.stages.append(.lineFormat(try Self.template(text, column: valueToken.column)))
+            case "label_format":
+                var formattings: [LabelFormatting] = []
+                repeat {
+                    let nameToken = cursor.current
+                    let name = try cursor.identifier("a label name")
+                    guard Self.isLabelName(name) else { throw QueryParseError(column: nameToken.column, "syntax error: invalid label name \"\(name)\"") }
+                    try cursor.expect("=", " after \(name)")
+                    let valueToken = cursor.current
+                    if case .identifier(let source) = valueToken.kind {
+                        cursor.advance()
+                        formattings.append(.rename(name, from: source))
+                    } else {
+                        let text = try cursor.string("a quoted template or a label name")
+                        formattings.append(.template(name, try Self.template(text, column: valueToken.column)))
+                    }
+                } while cursor.take(",")
+                // Labels telling whether the line contains a text (Grafana's trace-to-logs query)
+                // stay with the store while it can evaluate the filters on them.
+                let lineLabels = formattings.compactMap { formatting -> (String, String)? in
+                    guard case .template(let name, let template) = formatting, let text = Self.containsLineTemplate(template.source) else { return nil }
+                    return (name, text)
+                }
+                if state.inStore, lineLabels.count == formattings.count {
+                    for (name, text) in lineLabels { state.lineLabels[name] = text }
+                    state.pendingFormats.append(contentsOf: formattings)
+                } else {
+                    state.leaveStore(&selector)
+                    selector.stages.append(.labelFormat(formattings))
+                }
+            case "unwrap":
+                guard allowsUnwrap else {
+                    throw QueryParseError(column: stageToken.column, "unwrap is only allowed in a range function such as sum_over_time({…} | unwrap latency [1m])")
+                }
+                let labelToken = cursor.current
+                var name = try cursor.identifier("a label name to unwrap")
+                var conversion = Unwrap.Conversion.number
+                if cursor.take("(") {
+                    guard let known = Unwrap.Conversion(rawValue: name), known != .number else {
+                        throw QueryParseError(column: labelToken.column, "unsupported unwrap conversion \"\(name)\": Sightline supports duration(), duration_seconds() and bytes()")
+                    }
+                    conversion = known
+                    name = try cursor.identifier("a label name")
+                    try cursor.expect(")")
+                }
+                guard Self.isLabelName(name) else { throw QueryParseError(column: labelToken.column, "syntax error: invalid label name \"\(name)\"") }
+                state.leaveStore(&selector)
+                unwrap = Unwrap(name, conversion)
+            case "unpack":
+                throw QueryParseError(column: stageToken.column, "unsupported pipeline stage \"unpack\": Sightline supports json, logfmt, regexp, pattern, line_format, label_format, drop, keep, decolorize, unwrap and label filters")
             default:
                 guard Self.isLabelName(stage), case .symbol = cursor.current.kind else {
                     throw QueryParseError(column: stageToken.column, "syntax error: unexpected \(stage), expected a pipeline stage")
                 }
-                var filters = [try labelFilter(stage, lineLabels, after: parser, column: stageToken.column)]
-                var joiner: String?
-                while case .identifier(let word) = cursor.current.kind, ["and", "or"].contains(word.lowercased()) {
-                    guard joiner == nil || joiner == word.lowercased() else {
-                        throw QueryParseError(column: cursor.current.column, "unsupported label filter: \"and\" and \"or\" mixed in one filter")
-                    }
-                    joiner = word.lowercased()
-                    cursor.advance()
-                    let nameColumn = cursor.current.column
-                    filters.append(try labelFilter(try cursor.identifier("a label name after \(word)"), lineLabels, after: parser, column: nameColumn))
-                }
-                if joiner == "or" {
+                let expression = try labelFilterExpression(firstName: stage, column: stageToken.column)
+                if state.inStore, let (matchers, isOr) = expression.flattenedMatchers,
+                   matchers.allSatisfy({ state.lineLabels[$0.name] == nil || (($0.op == .equal || $0.op == .notEqual) && ($0.value == "true" || $0.value == "false")) }) {
                     var alternatives = FilterAlternatives()
-                    for filter in filters {
-                        switch filter {
-                        case .label(let matcher): alternatives.labels.append(matcher)
-                        case .line(let line): alternatives.lines.append(line)
+                    for matcher in matchers {
+                        if let text = state.lineLabels[matcher.name] {
+                            let line = LineFilter((matcher.op == .equal) == (matcher.value == "true") ? .contains : .notContains, text)
+                            if isOr { alternatives.lines.append(line) } else { selector.lineFilters.append(line) }
+                        } else if isOr {
+                            alternatives.labels.append(matcher)
+                        } else {
+                            selector.labelFilters.append(matcher)
                         }
                     }
-                    selector.alternatives.append(alternatives)
+                    if isOr { selector.alternatives.append(alternatives) }
                 } else {
-                    for filter in filters {
-                        switch filter {
-                        case .label(let matcher): selector.labelFilters.append(matcher)
-                        case .line(let line): selector.lineFilters.append(line)
-                        }
-                    }
+                    state.leaveStore(&selector)
+                    selector.stages.append(.labelFilter(expression))
                 }
             }
         }
     }
 
-    enum PipelineFilter {
-        case label(LabelMatcher)
-        case line(LineFilter)
+    static let stageNames: Set<String> = ["json", "logfmt", "regexp", "pattern", "line_format", "label_format", "drop", "keep", "decolorize", "unwrap", "unpack"]
+
+    /// Where a pipeline is while it is parsed: still with the store or not, the labels
+    /// `label_format` derived from the line (name to text) and those formattings, which become a
+    /// stage should the pipeline leave the store.
+    struct PipelineState {
+        var inStore: Bool
+        var lineLabels: [String: String] = [:]
+        var pendingFormats: [LabelFormatting] = []
+
+        mutating func leaveStore(_ selector: inout LogSelector) {
+            guard inStore else { return }
+            inStore = false
+            if !pendingFormats.isEmpty { selector.stages.append(.labelFormat(pendingFormats)) }
+        }
     }
 
-    /// `name op "value"` after its name: a stream label filter, or for a label of `label_format`
-    /// (`lineLabels`), the line filter it stands for (`="true"` contains, `="false"` does not).
-    mutating func labelFilter(_ name: String, _ lineLabels: [String: String], after parser: String?,
-                              column: Int) throws(QueryParseError) -> PipelineFilter {
-        if let parser, lineLabels[name] == nil, !name.hasPrefix("__"), !LokiLabels.isStreamLabel(name) {
-            throw QueryParseError(column: column, "unsupported label filter on \(name): Sightline's | \(parser) does not extract fields yet; filter the line (|= or |~) or a stream label")
+    static func template(_ text: String, column: Int) throws(QueryParseError) -> LogTemplate {
+        do {
+            return try LogTemplate(text)
+        } catch {
+            throw QueryParseError(column: column, "unsupported template \"\(text.prefix(80))\": \(error.message)")
         }
-        guard case .symbol(let opSymbol) = cursor.current.kind,
-              let op = LabelMatcher.Operator(rawValue: opSymbol == "==" ? "=" : opSymbol) else {
-            throw QueryParseError(column: cursor.current.column, "unsupported label filter \"\(cursor.current.text)\": Sightline supports =, !=, =~ and !~ on stream labels")
+    }
+
+    /// `--strict`-style flags and `name="expression"` (or bare `name`) parameters of json and logfmt.
+    mutating func extractionParameters(flags allowed: Set<String>) throws(QueryParseError) -> (flags: Set<String>, parameters: [ExtractionParameter]) {
+        var flags: Set<String> = []
+        while cursor.isSymbol("-") {
+            let flagToken = cursor.current
+            cursor.advance()
+            try cursor.expect("-")
+            var flag = try cursor.identifier("a parser flag")
+            while cursor.isSymbol("-"), case .identifier(let more) = cursor.next.kind {
+                cursor.advance()
+                cursor.advance()
+                flag += "-" + more
+            }
+            guard allowed.contains(flag) else {
+                throw QueryParseError(column: flagToken.column, "unsupported parser flag --\(flag)\(allowed.isEmpty ? "" : ": supported are " + allowed.sorted().map { "--" + $0 }.joined(separator: ", "))")
+            }
+            flags.insert(flag)
+        }
+        var parameters: [ExtractionParameter] = []
+        guard case .identifier = cursor.current.kind, !cursor.isIdentifier("by"), !cursor.isIdentifier("without"), !cursor.isIdentifier("offset") else {
+            return (flags, parameters)
+        }
+        repeat {
+            let nameToken = cursor.current
+            let name = try cursor.identifier("a label name")
+            guard Self.isLabelName(name) else { throw QueryParseError(column: nameToken.column, "syntax error: invalid label name \"\(name)\"") }
+            if cursor.take("=") {
+                let valueToken = cursor.current
+                let expression = try cursor.string("a quoted expression")
+                guard JSONPath.parse(expression) != nil else { throw QueryParseError(column: valueToken.column, "invalid field expression \"\(expression.prefix(80))\"") }
+                parameters.append(ExtractionParameter(name, expression))
+            } else {
+                parameters.append(ExtractionParameter(name, name))
+            }
+        } while cursor.take(",")
+        return (flags, parameters)
+    }
+
+    /// A label filter after its first name: comparisons joined by `and` (or `,`) and `or`
+    /// (`and` binds tighter), with parentheses.
+    mutating func labelFilterExpression(firstName: String?, column: Int) throws(QueryParseError) -> LabelFilterExpression {
+        var left = try labelFilterConjunction(firstName: firstName, column: column)
+        while cursor.isKeyword("or") {
+            cursor.advance()
+            left = .or(left, try labelFilterConjunction(firstName: nil, column: cursor.current.column))
+        }
+        return left
+    }
+
+    mutating func labelFilterConjunction(firstName: String?, column: Int) throws(QueryParseError) -> LabelFilterExpression {
+        var left = try labelFilterPrimary(firstName: firstName, column: column)
+        while cursor.isKeyword("and") || cursor.isSymbol(",") {
+            cursor.advance()
+            left = .and(left, try labelFilterPrimary(firstName: nil, column: cursor.current.column))
+        }
+        return left
+    }
+
+    mutating func labelFilterPrimary(firstName: String?, column: Int) throws(QueryParseError) -> LabelFilterExpression {
+        try cursor.enter()
+        defer { cursor.leave() }
+        let name: String
+        if let firstName {
+            name = firstName
+        } else if cursor.take("(") {
+            let inner = try labelFilterExpression(firstName: nil, column: cursor.current.column)
+            try cursor.expect(")", " to close the label filter")
+            return inner
+        } else {
+            name = try cursor.identifier("a label name")
+        }
+        guard Self.isLabelName(name) else { throw QueryParseError(column: column, "syntax error: invalid label name \"\(name)\"") }
+        let opToken = cursor.current
+        guard case .symbol(let opSymbol) = opToken.kind,
+              ["=", "==", "!=", "=~", "!~", ">", ">=", "<", "<="].contains(opSymbol) else {
+            throw cursor.unexpected(expected: "a label filter operator (=, !=, =~, !~, >, >=, <, <=)")
         }
         cursor.advance()
         let valueToken = cursor.current
-        let value = try cursor.string("a quoted value")
-        if let text = lineLabels[name] {
-            guard op == .equal || op == .notEqual, value == "true" || value == "false" else {
-                throw QueryParseError(column: valueToken.column, "unsupported label filter on \(name): compare it with = or != \"true\" or \"false\"")
+        var sign = 1.0
+        if cursor.take("-") { sign = -1 }
+        let comparison = ComparisonOperator(rawValue: opSymbol == "=" ? "==" : opSymbol)
+        switch cursor.current.kind {
+        case .string(let value):
+            cursor.advance()
+            guard sign == 1, let op = LabelMatcher.Operator(rawValue: opSymbol == "==" ? "=" : opSymbol) else {
+                throw QueryParseError(column: opToken.column, "syntax error: \(opSymbol) compares numbers, durations or sizes, not the string \"\(value.prefix(40))\"")
             }
-            return .line(LineFilter((op == .equal) == (value == "true") ? .contains : .notContains, text))
+            if op == .matches || op == .notMatches { try Self.checkRegex(value, column: valueToken.column) }
+            return .string(LabelMatcher(name, op, value))
+        case .number(let value):
+            cursor.advance()
+            guard let comparison else { throw QueryParseError(column: opToken.column, "syntax error: \(opSymbol) needs a quoted string") }
+            return .number(name, comparison, sign * value)
+        case .duration(let nanos):
+            cursor.advance()
+            guard let comparison else { throw QueryParseError(column: opToken.column, "syntax error: \(opSymbol) needs a quoted string") }
+            return .duration(name, comparison, Int64(sign) * nanos)
+        case .bytes(let bytes):
+            cursor.advance()
+            guard let comparison else { throw QueryParseError(column: opToken.column, "syntax error: \(opSymbol) needs a quoted string") }
+            return .bytes(name, comparison, sign * bytes)
+        default:
+            throw cursor.unexpected(expected: "a quoted string, number, duration or byte size")
         }
-        if op == .matches || op == .notMatches { try Self.checkRegex(value, column: valueToken.column) }
-        return .label(LabelMatcher(name, op, value))
-    }
-
-    /// One `name=`{{ contains "text" __line__ }}`` of `label_format`: the one template
-    /// Sightline evaluates (Grafana's trace-to-logs query); any other answers 400 naming it.
-    mutating func lineLabel() throws(QueryParseError) -> (String, String) {
-        let nameToken = cursor.current
-        let name = try cursor.identifier("a label name")
-        guard Self.isLabelName(name) else { throw QueryParseError(column: nameToken.column, "syntax error: invalid label name \"\(name)\"") }
-        try cursor.expect("=", " after \(name)")
-        let templateToken = cursor.current
-        let template = try cursor.string("a quoted template")
-        guard let text = Self.containsLineTemplate(template) else {
-            throw QueryParseError(column: templateToken.column,
-                                  "unsupported label_format template \"\(template.prefix(80))\": Sightline supports {{ contains \"text\" __line__ }}")
-        }
-        return (name, text)
     }
 
     /// The text of `{{ contains "text" __line__ }}`, or nil for another template.
@@ -397,29 +679,36 @@ struct LogQLParser {
         return String(text)
     }
 
-    /// `a, b, c` or `a="expr", b` after json/logfmt/drop/keep.
-    mutating func skipArguments() throws(QueryParseError) {
-        guard case .identifier = cursor.current.kind, !cursor.isIdentifier("by"), !cursor.isIdentifier("without") else { return }
-        repeat {
-            _ = try cursor.identifier("a label name")
-            if cursor.take("=") || cursor.take("!=") || cursor.take("=~") || cursor.take("!~") {
-                _ = try cursor.string("a quoted value")
-            }
-        } while cursor.take(",")
-    }
-
     // MARK: Metric expressions
 
+    /// Binary operators by precedence: comparisons 0, `+ -` 1, `* / %` 2, `^` 3.
     mutating func metric(minimumPrecedence: Int) throws(QueryParseError) -> MetricExpression {
         try cursor.enter()
         defer { cursor.leave() }
         var left = try unary()
-        while case .symbol(let symbol) = cursor.current.kind, let op = ArithmeticOperator(rawValue: symbol),
-              op.precedence >= minimumPrecedence {
-            cursor.advance()
-            // `^` is right-associative, the others left-associative.
-            let right = try metric(minimumPrecedence: op == .power ? op.precedence : op.precedence + 1)
-            left = .binary(op, left, right)
+        while true {
+            if case .identifier(let word) = cursor.current.kind, ["and", "or", "unless"].contains(word) {
+                throw QueryParseError(column: cursor.current.column, "unsupported set operator \"\(word)\": Sightline supports arithmetic and comparison operators between metric expressions")
+            }
+            guard case .symbol(let symbol) = cursor.current.kind else { break }
+            if let op = ArithmeticOperator(rawValue: symbol), op.precedence >= minimumPrecedence {
+                cursor.advance()
+                // `^` is right-associative, the others left-associative.
+                let right = try metric(minimumPrecedence: op == .power ? op.precedence : op.precedence + 1)
+                left = .binary(op, left, right)
+            } else if let op = ComparisonOperator(rawValue: symbol), minimumPrecedence == 0 {
+                let opToken = cursor.current
+                cursor.advance()
+                let bool = cursor.isIdentifier("bool")
+                if bool { cursor.advance() }
+                let right = try metric(minimumPrecedence: 1)
+                if left.isScalar && right.isScalar && !bool {
+                    throw QueryParseError(column: opToken.column, "comparisons between scalars must use bool")
+                }
+                left = .comparison(op, bool: bool, left, right)
+            } else {
+                break
+            }
         }
         return left
     }
@@ -434,6 +723,8 @@ struct LogQLParser {
         return try primary()
     }
 
+    static let unsupportedFunctions: Set<String> = ["absent_over_time", "rate_counter", "label_replace", "vector_over_time"]
+
     mutating func primary() throws(QueryParseError) -> MetricExpression {
         let token = cursor.current
         switch token.kind {
@@ -442,7 +733,7 @@ struct LogQLParser {
             return .literal(value)
         case .symbol("("):
             cursor.advance()
-            let inner = try metric(minimumPrecedence: 1)
+            let inner = try metric(minimumPrecedence: 0)
             try cursor.expect(")")
             return inner
         case .symbol("{"):
@@ -460,13 +751,13 @@ struct LogQLParser {
             }
             if let function = RangeFunction(rawValue: name) {
                 cursor.advance()
-                return try rangeAggregation(function)
+                return try rangeAggregation(function, column: token.column)
             }
             if let op = AggregationOperator(rawValue: name) {
                 cursor.advance()
                 var grouping = try groupingClause()
                 try cursor.expect("(")
-                let inner = try metric(minimumPrecedence: 1)
+                let inner = try metric(minimumPrecedence: 0)
                 try cursor.expect(")")
                 if grouping == nil { grouping = try groupingClause() }
                 guard !inner.isScalar else {
@@ -474,16 +765,53 @@ struct LogQLParser {
                 }
                 return .aggregation(op, grouping, inner)
             }
-            throw QueryParseError(column: token.column, "syntax error: unexpected \(name): supported are count_over_time, rate, bytes_over_time, bytes_rate, sum, count, min, max, avg, vector and numbers")
+            if name == "topk" || name == "bottomk" {
+                cursor.advance()
+                var grouping = try groupingClause()
+                try cursor.expect("(")
+                let kToken = cursor.current
+                guard case .number(let k) = kToken.kind, k >= 1, k.rounded() == k, k <= 10_000 else {
+                    throw cursor.unexpected(expected: "a whole number of series (1 to 10000)")
+                }
+                cursor.advance()
+                try cursor.expect(",")
+                let inner = try metric(minimumPrecedence: 0)
+                try cursor.expect(")")
+                if grouping == nil { grouping = try groupingClause() }
+                guard !inner.isScalar else { throw QueryParseError(column: token.column, "\(name) needs a vector, not a scalar") }
+                return .rank(bottom: name == "bottomk", k: Int(k), grouping, inner)
+            }
+            if name == "sort" || name == "sort_desc" {
+                cursor.advance()
+                try cursor.expect("(")
+                let inner = try metric(minimumPrecedence: 0)
+                try cursor.expect(")")
+                guard !inner.isScalar else { throw QueryParseError(column: token.column, "\(name) needs a vector, not a scalar") }
+                return .sort(descending: name == "sort_desc", inner)
+            }
+            if Self.unsupportedFunctions.contains(name) {
+                throw QueryParseError(column: token.column, "unsupported function \(name): see docs/grafana.md, LogQL features")
+            }
+            throw QueryParseError(column: token.column, "syntax error: unexpected \(name): supported are the range functions (count_over_time, rate, …, quantile_over_time), sum, count, min, max, avg, stddev, stdvar, topk, bottomk, sort, sort_desc, vector and numbers")
         default:
             throw cursor.unexpected(expected: "a metric expression")
         }
     }
 
-    mutating func rangeAggregation(_ function: RangeFunction) throws(QueryParseError) -> MetricExpression {
+    mutating func rangeAggregation(_ function: RangeFunction, column: Int) throws(QueryParseError) -> MetricExpression {
         try cursor.expect("(")
+        var quantile: Double?
+        if function == .quantileOverTime {
+            var sign = 1.0
+            if cursor.take("-") { sign = -1 }
+            guard case .number(let value) = cursor.current.kind else { throw cursor.unexpected(expected: "the quantile (a number such as 0.99)") }
+            cursor.advance()
+            try cursor.expect(",")
+            quantile = sign * value
+        }
         guard cursor.isSymbol("{") else { throw cursor.unexpected(expected: "a log stream selector") }
-        var selector = try logSelector()
+        var unwrap: Unwrap?
+        var selector = try logSelector(unwrap: &unwrap, allowsUnwrap: true)
         guard cursor.take("[") else {
             throw QueryParseError(column: cursor.current.column, "syntax error: unexpected \(cursor.current.text), expected a range such as [1m]")
         }
@@ -498,10 +826,28 @@ struct LogQLParser {
         guard range <= 31 * 86_400_000_000_000 else { throw QueryParseError(column: rangeToken.column, "the range must be at most 31 days") }
         cursor.advance()
         try cursor.expect("]")
+        var offset = try offsetClause()
         // The pipeline may also follow the range: `{…}[5m] |= "x"`.
-        try pipeline(into: &selector)
+        try pipeline(into: &selector, unwrap: &unwrap, allowsUnwrap: true)
+        if offset == 0 { offset = try offsetClause() }
         try cursor.expect(")")
-        return .range(function, selector, range: range)
+        if function.needsUnwrap, unwrap == nil {
+            throw QueryParseError(column: column, "\(function.rawValue) needs an unwrapped label: add | unwrap <label> before the range")
+        }
+        if unwrap != nil, function != .rate, !function.needsUnwrap {
+            throw QueryParseError(column: column, "\(function.rawValue) does not take an unwrapped label")
+        }
+        var grouping: Grouping?
+        if unwrap != nil { grouping = try groupingClause() }
+        return .range(RangeAggregation(function, selector, range: range, offset: offset, unwrap: unwrap, quantile: quantile, grouping: grouping))
+    }
+
+    mutating func offsetClause() throws(QueryParseError) -> Int64 {
+        guard cursor.isIdentifier("offset") else { return 0 }
+        cursor.advance()
+        guard case .duration(let nanos) = cursor.current.kind, nanos >= 0 else { throw cursor.unexpected(expected: "a duration such as 1h") }
+        cursor.advance()
+        return nanos
     }
 
     mutating func groupingClause() throws(QueryParseError) -> Grouping? {

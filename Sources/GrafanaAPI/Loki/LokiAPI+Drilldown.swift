@@ -36,33 +36,95 @@ extension LokiAPI {
         }
     }
 
-    /// `GET /loki/api/v1/detected_fields?query=&start=&end=`: the fields of the selected lines
-    /// that Sightline knows (trace and span ids, with how many distinct values each has up to
-    /// `maxValues`; no fields are parsed out of the line).
+    /// Lines read to detect the fields parsed out of them: the most recent of the range.
+    static let fieldLines = 1_000
+
+    /// `GET /loki/api/v1/detected_fields?query=&start=&end=`: the fields of the selected lines:
+    /// trace and span ids (with how many distinct values each has, up to `maxValues`), and the
+    /// fields `json` or `logfmt` extract from the most recent `fieldLines` lines, with their type
+    /// (`int`, `float`, `boolean`, `duration`, `bytes`, `string`) and parser.
     func detectedFields(_ request: Request) async throws(GrafanaFailure) -> Response {
         let form = FormParameters(request)
         let (start, end) = try Self.range(form)
-        let selection = try Self.parseSelector(try form.text("query") ?? "{service_name=~\".+\"}", name: "query").selection
-        var counted: [(String, Int)] = []
+        let selector = try Self.parseSelector(try form.text("query") ?? "{service_name=~\".+\"}", name: "query")
+        let selection = selector.selection
+        var counted: [DetectedField] = []
         for name in Self.metadataFields {
             let values = try await reading {
                 try await loki.labelValues(name, selection, start: start, end: end, sampleRows: Self.sampleRows, limit: Self.maxValues)
             }
-            if !values.isEmpty { counted.append((name, values.count)) }
+            if !values.isEmpty { counted.append(DetectedField(label: name, type: "string", cardinality: values.count, parsers: nil)) }
         }
+        let recent = try await lines(selector, from: start, toExclusive: end + 1, limit: Self.fieldLines, backward: true)
+        counted += DetectedField.parsed(recent.map(\.text)).filter { field in !counted.contains { $0.label == field.label } }
         return Response.json { body in
             body.key("fields")
             body.beginArray()
-            for (name, cardinality) in counted {
+            for field in counted {
                 body.beginObject()
-                body.key("label"); body.string(name)
-                body.key("type"); body.string("string")
-                body.key("cardinality"); body.int(Int64(cardinality))
-                body.key("parsers"); body.null()
+                body.key("label"); body.string(field.label)
+                body.key("type"); body.string(field.type)
+                body.key("cardinality"); body.int(Int64(field.cardinality))
+                body.key("parsers")
+                if let parsers = field.parsers {
+                    body.beginArray()
+                    for parser in parsers { body.string(parser) }
+                    body.endArray()
+                } else {
+                    body.null()
+                }
                 body.endObject()
             }
             body.endArray()
             body.key("limit"); body.int(Int64(Self.maxValues))
         }
+    }
+}
+
+/// A field of `detected_fields`.
+struct DetectedField: Equatable {
+    var label: String
+    var type: String
+    var cardinality: Int
+    var parsers: [String]?
+
+    /// The fields of lines as Loki detects them: a JSON object's fields (nested keys joined
+    /// with `_`), else logfmt's keys when the line has `key=value` pairs; each field's type is
+    /// the narrowest that reads all its values; distinct values counted up to 1,000.
+    static func parsed(_ lines: [String]) -> [DetectedField] {
+        var values: [String: Set<String>] = [:]
+        var parsers: [String: Set<String>] = [:]
+        var order: [String] = []
+        for line in lines {
+            var labels: [String: String] = [:]
+            let parser: String
+            if line.first == "{" {
+                LogParsers.json(line, [], into: &labels, streamLabels: [])
+                parser = "json"
+            } else if line.contains("=") {
+                LogParsers.logfmt(line, [], strict: false, keepEmpty: false, into: &labels, streamLabels: [])
+                parser = "logfmt"
+            } else {
+                continue
+            }
+            guard labels[PipelineEntry.errorLabel] == nil else { continue }
+            for (name, value) in labels {
+                if values[name] == nil { order.append(name) }
+                if values[name, default: []].count < LokiAPI.maxValues { values[name, default: []].insert(value) }
+                parsers[name, default: []].insert(parser)
+            }
+        }
+        return order.sorted().map { name in
+            DetectedField(label: name, type: type(of: values[name] ?? []), cardinality: values[name]?.count ?? 0, parsers: parsers[name]?.sorted())
+        }
+    }
+
+    static func type(of values: Set<String>) -> String {
+        if values.allSatisfy({ Int64($0) != nil }) { return "int" }
+        if values.allSatisfy({ Double($0) != nil }) { return "float" }
+        if values.allSatisfy({ $0 == "true" || $0 == "false" }) { return "boolean" }
+        if values.allSatisfy({ GoDuration.parse($0) != nil }) { return "duration" }
+        if values.allSatisfy({ ByteSize.parse($0) != nil }) { return "bytes" }
+        return "string"
     }
 }

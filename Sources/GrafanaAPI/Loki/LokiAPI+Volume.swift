@@ -46,7 +46,7 @@ extension LokiAPI {
             window = max(end - start, 1)
         }
         let expression = MetricExpression.aggregation(.sum, Grouping(without: false, labels: groupBy),
-                                                      .range(.bytesOverTime, selector, range: window))
+                                                      .range(RangeAggregation(.bytesOverTime, selector, range: window)))
         guard case .vector(let series) = try await evaluate(expression, steps) else {
             return Self.metricResponse(.vector([]), steps: steps, instant: !range, started: started)
         }

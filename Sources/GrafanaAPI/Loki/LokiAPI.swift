@@ -6,7 +6,7 @@ import Store
 
 /// Loki's query API over the stored log records (`LokiQueries`, docs/grafana.md), for Grafana's
 /// Loki data source: `/loki/api/v1/query_range`, `/query`, `/labels`, `/label/{name}/values`, `/series`,
-/// `/index/stats`, `/index/volume`, `/index/volume_range`, `/detected_labels`, `/detected_fields`, `/status/buildinfo` (the tail WebSocket is `LokiTail`).
+/// `/index/stats`, `/index/volume`, `/index/volume_range`, `/detected_labels`, `/detected_fields`, `/patterns`, `/status/buildinfo` (the tail WebSocket is `LokiTail`).
 ///
 /// Answers are Loki's `{"status": "success", "data": …}`; errors `{"code", "status": "error",
 /// "message"}` with 400 for a bad query or parameter (a LogQL error says where: `parse error at
@@ -20,15 +20,25 @@ public struct LokiAPI: Sendable {
     public static let maxValues = 1000
     /// Label browsing and series look at the most recent rows of the range only.
     public static let sampleRows = 10_000
+    /// The most lines a pipeline stage that runs in Sightline (a parser, `line_format`, `unwrap`,
+    /// …) reads for one query.
+    public static let maxPipelineLines = 100_000
     static let defaultRange: Int64 = 3_600_000_000_000
     static let version = "3.0.0"
 
     let loki: any LokiQueries
     let logger: Logger
+    /// `maxPipelineLines`, smaller in tests.
+    let pipelineLineLimit: Int
 
     public init(store: any TelemetryStore, logger: Logger) {
-        self.loki = store.queries.loki
+        self.init(loki: store.queries.loki, logger: logger)
+    }
+
+    init(loki: any LokiQueries, logger: Logger, pipelineLineLimit: Int = maxPipelineLines) {
+        self.loki = loki
         self.logger = logger
+        self.pipelineLineLimit = pipelineLineLimit
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -51,6 +61,7 @@ public struct LokiAPI: Sendable {
         router.get("/loki/api/v1/index/volume_range") { request, _ in await respond { () async throws(GrafanaFailure) in try await volume(request, range: true) } }
         router.get("/loki/api/v1/detected_labels") { request, _ in await respond { () async throws(GrafanaFailure) in try await detectedLabels(request) } }
         router.get("/loki/api/v1/detected_fields") { request, _ in await respond { () async throws(GrafanaFailure) in try await detectedFields(request) } }
+        router.get("/loki/api/v1/patterns") { request, _ in await respond { () async throws(GrafanaFailure) in try await patterns(request) } }
         router.get("/loki/api/v1/index/stats") { request, _ in await respond { () async throws(GrafanaFailure) in try await indexStats(request) } }
         router.get("/loki/api/v1/status/buildinfo") { _, _ in
             Response.json { body in
@@ -86,12 +97,20 @@ public struct LokiAPI: Sendable {
         }
     }
 
-    static func parseSelector(_ text: String, name: String) throws(GrafanaFailure) -> LogSelector {
+    /// A selector for an endpoint that reads what the store selects (labels, series, volume,
+    /// statistics): stages that only add labels or rewrite lines (parsers, formats) are
+    /// ignored there; one that filters lines is refused (400), unless `runsStages`.
+    static func parseSelector(_ text: String, name: String, runsStages: Bool = false) throws(GrafanaFailure) -> LogSelector {
+        let selector: LogSelector
         do {
-            return try LogQLQuery.parseSelector(text)
+            selector = try LogQLQuery.parseSelector(text)
         } catch {
             throw GrafanaFailure(.badRequest, "\(name): \(error.description)")
         }
+        guard runsStages || !selector.hasFilteringStages else {
+            throw GrafanaFailure(.badRequest, "\(name): filters after a parser, line_format or label_format are supported by query and query_range only; filter lines (|=) or stream labels before them")
+        }
+        return selector
     }
 
     /// `start`/`end` (default: the hour before now), checked.
@@ -166,9 +185,11 @@ public struct LokiAPI: Sendable {
     }
 
     func evaluate(_ expression: MetricExpression, _ steps: EvaluationSteps) async throws(GrafanaFailure) -> MetricValue {
-        let evaluator = MetricEvaluator(steps: steps) { selector, labels, origin, width in
-            try await self.bucketCounts(selector, labels: labels, origin: origin, last: steps.last, width: width)
-        }
+        let evaluator = MetricEvaluator(steps: steps, fetch: { selector, labels, origin, width, last in
+            try await self.bucketCounts(selector, labels: labels, origin: origin, last: last, width: width)
+        }, fetchLines: { selector, after, through in
+            try await self.pipelineInput(selector, from: after + 1, toExclusive: through + 1)
+        })
         do {
             return try await evaluator.evaluate(expression)
         } catch let failure as GrafanaFailure {
@@ -205,9 +226,41 @@ public struct LokiAPI: Sendable {
     }
 
     /// The lines `selector` selects with `from ≤ time < toExclusive`, newest (or oldest) first.
+    /// A pipeline with stages run here reads the store's lines in growing pages until `limit`
+    /// lines come through it, over at most `maxPipelineLines` lines (422 beyond).
     func lines(_ selector: LogSelector, from: Int64, toExclusive: Int64, limit: Int, backward: Bool) async throws(GrafanaFailure) -> [LokiLine] {
         let selection = selector.selection
-        return try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: limit, backward: backward) }
+        guard !selector.stages.isEmpty else {
+            return try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: limit, backward: backward) }
+        }
+        var page = min(max(limit * 4, 1_000), pipelineLineLimit)
+        while true {
+            let read = try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: page + 1, backward: backward) }
+            var output: [LokiLine] = []
+            for line in read.prefix(page) {
+                let input = PipelineEntry(line)
+                guard let entry = selector.stages.run(input, streamLabels: Set(input.labels.keys)) else { continue }
+                output.append(entry.answer(from: line))
+                if output.count == limit { return output }
+            }
+            guard read.count > page else { return output }
+            guard page < pipelineLineLimit else { throw pipelineBoundFailure }
+            page = min(page * 8, pipelineLineLimit)
+        }
+    }
+
+    /// The lines a metric query's pipeline runs over (`from ≤ time < toExclusive`, oldest first),
+    /// at most `maxPipelineLines` (422 beyond).
+    func pipelineInput(_ selector: LogSelector, from: Int64, toExclusive: Int64) async throws(GrafanaFailure) -> [LokiLine] {
+        let selection = selector.selection
+        let read = try await reading { try await loki.lines(selection, from: from, toExclusive: toExclusive, limit: pipelineLineLimit + 1, backward: false) }
+        guard read.count <= pipelineLineLimit else { throw pipelineBoundFailure }
+        return read
+    }
+
+    var pipelineBoundFailure: GrafanaFailure {
+        GrafanaFailure(.unprocessableContent,
+                       "the query's pipeline (parsers, label filters on extracted labels, line_format, label_format, unwrap) runs in Sightline over at most \(pipelineLineLimit) lines, and more lines match before it; narrow the time range or filter lines before the parser (|= \"…\")")
     }
 
     // MARK: Responses

@@ -42,7 +42,7 @@ public struct LokiTail: Sendable {
     static func parse(_ request: Request) throws(GrafanaFailure) -> TailQuery {
         let form = FormParameters(request)
         guard let text = try form.text("query") else { throw .badParameter("query", "required") }
-        let selector = try LokiAPI.parseSelector(text, name: "query")
+        let selector = try LokiAPI.parseSelector(text, name: "query", runsStages: true)
         let start = try form.time("start") ?? (Clock.nowNanos - LokiAPI.defaultRange)
         let limit = try form.int("limit", default: LokiAPI.defaultLines, in: 1...LokiAPI.maxLines)
         _ = try form.int("delay_for", default: 0, in: 0...5)
@@ -156,7 +156,9 @@ public struct LokiTail: Sendable {
         guard selector.allMatchers.allSatisfy(holds), selector.lineFilters.allSatisfy(passes),
               selector.alternatives.allSatisfy({ $0.labels.contains(where: holds) || $0.lines.contains(where: passes) }) else { return nil }
         let nanos = (record["timestamp"] as? String).flatMap(QueryTime.rfc3339) ?? Clock.nowNanos
-        return LokiLine(nanos: nanos, text: message, labels: labels)
+        guard !selector.stages.isEmpty else { return LokiLine(nanos: nanos, text: message, labels: labels) }
+        guard let entry = selector.stages.run(PipelineEntry(nanos: nanos, line: message, labels: labels), streamLabels: Set(labels.keys)) else { return nil }
+        return LokiLine(nanos: entry.nanos, text: entry.line, labels: entry.labels)
     }
 
     static func message(_ lines: [LokiLine], dropped: Int) -> String {

@@ -15,6 +15,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("015", "log_search_vector", text(PackageResources._15_log_search_vector_sql)),
     ("017", "time_partitions", text(PackageResources._17_time_partitions_sql)),
     ("018", "metrics", text(PackageResources._18_metrics_sql)),
+    ("020", "error_group_minutes", text(PackageResources._20_error_group_minutes_sql)),
 ]
 
 /// The table each migration rewrites, vacuumed and analysed once it is applied.

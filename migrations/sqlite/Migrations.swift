@@ -15,6 +15,7 @@ public let sqliteMigrations: [(version: String, name: String, sql: String)] = [
     ("015", "log_search_vector", text(PackageResources._15_log_search_vector_sql)),
     ("017", "time_partitions", text(PackageResources._17_time_partitions_sql)),
     ("018", "metrics", text(PackageResources._18_metrics_sql)),
+    ("020", "error_group_minutes", text(PackageResources._20_error_group_minutes_sql)),
 ]
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

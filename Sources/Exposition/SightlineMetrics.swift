@@ -45,6 +45,8 @@ public final class SightlineMetrics: Sendable {
     public let factory: SightlineMetricsFactory
     public let spans: SpanMetrics
     public let llm: LLMMetrics
+    /// Tempo's service graph series, counted as spans are committed.
+    public let serviceGraph: ServiceGraphMetrics
     /// The retention worker's deletions, the oldest time kept, the store's size.
     public let retention = RetentionMetrics()
     private let queueItems: Prometheus.Gauge
@@ -64,6 +66,7 @@ public final class SightlineMetrics: Sendable {
         self.factory = SightlineMetricsFactory(registry: registry, families: Self.families)
         self.spans = SpanMetrics(maxSeries: maxSeries)
         self.llm = LLMMetrics(maxSeries: maxSeries)
+        self.serviceGraph = ServiceGraphMetrics(maxSeries: maxSeries)
         queueItems = registry.makeGauge(name: Name.writerQueueItems, help: Self.families[Name.writerQueueItems]!.help)
         queueCapacity = registry.makeGauge(name: Name.writerQueueCapacity, help: Self.families[Name.writerQueueCapacity]!.help)
     }
@@ -73,6 +76,7 @@ public final class SightlineMetrics: Sendable {
     public func committed(_ batch: WriteBatch) {
         spans.record(batch.spans)
         llm.record(batch.llmCalls)
+        serviceGraph.record(batch.spans)
     }
 
     /// The writer's queue, as the scrape finds it.
@@ -110,6 +114,7 @@ public final class SightlineMetrics: Sendable {
         var writer = PrometheusTextWriter()
         spans.write(into: &writer)
         llm.write(into: &writer)
+        serviceGraph.write(into: &writer)
         let firing = firing.withLock { $0 }.sorted { $0.key < $1.key }
         writer.family(Name.alertsFiring, type: .gauge, help: "Alert instances firing now, by rule and severity.")
         for (key, count) in firing {

@@ -4,13 +4,12 @@ import OTLP
 import Store
 
 // GET /errors and /errors/{group}/occurrences (docs/api.md): errors from logs and from failed
-// spans, grouped by exception type + normalised message + service, computed from the stored
-// telemetry rather than kept in tables of their own.
+// spans, grouped by exception type + normalised message + service, read from the per-minute
+// rollups the writer keeps (`ErrorQueries`).
 
 extension ObservabilityAPI {
-    /// How many distinct raw (type, message, service) combinations are grouped per source;
-    /// beyond it the rarest are left out (and `truncated` says so).
-    static let maxRawGroups = 5_000
+    /// The most steps a group's series has.
+    static let maxErrorSteps = 1_440
 
     struct ErrorGroup {
         var id: String
@@ -24,56 +23,63 @@ extension ObservabilityAPI {
         var firstSeen = ""
         var lastSeen = ""
         var sampleTraceID: String?
-        var rawKeys: [(key: ErrorKey, source: ErrorSource)] = []
+        var series: [Int64]
     }
 
-    /// Every error group in the window, largest first.
-    func errorGroups(since: Int64) async throws(QueryFailure) -> (groups: [ErrorGroup], truncated: Bool) {
-        var tallies: [(rows: [ErrorTally], source: ErrorSource)] = []
-        for source in [ErrorSource.logs, .spans] {
-            let rows = try await run { () async throws(StoreError) in
-                try await errors.errorTallies(source, since: since, limit: Self.maxRawGroups)
-            }
-            tallies.append((rows, source))
+    /// The steps of a window's series: `step` seconds (a whole number of minutes; by default
+    /// the window in about 60 steps) and how many of them cover the window.
+    func errorSteps(_ parameters: Parameters, hours: Int) throws(QueryFailure) -> (seconds: Int, count: Int) {
+        let fallback = max(60, (hours * 3600 / 60 + 59) / 60 * 60)
+        let step = try parameters.int("step", default: fallback, in: 60...86_400)
+        guard step % 60 == 0 else { throw .badParameter("step", "must be a whole number of minutes (a multiple of 60)") }
+        let count = (hours * 3600 + step - 1) / step
+        guard count <= Self.maxErrorSteps else { throw .badParameter("step", "at most \(Self.maxErrorSteps) steps per window") }
+        return (step, count)
+    }
+
+    /// Every error group in the window, largest first; each source's tallies of one group
+    /// added together.
+    func errorGroups(since: Int64, step: Int, steps: Int) async throws(QueryFailure) -> [ErrorGroup] {
+        let tallies = try await run { () async throws(StoreError) in
+            try await errors.errorGroups(since: since, step: Int64(step) * 1_000_000_000, steps: steps)
         }
         var groups: [String: ErrorGroup] = [:]
-        for (rows, source) in tallies {
-            for tally in rows {
-                let raw = tally.key
-                let normalised = ErrorNormaliser.normalise(raw.message)
-                let id = ErrorNormaliser.groupID(type: raw.type, message: normalised, service: raw.service)
-                var group = groups[id] ?? ErrorGroup(id: id, type: raw.type, message: normalised, service: raw.service, sampleMessage: raw.message)
-                group.count += tally.count
-                if source == .logs { group.logCount += tally.count } else { group.spanCount += tally.count }
-                let first = tally.firstSeen, last = tally.lastSeen
-                if group.firstSeen.isEmpty || (!first.isEmpty && first < group.firstSeen) { group.firstSeen = first }
-                if last > group.lastSeen {
-                    group.lastSeen = last
-                    group.sampleMessage = raw.message
-                    if let trace = tally.traceID { group.sampleTraceID = trace }
-                }
-                if group.sampleTraceID == nil { group.sampleTraceID = tally.traceID }
-                group.rawKeys.append((raw, source))
-                groups[id] = group
+        for tally in tallies {
+            var group = groups[tally.groupID] ?? ErrorGroup(
+                id: tally.groupID, type: tally.key.type, message: tally.key.message, service: tally.key.service,
+                sampleMessage: tally.sampleMessage, series: Array(repeating: 0, count: steps))
+            group.count += tally.count
+            if tally.source == .logs { group.logCount += tally.count } else { group.spanCount += tally.count }
+            if group.firstSeen.isEmpty || (!tally.firstSeen.isEmpty && tally.firstSeen < group.firstSeen) { group.firstSeen = tally.firstSeen }
+            if tally.lastSeen > group.lastSeen {
+                group.lastSeen = tally.lastSeen
+                group.sampleMessage = tally.sampleMessage
+                if let trace = tally.sampleTraceID { group.sampleTraceID = trace }
             }
+            if group.sampleTraceID == nil { group.sampleTraceID = tally.sampleTraceID }
+            for (index, count) in tally.series.enumerated() where index < steps { group.series[index] += count }
+            groups[tally.groupID] = group
         }
-        let sorted = groups.values.sorted { ($0.count, $0.lastSeen, $0.id) > ($1.count, $1.lastSeen, $1.id) }
-        return (sorted, tallies.contains { $0.rows.count == Self.maxRawGroups })
+        return groups.values.sorted { ($0.count, $0.lastSeen, $0.id) > ($1.count, $1.lastSeen, $1.id) }
     }
 
-    /// `GET /errors?hours=&service=&limit=`
+    /// `GET /errors?hours=&service=&limit=&step=`
     func listErrors(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try Parameters(request)
         let window = try parameters.window()
         let service = try parameters.text("service")
         let limit = try parameters.int("limit", default: 100, in: 1...1000)
-        var (groups, truncated) = try await errorGroups(since: window.sinceUnixNano)
+        let steps = try errorSteps(parameters, hours: window.hours)
+        var groups = try await errorGroups(since: window.sinceUnixNano, step: steps.seconds, steps: steps.count)
         if let service { groups = groups.filter { $0.service == service } }
         return .jsonObject { body in
             body.key("period_hours"); body.int(Int64(window.hours))
             body.key("total_groups"); body.int(Int64(groups.count))
             body.key("total_errors"); body.int(groups.reduce(0) { $0 + $1.count })
-            body.key("truncated"); body.bool(truncated)
+            // Kept for clients of the raw-row grouping, which stopped at 5,000 combinations.
+            body.key("truncated"); body.bool(false)
+            body.key("start"); body.string(Timestamp.iso8601(unixNano: window.sinceUnixNano))
+            body.key("step_seconds"); body.int(Int64(steps.seconds))
             body.key("groups")
             body.beginArray()
             for group in groups.prefix(limit) {
@@ -90,6 +96,10 @@ extension ObservabilityAPI {
                 body.key("last_seen"); body.string(group.lastSeen)
                 body.key("sample_trace_id")
                 if let trace = group.sampleTraceID { body.string(trace) } else { body.null() }
+                body.key("series")
+                body.beginArray()
+                for count in group.series { body.int(count) }
+                body.endArray()
                 body.endObject()
             }
             body.endArray()
@@ -103,24 +113,21 @@ extension ObservabilityAPI {
         let parameters = try Parameters(request)
         let window = try parameters.window()
         let limit = try parameters.int("limit", default: 50, in: 1...500)
-        guard let group = try await errorGroups(since: window.sinceUnixNano).groups.first(where: { $0.id == groupID }) else {
+        guard let group = try await errorGroups(since: window.sinceUnixNano, step: window.hours * 3600, steps: 1)
+            .first(where: { $0.id == groupID }) else {
             throw .notFound("error group \(groupID)")
         }
+        let key = ErrorKey(type: group.type, message: group.message, service: group.service)
         var occurrences: [Occurrence] = []
-        // One query per raw combination in the group (a group holds few of them).
-        for (key, source) in group.rawKeys.prefix(50) {
-            switch source {
-            case .logs:
-                let rows = try await run { () async throws(StoreError) in
-                    try await errors.logErrors(key, since: window.sinceUnixNano, limit: limit)
-                }
-                occurrences += rows.map { .log($0) }
-            case .spans:
-                let rows = try await run { () async throws(StoreError) in
-                    try await errors.spanErrors(key, since: window.sinceUnixNano, limit: limit)
-                }
-                occurrences += rows.map { .span($0) }
-            }
+        if group.logCount > 0 {
+            occurrences += try await run { () async throws(StoreError) in
+                try await errors.logErrors(inGroup: key, since: window.sinceUnixNano, limit: limit)
+            }.map { Occurrence.log($0) }
+        }
+        if group.spanCount > 0 {
+            occurrences += try await run { () async throws(StoreError) in
+                try await errors.spanErrors(inGroup: key, since: window.sinceUnixNano, limit: limit)
+            }.map { Occurrence.span($0) }
         }
         occurrences.sort { $0.timestamp > $1.timestamp }
         return .jsonObject { body in

@@ -126,6 +126,17 @@ func span(service: String, name: String, kind: Int32, status: Int32, durationNs:
             # HELP sightline_writer_queue_items Spans and log records waiting for a commit.
             # TYPE sightline_writer_queue_items gauge
             sightline_writer_queue_items 4.0
+            # HELP traces_service_graph_dropped_spans_total Client or server spans not paired because too many were waiting.
+            # TYPE traces_service_graph_dropped_spans_total counter
+            traces_service_graph_dropped_spans_total 0
+            # HELP traces_service_graph_request_client_seconds Client span durations of calls between services, in seconds.
+            # TYPE traces_service_graph_request_client_seconds histogram
+            # HELP traces_service_graph_request_failed_total Calls between services whose client or server span failed.
+            # TYPE traces_service_graph_request_failed_total counter
+            # HELP traces_service_graph_request_server_seconds Server span durations of calls between services, in seconds.
+            # TYPE traces_service_graph_request_server_seconds histogram
+            # HELP traces_service_graph_request_total Calls between services (client and server spans paired), by client and server.
+            # TYPE traces_service_graph_request_total counter
             # HELP traces_span_metrics_calls_total Spans stored, by service, span name, span kind and status code.
             # TYPE traces_span_metrics_calls_total counter
             traces_span_metrics_calls_total{otel_metric_overflow="true"} 1

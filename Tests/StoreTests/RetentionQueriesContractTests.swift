@@ -71,6 +71,11 @@ import Testing
             #expect(try await database.rows("SELECT sum(calls) AS n FROM enterprise.span_operation_minutes WHERE minute > '2026-01-01'")
                 .first?.int("n") ?? 0 >= 2)
             #expect(try await retention.oldestRetained(.traces) == recent)
+            // The failed span of trace c went from the error groups' minutes; the records' stay.
+            #expect(traces.byTable["error_group_minutes"] == 1)
+            let spanErrorMinutes = try await database.rows("SELECT count FROM enterprise.error_group_minutes WHERE source = 'span'")
+            #expect(spanErrorMinutes.compactMap { $0.int("count") } == [1])
+            #expect(try await database.rows("SELECT count FROM enterprise.error_group_minutes WHERE source = 'log'").count == 2)
 
             let deletedLogs = try await Self.drain(retention, .logs, before: Self.cutoff, limit: 2)
             #expect(deletedLogs.byTable["structured_logs"] == 3)
@@ -85,10 +90,11 @@ import Testing
             #expect(try await retention.oldestRetained(.logs) == recent)
 
             // Error groups read what remains.
-            let errorLogs = try await store.queries.errors.errorTallies(.logs, since: 0, limit: 10)
-            #expect(errorLogs.map(\.key.message) == ["fresh failure"])
-            let errorSpans = try await store.queries.errors.errorTallies(.spans, since: 0, limit: 10)
-            #expect(errorSpans.count == 1 && errorSpans.first?.traceID == b)
+            #expect(deletedLogs.byTable["error_group_minutes"] == 1)
+            let errorGroups = try await store.queries.errors.errorGroups(since: 0, step: Self.day, steps: 1)
+            #expect(errorGroups.filter { $0.source == .logs }.map(\.key.message) == ["fresh failure"])
+            let errorSpans = errorGroups.filter { $0.source == .spans }
+            #expect(errorSpans.count == 1 && errorSpans.first?.sampleTraceID == b)
 
             // LLM rows keep their own period (90 days): the call of a deleted trace stays.
             let llm = try await Self.drain(retention, .llmCalls, before: Self.now - 90 * Self.day)

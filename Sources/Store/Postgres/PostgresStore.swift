@@ -95,6 +95,7 @@ public final class PostgresStore: TelemetryStore {
                     for statement in SQLScript.statements(in: migration.sql) {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
+                    if migration.version == "020" { try await Self.backfillErrorGroups(on: connection, logger: logger) }
                     try await connection.query(
                         "INSERT INTO enterprise.schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
                         logger: logger)
@@ -124,6 +125,26 @@ public final class PostgresStore: TelemetryStore {
         } catch {
             throw StoreError(operation: "migrate", reason: Self.describe(error))
         }
+    }
+
+    /// Fills `error_group_minutes` from the errors already stored (migration 020).
+    static func backfillErrorGroups(on connection: PostgresConnection, logger: Logger) async throws {
+        func text(_ date: Date) -> String { Timestamp.iso8601(unixNano: Int64((date.timeIntervalSince1970 * 1e6).rounded()) * 1_000) }
+        var tallies: [(minute: Int64, source: ErrorSource, tally: ErrorTally)] = []
+        for source in ErrorSource.allCases {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: SQLErrorQueries.backfill(source, .postgres)), logger: logger)
+            for try await (minute, type, message, service, count, first, last, trace)
+                in rows.decode((Date, String?, String?, String, Int64, Date, Date, String?).self) {
+                tallies.append((Int64((minute.timeIntervalSince1970 * 1e6).rounded()) * 1_000, source, ErrorTally(
+                    key: ErrorKey(type: type ?? "", message: message ?? "", service: service), count: count,
+                    firstSeen: text(first), lastSeen: text(last), traceID: trace)))
+            }
+        }
+        let rows = ErrorGroupMinute.merging(tallies)
+        for chunk in rows.chunked(5_000) {
+            try await connection.query(PostgresStatements.upsertErrorGroupMinutes(Array(chunk)), logger: logger)
+        }
+        logger.info("error groups counted per minute from the stored errors", metadata: ["store.rows": "\(rows.count)"])
     }
 
     public func write(_ batch: WriteBatch) async throws {
@@ -164,6 +185,8 @@ public final class PostgresStore: TelemetryStore {
                             try await statement(try PostgresStatements.insertLogs(batch.logs, contexts: contexts))
                             try await statement(PostgresStatements.upsertLevelMinutes(LogLevelMinute.aggregate(batch.logs)))
                         }
+                        let errorGroups = ErrorGroupMinute.aggregate(spans: added.spans, logs: batch.logs)
+                        if !errorGroups.isEmpty { try await statement(PostgresStatements.upsertErrorGroupMinutes(errorGroups)) }
                         let series = MetricSeriesRow.merging(batch.metricSeries)
                         if !series.isEmpty { try await statement(PostgresStatements.upsertMetricSeries(series)) }
                         if !batch.metricPoints.isEmpty {

@@ -160,6 +160,7 @@ public final class SQLiteStore: TelemetryStore {
                 for statement in SQLScript.statements(in: migration.sql) {
                     _ = try await self.connection.query(statement)
                 }
+                if migration.version == "020" { try await self.backfillErrorGroups() }
                 _ = try await self.connection.query(
                     "INSERT INTO enterprise.schema_migrations (version, name) VALUES (?, ?)",
                     [.text(migration.version), .text(migration.name)])
@@ -168,6 +169,24 @@ public final class SQLiteStore: TelemetryStore {
             newlyApplied.append(migration.version)
         }
         return newlyApplied
+    }
+
+    /// Fills `error_group_minutes` from the errors already stored (migration 020).
+    private func backfillErrorGroups() async throws {
+        var tallies: [(minute: Int64, source: ErrorSource, tally: ErrorTally)] = []
+        for source in ErrorSource.allCases {
+            for row in try await connection.query(SQLErrorQueries.backfill(source, .sqlite)) {
+                guard let minute = row.column("minute")?.string.flatMap(Timestamp.date)?.unixNano else { continue }
+                let key = ErrorKey(type: row.column("type")?.string ?? "", message: row.column("message")?.string ?? "",
+                                   service: row.column("service")?.string ?? "")
+                tallies.append((minute, source, ErrorTally(
+                    key: key, count: Int64(row.column("count")?.integer ?? 0), firstSeen: row.column("first_seen")?.string ?? "",
+                    lastSeen: row.column("last_seen")?.string ?? "", traceID: row.column("trace_id")?.string)))
+            }
+        }
+        let rows = ErrorGroupMinute.merging(tallies)
+        for row in rows { _ = try await connection.query(SQLiteStatements.upsertErrorGroupMinute, row.sqliteBinds) }
+        logger.info("error groups counted per minute from the stored errors", metadata: ["store.rows": "\(rows.count)"])
     }
 
     public func write(_ batch: WriteBatch) async throws {
@@ -216,6 +235,9 @@ public final class SQLiteStore: TelemetryStore {
                     try session.run(SQLiteStatements.insertLog, log.sqliteBinds(resourceID: logResources[index], scopeID: logScopes[index]))
                 }
                 for level in LogLevelMinute.aggregate(batch.logs) { try session.run(SQLiteStatements.upsertLevelMinute, level.sqliteBinds) }
+                for group in ErrorGroupMinute.aggregate(spans: added.spans, logs: batch.logs) {
+                    try session.run(SQLiteStatements.upsertErrorGroupMinute, group.sqliteBinds)
+                }
                 for series in MetricSeriesRow.merging(batch.metricSeries) {
                     try session.run(SQLiteStatements.upsertMetricSeries, series.sqliteBinds)
                 }

@@ -37,11 +37,13 @@ struct RetentionStatements {
             return Slice(lock: lock, main: [
                 Step(table: "trace_spans", query: sql.query("DELETE FROM enterprise.trace_spans WHERE trace_id IN (\(doomed))")),
                 Step(table: "traces", query: sql.query("DELETE FROM enterprise.traces WHERE trace_id IN (\(doomed))")),
-            ], then: [minutes("span_operation_minutes", before: cutoff, limit: limit)])
+            ], then: [minutes("span_operation_minutes", before: cutoff, limit: limit),
+                      minutes("error_group_minutes", where: "source = 'span'", before: cutoff, limit: limit)])
         case .logs:
             // SQLite's full-text rows go with their records (the delete trigger of migration 009).
             return Slice(main: [rows("structured_logs", time: "timestamp", before: cutoff, limit: limit)],
-                         then: [minutes("log_level_minutes", before: cutoff, limit: limit)])
+                         then: [minutes("log_level_minutes", before: cutoff, limit: limit),
+                                minutes("error_group_minutes", where: "source = 'log'", before: cutoff, limit: limit)])
         case .llmCalls:
             return Slice(main: [rows("llm_call_metrics", time: "timestamp", before: cutoff, limit: limit)])
         case .alertHistory:
@@ -115,12 +117,15 @@ struct RetentionStatements {
 
     /// The per-minute rows of minutes wholly before `cutoff`, about `limit` at a time: those up
     /// to the `limit`-th oldest row's minute (a minute's rows go together).
-    private func minutes(_ table: String, before cutoff: Int64, limit: Int) -> Step {
+    /// `condition` narrows the rows to those of one signal (`error_group_minutes` holds both
+    /// logs' and spans').
+    private func minutes(_ table: String, where condition: String = "true", before cutoff: Int64, limit: Int) -> Step {
         var sql = SQLBuilder(dialect)
         let minute = sql.bindTime(unixNano: cutoff - ((cutoff % 60_000_000_000) + 60_000_000_000) % 60_000_000_000)
         let text = """
-            DELETE FROM enterprise.\(table) WHERE minute < \(minute) AND minute <= coalesce((SELECT minute FROM enterprise.\(table) \
-            WHERE minute < \(minute) ORDER BY minute LIMIT 1 OFFSET \(sql.bind(Int64(max(limit - 1, 0))))), \(minute))
+            DELETE FROM enterprise.\(table) WHERE minute < \(minute) AND \(condition) AND minute <= coalesce((SELECT minute \
+            FROM enterprise.\(table) WHERE minute < \(minute) AND \(condition) ORDER BY minute LIMIT 1 \
+            OFFSET \(sql.bind(Int64(max(limit - 1, 0))))), \(minute))
             """
         return Step(table: table, query: sql.query(text))
     }

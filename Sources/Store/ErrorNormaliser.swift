@@ -1,9 +1,11 @@
 import Foundation
 
 /// Turns error messages that differ only in their variable parts into one: numbers, hex ids,
-/// UUIDs, e-mail addresses and quoted values become placeholders.
-enum ErrorNormaliser {
-    static func normalise(_ message: String) -> String {
+/// UUIDs, e-mail addresses and quoted values become placeholders. The writer groups errors
+/// with it when it adds them to `error_group_minutes`, so a change to it applies to errors
+/// written after the change.
+public enum ErrorNormaliser {
+    public static func normalise(_ message: String) -> String {
         var output = ""
         var token = ""
         func flush() {
@@ -52,7 +54,7 @@ enum ErrorNormaliser {
     }
 
     /// A stable id for a group: 16 hex digits of FNV-1a over its key.
-    static func groupID(type: String, message: String, service: String) -> String {
+    public static func groupID(type: String, message: String, service: String) -> String {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in (type + "\u{1F}" + message + "\u{1F}" + service).utf8 {
             hash ^= UInt64(byte)
@@ -63,7 +65,7 @@ enum ErrorNormaliser {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String {
+    fileprivate func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

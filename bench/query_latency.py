@@ -83,6 +83,10 @@ def main() -> int:
         "trace list (errors, 24 h)": lambda: "/traces?status=error&limit=50",
         "trace list (min duration)": lambda: "/traces?min_duration_ms=100&limit=50",
         "trace summary (24 h)": lambda: "/traces/stats/summary",
+        "trace time series (24 h, 120 steps)": lambda: "/traces/stats/timeseries",
+        "trace time series (service, 24 h)": lambda: f"/traces/stats/timeseries?service={service}",
+        "trace time series (1 h, 60 steps)": lambda: "/traces/stats/timeseries?hours=1&step=60",
+        "LLM usage (7 days)": lambda: "/llm/usage",
         "log list (ERROR, 24 h)": lambda: "/logs?level=ERROR&limit=100",
         "log search (full text)": lambda: "/logs?search=" + urllib.parse.quote(random.choice(SEARCHES)),
         # Each word alone, so the search's p99 can be traced to the word that sets it.

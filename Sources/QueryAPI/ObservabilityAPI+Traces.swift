@@ -8,14 +8,14 @@ import Store
 extension ObservabilityAPI {
     static let traceStatuses = ["in_progress", "completed", "error"]
 
-    /// `GET /traces?hours=&status=&service=&operation=&user_email=&min_duration_ms=&limit=&offset=`
+    /// `GET /traces?hours=|from=&to=&status=&service=&operation=&user_email=&min_duration_ms=&limit=&offset=`
     func listTraces(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try Parameters(request)
-        let window = try parameters.window()
+        let window = try parameters.timeRange()
         let limit = try parameters.int("limit", default: 50, in: 1...200)
         let offset = try parameters.int("offset", default: 0, in: 0...1_000_000)
         let filter = TraceFilter(
-            since: window.sinceUnixNano, status: try parameters.choice("status", Self.traceStatuses),
+            since: window.sinceUnixNano, until: window.untilUnixNano, status: try parameters.choice("status", Self.traceStatuses),
             service: try parameters.text("service"), operation: try parameters.text("operation"),
             userEmail: try parameters.text("user_email"), minDurationMs: try parameters.double("min_duration_ms", in: 0...1e12))
         let page = try await run { () async throws(StoreError) in

@@ -35,6 +35,7 @@ public struct ObservabilityAPI: Sendable {
     public func addRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
         group.get("/traces") { request, _ in await respond { () async throws(QueryFailure) in try await listTraces(request) } }
         group.get("/traces/stats/summary") { request, _ in await respond { () async throws(QueryFailure) in try await traceSummary(request) } }
+        group.get("/traces/stats/timeseries") { request, _ in await respond { () async throws(QueryFailure) in try await traceTimeseries(request) } }
         group.get("/traces/{trace_id}") { request, context in
             let id = context.parameters.get("trace_id") ?? ""
             return await respond { () async throws(QueryFailure) in try await trace(request, id: id) }
@@ -51,6 +52,7 @@ public struct ObservabilityAPI: Sendable {
             let id = context.parameters.get("group") ?? ""
             return await respond { () async throws(QueryFailure) in try await errorOccurrences(request, group: id) }
         }
+        group.get("/llm/usage") { request, _ in await respond { () async throws(QueryFailure) in try await llmUsage(request) } }
         group.get("/metrics") { request, _ in await respond { () async throws(QueryFailure) in try await listMetrics(request) } }
         group.get("/metrics/{name}/series") { request, context in
             let name = context.parameters.get("name") ?? ""

@@ -71,6 +71,32 @@ struct Parameters {
         return text.lowercased()
     }
 
+    /// The window a query reads: `from` and `to` (Unix milliseconds, `to` after `from`, at most
+    /// 168 hours apart; both or neither) when given, a range picked on a chart; otherwise the
+    /// `hours` before now. Start inclusive, end exclusive; `until` is nil for "until now".
+    func timeRange() throws(QueryFailure) -> (seconds: Int64, sinceUnixNano: Int64, untilUnixNano: Int64?) {
+        let from = try milliseconds("from")
+        let to = try milliseconds("to")
+        guard from != nil || to != nil else {
+            let window = try window()
+            return (Int64(window.hours) * 3600, window.sinceUnixNano, nil)
+        }
+        guard let from else { throw .badParameter("from", "required with to") }
+        guard let to else { throw .badParameter("to", "required with from") }
+        guard to > from else { throw .badParameter("to", "must be after from") }
+        guard to - from <= 168 * 3_600_000 else { throw .badParameter("to", "at most 168 hours after from") }
+        // `since` is exclusive and the stores keep microseconds: one microsecond before `from`.
+        return ((to - from + 999) / 1000, from * 1_000_000 - 1_000, to * 1_000_000)
+    }
+
+    /// Unix milliseconds between 1970 and 9999.
+    private func milliseconds(_ name: String) throws(QueryFailure) -> Int64? {
+        guard let text = try text(name) else { return nil }
+        guard let value = Int64(text) else { throw .badParameter(name, "expected Unix milliseconds, got \"\(text.prefix(40))\"") }
+        guard (0...253_402_300_799_999).contains(value) else { throw .badParameter(name, "must be between 0 and 253402300799999") }
+        return value
+    }
+
     /// The number of hours back a query looks (`hours`, 1–168, default 24), as a start time.
     func window(defaultHours: Int = 24) throws(QueryFailure) -> (hours: Int, sinceUnixNano: Int64) {
         let hours = try int("hours", default: defaultHours, in: 1...168)

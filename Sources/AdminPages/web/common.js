@@ -128,8 +128,9 @@ const Sightline = (() => {
   }
 
   // --- API calls ------------------------------------------------------------------------------
-  // GET/POST/PUT/DELETE under /api/observability; the parsed JSON body, or an APIError with
-  // the API's message. A 401 opens the key prompt and retries with the key typed in.
+  // GET/POST/PUT/DELETE under /api/observability (or `options.root`, such as "" for Tempo's
+  // /api/search); the parsed JSON body, or an APIError with the API's message. A 401 opens the
+  // key prompt and retries with the key typed in.
   async function api(path, options = {}) {
     for (;;) {
       const headers = { Accept: "application/json" };
@@ -142,7 +143,7 @@ const Sightline = (() => {
       }
       let response;
       try {
-        response = await fetch(API + path, init);
+        response = await fetch((options.root === undefined ? API : options.root) + path, init);
       } catch (error) {
         throw new APIError(0, "Sightline did not answer (" + error.message + ")");
       }

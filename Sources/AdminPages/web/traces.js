@@ -4,7 +4,7 @@
 (() => {
   const { el, clear, api, query, formValues, readFilters, writeAddress, showStatus, duration, time } = Sightline;
   const PAGE_SIZE = 50;
-  const FILTERS = ["hours", "status", "service", "operation", "min_duration_ms"];
+  const FILTERS = ["hours", "from", "to", "status", "service", "operation", "min_duration_ms"];
   const KINDS = ["unspecified", "internal", "server", "client", "producer", "consumer"];
 
   // `capped`: more than `total` match (the API counts up to its limit, then says so).
@@ -29,6 +29,7 @@
     const table = document.querySelector("#trace-table");
     table.setAttribute("aria-busy", "true");
     showStatus(status, "Loading traces…");
+    SightlineTraceCharts.load(form, filters);
     let page;
     try {
       page = await api("/traces" + query({ ...filters(), limit: PAGE_SIZE, offset }));

@@ -11,6 +11,10 @@ public protocol LogQueries: Sendable {
     /// How many records of each level have a timestamp after `since` (levels with none may
     /// be missing or counted 0).
     func levelCounts(since: Int64) async throws(StoreError) -> [String: Int64]
+
+    /// How many records of each level (of `service`, when given) each step of `steps` holds:
+    /// one dictionary per step, in order (levels with none missing).
+    func levelTimeseries(steps: TimeSteps, service: String?) async throws(StoreError) -> [[String: Int64]]
 }
 
 /// Which records a list holds: those with a timestamp after `since` that match every field given.
@@ -53,6 +57,8 @@ extension UnsupportedQueries: LogQueries {
     public func log(id: String) async throws(StoreError) -> StoredLogRecord? { throw Self.error }
 
     public func levelCounts(since: Int64) async throws(StoreError) -> [String: Int64] { throw Self.error }
+
+    public func levelTimeseries(steps: TimeSteps, service: String?) async throws(StoreError) -> [[String: Int64]] { throw Self.error }
 }
 
 extension SQLiteStore {

@@ -12,11 +12,48 @@ public protocol TraceQueries: Sendable {
     /// The traces started after `since` (of `service`, when given): totals, duration
     /// percentiles, and the span totals of every operation.
     func traceSummary(since: Int64, service: String?) async throws(StoreError) -> TraceSummary
+
+    /// The traces `filter` selects (every field but `since` and `until`: the window is `steps`'), step by
+    /// step: one `TraceStepTotals` per step, in order, zero for steps without a trace.
+    func traceTimeseries(_ filter: TraceFilter, steps: TimeSteps) async throws(StoreError) -> [TraceStepTotals]
+
+    /// The LLM calls of GenAI spans (`llm_call_metrics`) started in the window of `steps`, per
+    /// step, provider and model (steps without a call left out), by step, provider, model.
+    func llmUsage(steps: TimeSteps) async throws(StoreError) -> [LLMUsageRecord]
 }
 
-/// Which traces a list holds: those started after `since` that match every field given.
+/// The LLM calls of one model in one step: how many, how many failed, tokens and cost.
+public struct LLMUsageRecord: Sendable, Equatable {
+    public var step: Int
+    public var provider: String
+    public var model: String
+    public var calls: Int64
+    public var failed: Int64
+    public var promptTokens: Int64
+    public var completionTokens: Int64
+    public var totalTokens: Int64
+    public var costUSD: Double
+
+    public init(step: Int, provider: String, model: String, calls: Int64, failed: Int64, promptTokens: Int64,
+                completionTokens: Int64, totalTokens: Int64, costUSD: Double) {
+        self.step = step
+        self.provider = provider
+        self.model = model
+        self.calls = calls
+        self.failed = failed
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.totalTokens = totalTokens
+        self.costUSD = costUSD
+    }
+}
+
+/// Which traces a list holds: those started after `since` (and before `until`, when given)
+/// that match every field given.
 public struct TraceFilter: Sendable, Equatable {
     public var since: Int64
+    /// The window's end (exclusive), for a range chosen on a chart; nil for "until now".
+    public var until: Int64?
     /// `in_progress`, `completed` or `error`.
     public var status: String?
     public var service: String?
@@ -25,9 +62,10 @@ public struct TraceFilter: Sendable, Equatable {
     public var userEmail: String?
     public var minDurationMs: Double?
 
-    public init(since: Int64, status: String? = nil, service: String? = nil, operation: String? = nil,
+    public init(since: Int64, until: Int64? = nil, status: String? = nil, service: String? = nil, operation: String? = nil,
                 userEmail: String? = nil, minDurationMs: Double? = nil) {
         self.since = since
+        self.until = until
         self.status = status
         self.service = service
         self.operation = operation
@@ -97,6 +135,12 @@ extension UnsupportedQueries: TraceQueries {
     public func trace(id: String) async throws(StoreError) -> TraceDetail? { throw Self.error }
 
     public func traceSummary(since: Int64, service: String?) async throws(StoreError) -> TraceSummary { throw Self.error }
+
+    public func traceTimeseries(_ filter: TraceFilter, steps: TimeSteps) async throws(StoreError) -> [TraceStepTotals] {
+        throw Self.error
+    }
+
+    public func llmUsage(steps: TimeSteps) async throws(StoreError) -> [LLMUsageRecord] { throw Self.error }
 }
 
 extension SQLiteStore {

@@ -5,17 +5,9 @@ struct SQLTraceQueries: TraceQueries {
 
     func traceList(_ filter: TraceFilter, limit: Int, offset: Int, countLimit: Int) async throws(StoreError) -> TraceListPage {
         var sql = SQLBuilder(reads.dialect)
-        var conditions = ["t.start_time > \(sql.bindTime(unixNano: filter.since))"]
-        if let status = filter.status { conditions.append("t.status = \(sql.bind(status))") }
-        if let service = filter.service { conditions.append("t.service_name = \(sql.bind(service))") }
-        if let userEmail = filter.userEmail { conditions.append("t.user_email = \(sql.bind(userEmail))") }
-        if let minDuration = filter.minDurationMs { conditions.append("t.duration_ms >= \(sql.bind(minDuration))") }
-        if let operation = filter.operation {
-            conditions.append("""
-                EXISTS (SELECT 1 FROM enterprise.trace_spans s WHERE s.trace_id = t.trace_id AND s.operation_name = \(sql.bind(operation)))
-                """)
-        }
-        let matching = conditions.joined(separator: " AND ")
+        var window = ["t.start_time > \(sql.bindTime(unixNano: filter.since))"]
+        if let until = filter.until { window.append("t.start_time < \(sql.bindTime(unixNano: until))") }
+        let matching = (window + filter.conditions(&sql)).joined(separator: " AND ")
         let total = try await reads.cappedCount(sql, from: "enterprise.traces t", filter: matching, limit: countLimit)
         let page = "LIMIT \(sql.bind(Int64(limit))) OFFSET \(sql.bind(Int64(offset)))"
         let traces = try await reads.records(TraceListItem.self, sql.query("""
@@ -125,5 +117,23 @@ struct SQLTraceQueries: TraceQueries {
         enum CodingKeys: String, CodingKey, CaseIterable {
             case operationName = "operation_name", calls, totalMs = "total_ms", maxMs = "max_ms"
         }
+    }
+}
+
+extension TraceFilter {
+    /// The conditions over `enterprise.traces t` besides the window (`since`, `until`), their
+    /// values bound in `sql`.
+    func conditions(_ sql: inout SQLBuilder) -> [String] {
+        var conditions: [String] = []
+        if let status { conditions.append("t.status = \(sql.bind(status))") }
+        if let service { conditions.append("t.service_name = \(sql.bind(service))") }
+        if let userEmail { conditions.append("t.user_email = \(sql.bind(userEmail))") }
+        if let minDurationMs { conditions.append("t.duration_ms >= \(sql.bind(minDurationMs))") }
+        if let operation {
+            conditions.append("""
+                EXISTS (SELECT 1 FROM enterprise.trace_spans s WHERE s.trace_id = t.trace_id AND s.operation_name = \(sql.bind(operation)))
+                """)
+        }
+        return conditions
     }
 }

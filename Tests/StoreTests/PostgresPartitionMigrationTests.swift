@@ -175,7 +175,7 @@ final class PlanRecordingStore: TelemetryStore {
                 errors: SQLErrorQueries(reads: StoreReads(recording)), logFeed: UnsupportedQueries(),
                 tempo: SQLTempoQueries(reader: DialectReader(dialect: .postgres) { try await recording.read($0) }),
                 loki: SQLLokiQueries(reader: DialectReader(dialect: .postgres) { try await recording.read($0) }),
-                alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(), spanMetrics: UnsupportedQueries(),
+                alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(),
                 retention: UnsupportedQueries(), metrics: SQLMetricQueries(reads: StoreReads(recording), delete: { _ in 0 }))
             let since = now - Self.day
             _ = try await queries.traces.traceSummary(since: since, service: nil)

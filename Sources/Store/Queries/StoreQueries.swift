@@ -19,8 +19,6 @@ public struct StoreQueries: Sendable {
     public var alerts: any AlertStore
     /// The built-in alert metric types evaluated over a window.
     public var alertMetrics: any AlertMetricQueries
-    /// The span-derived and LLM counters' totals, for `/metrics` at start-up.
-    public var spanMetrics: any SpanMetricsSource
     /// Deleting expired data, the oldest time kept, the store's size (docs/retention.md).
     public var retention: any RetentionQueries
     /// OTLP metrics: names, series per step, aggregates for alerts, retention's deletes.
@@ -28,7 +26,7 @@ public struct StoreQueries: Sendable {
 
     public init(traces: any TraceQueries, logs: any LogQueries, errors: any ErrorQueries, logFeed: any LogFeedSource,
                 tempo: any TempoQueries, loki: any LokiQueries, alerts: any AlertStore, alertMetrics: any AlertMetricQueries,
-                spanMetrics: any SpanMetricsSource, retention: any RetentionQueries, metrics: any MetricQueries) {
+                retention: any RetentionQueries, metrics: any MetricQueries) {
         self.traces = traces
         self.logs = logs
         self.errors = errors
@@ -37,7 +35,6 @@ public struct StoreQueries: Sendable {
         self.loki = loki
         self.alerts = alerts
         self.alertMetrics = alertMetrics
-        self.spanMetrics = spanMetrics
         self.retention = retention
         self.metrics = metrics
     }
@@ -46,7 +43,7 @@ public struct StoreQueries: Sendable {
     public static let unsupported = StoreQueries(
         traces: UnsupportedQueries(), logs: UnsupportedQueries(), errors: UnsupportedQueries(), logFeed: UnsupportedQueries(),
         tempo: UnsupportedQueries(), loki: UnsupportedQueries(), alerts: UnsupportedQueries(), alertMetrics: UnsupportedQueries(),
-        spanMetrics: UnsupportedQueries(), retention: UnsupportedQueries(), metrics: UnsupportedQueries())
+        retention: UnsupportedQueries(), metrics: UnsupportedQueries())
 }
 
 /// Every query protocol, each method failing: the queries of a store that only writes. Each
@@ -60,7 +57,7 @@ public struct UnsupportedQueries: Sendable {
 extension SQLiteStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
-                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
+                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries,
                      retention: retentionQueries, metrics: metricQueries)
     }
 }
@@ -68,7 +65,7 @@ extension SQLiteStore {
 extension PostgresStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
-                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries, spanMetrics: spanMetricsSource,
+                     loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries,
                      retention: retentionQueries, metrics: metricQueries)
     }
 }

@@ -1,6 +1,7 @@
 """GET /metrics against real Prometheus tools (docs/metrics.md): `promtool check metrics` accepts a
 real scrape, and a real Prometheus on 127.0.0.1 scrapes Sightline and answers a query for
-`traces_span_metrics_calls_total` with the number of spans ingested. Runs once per store.
+`traces_span_metrics_calls_total` with the number of spans ingested, and the PromQL of
+Grafana's Service Graph tab over the `traces_service_graph_*` series. Runs once per store.
 
 Debian's `prometheus` package provides both binaries (script/test installs it). Every wait is
 bounded in time; Prometheus gets a free loopback port, a temporary config and data folder.
@@ -139,6 +140,107 @@ def test_prometheus_scrapes_sightline_and_answers_a_query(sightline, tmp_path):
         with urllib.request.urlopen(up_url, timeout=5) as response:
             up = json.load(response)["data"]["result"]
         assert up and up[0]["value"][1] == "1", up
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate(timeout=5)
+
+
+def _post_calls(sightline, client: str, server: str, count: int, failed: int) -> None:
+    """`count` calls from `client` to `server` in one request: a CLIENT span and its SERVER child
+    in the other service, the first `failed` server spans with an error status."""
+    start = time.time_ns()
+    client_spans, server_spans = [], []
+    for index in range(count):
+        trace_id = uuid.uuid4().hex
+        client_id, server_id = f"{2 * index + 1:016x}", f"{2 * index + 2:016x}"
+        client_spans.append({
+            "traceId": trace_id, "spanId": client_id, "name": "POST /pay", "kind": 3,
+            "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 30_000_000),
+        })
+        server_spans.append({
+            "traceId": trace_id, "spanId": server_id, "parentSpanId": client_id, "name": "POST /pay", "kind": 2,
+            "startTimeUnixNano": str(start + 1_000_000), "endTimeUnixNano": str(start + 21_000_000),
+            "status": {"code": 2} if index < failed else {},
+        })
+
+    def resource(service, spans):
+        return {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+                "scopeSpans": [{"scope": {"name": "conformance"}, "spans": spans}]}
+
+    body = {"resourceSpans": [resource(client, client_spans), resource(server, server_spans)]}
+    request = urllib.request.Request(
+        f"{sightline.otlp_url}/v1/traces", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_prometheus_answers_grafanas_service_graph_queries(sightline, tmp_path):
+    """The PromQL Grafana's Service Graph tab sends (Tempo data source, metrics-generator
+    names), answered by a real Prometheus scraping Sightline's /metrics after real ingest."""
+    prometheus = _tool("prometheus")
+    client, server = f"front-{uuid.uuid4().hex[:8]}", f"pay-{uuid.uuid4().hex[:8]}"
+    target = urllib.parse.urlparse(sightline.http_url).netloc
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n"
+        f"  scrape_interval: {SCRAPE_INTERVAL}\n"
+        "scrape_configs:\n"
+        "  - job_name: sightline\n"
+        f"    scrape_interval: {SCRAPE_INTERVAL}\n"
+        f"    scrape_timeout: {SCRAPE_INTERVAL}\n"
+        f"    static_configs: [{{targets: ['{target}']}}]\n"
+    )
+    port = _free_port()
+    process = subprocess.Popen(
+        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    edge = f'client="{client}",server="{server}"'
+
+    def query(text: str) -> list:
+        url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": text})
+        with urllib.request.urlopen(url, timeout=2) as response:
+            answer = json.load(response)
+        assert answer["status"] == "success", answer
+        return answer["data"]["result"]
+
+    def wait_for(text: str, wanted) -> list:
+        deadline, last = time.monotonic() + PROMETHEUS_WAIT_S, None
+        for _ in range(PROMETHEUS_WAIT_S * 4):
+            if time.monotonic() > deadline or process.poll() is not None:
+                break
+            try:
+                last = query(text)
+                if last and wanted(float(last[0]["value"][1])):
+                    return last
+            except OSError as error:
+                last = error
+            time.sleep(0.25)
+        pytest.fail(f"{text} gave {last!r}")
+
+    try:
+        _post_calls(sightline, client, server, count=3, failed=1)
+        wait_for(f"sum(traces_service_graph_request_total{{{edge}}})", lambda value: value == 3)
+        _post_calls(sightline, client, server, count=2, failed=0)
+        wait_for(f"sum(traces_service_graph_request_total{{{edge}}})", lambda value: value == 5)
+        assert float(query(f"sum(traces_service_graph_request_failed_total{{{edge}}})")[0]["value"][1]) == 1
+        assert float(query(f"sum(traces_service_graph_request_server_seconds_count{{{edge}}})")[0]["value"][1]) == 5
+
+        # The Service Graph tab's own shapes: rates by edge over the range, and a latency quantile.
+        rates = query(f"sum by (client, server) (rate(traces_service_graph_request_total{{{edge}}}[5m]))")
+        assert len(rates) == 1 and rates[0]["metric"] == {"client": client, "server": server}, rates
+        assert float(rates[0]["value"][1]) > 0, rates
+        failed = query(f"sum by (client, server) (rate(traces_service_graph_request_failed_total{{{edge}}}[5m]))")
+        assert len(failed) == 1, failed
+        p90 = query("histogram_quantile(0.9, sum by (client, server, le) "
+                    f"(rate(traces_service_graph_request_server_seconds_bucket{{{edge}}}[5m])))")
+        assert len(p90) == 1 and 0 < float(p90[0]["value"][1]) <= 1, p90
     finally:
         process.terminate()
         try:

@@ -142,7 +142,9 @@ public struct AlertsAPI: Sendable {
     private func checkCustomSQL(_ rule: AlertRule) async throws(APIFailure) {
         guard rule.metricType == .customSQL, let sql = rule.customSQL else { return }
         do {
-            try await database.checkCustomSQL(sql)
+            // Compiling is cheap and saves are rare: a save waits for a slot (one frees within
+            // one statement's time limit) rather than failing because the evaluator is busy.
+            try await database.checkCustomSQL(sql, waitingAtMost: customSQLTimeout)
         } catch {
             throw customSQLFailure(error, status: .badRequest)
         }

@@ -74,6 +74,37 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _start_prometheus(sightline, tmp_path) -> tuple[int, subprocess.Popen]:
+    """A real Prometheus on a free loopback port scraping Sightline's /metrics every second."""
+    prometheus = _tool("prometheus")
+    target = urllib.parse.urlparse(sightline.http_url).netloc
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n"
+        f"  scrape_interval: {SCRAPE_INTERVAL}\n"
+        "scrape_configs:\n"
+        "  - job_name: sightline\n"
+        f"    scrape_interval: {SCRAPE_INTERVAL}\n"
+        f"    scrape_timeout: {SCRAPE_INTERVAL}\n"
+        f"    static_configs: [{{targets: ['{target}']}}]\n"
+    )
+    port = _free_port()
+    process = subprocess.Popen(
+        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    return port, process
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate(timeout=5)
+
+
 def test_promtool_accepts_a_real_scrape(sightline):
     promtool = _tool("promtool")
     service = f"metrics-{uuid.uuid4().hex[:8]}"
@@ -94,26 +125,10 @@ def test_promtool_accepts_a_real_scrape(sightline):
 
 
 def test_prometheus_scrapes_sightline_and_answers_a_query(sightline, tmp_path):
-    prometheus = _tool("prometheus")
     service = f"scraped-{uuid.uuid4().hex[:8]}"
     _post_spans(sightline, service, SPANS)
 
-    target = urllib.parse.urlparse(sightline.http_url).netloc
-    (tmp_path / "prometheus.yml").write_text(
-        "global:\n"
-        f"  scrape_interval: {SCRAPE_INTERVAL}\n"
-        "scrape_configs:\n"
-        "  - job_name: sightline\n"
-        f"    scrape_interval: {SCRAPE_INTERVAL}\n"
-        f"    scrape_timeout: {SCRAPE_INTERVAL}\n"
-        f"    static_configs: [{{targets: ['{target}']}}]\n"
-    )
-    port = _free_port()
-    process = subprocess.Popen(
-        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    port, process = _start_prometheus(sightline, tmp_path)
     query = f'sum(traces_span_metrics_calls_total{{service_name="{service}"}})'
     url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": query})
     last = None
@@ -141,12 +156,7 @@ def test_prometheus_scrapes_sightline_and_answers_a_query(sightline, tmp_path):
             up = json.load(response)["data"]["result"]
         assert up and up[0]["value"][1] == "1", up
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=5)
+        _stop(process)
 
 
 def _post_calls(sightline, client: str, server: str, count: int, failed: int) -> None:
@@ -183,24 +193,8 @@ def _post_calls(sightline, client: str, server: str, count: int, failed: int) ->
 def test_prometheus_answers_grafanas_service_graph_queries(sightline, tmp_path):
     """The PromQL Grafana's Service Graph tab sends (Tempo data source, metrics-generator
     names), answered by a real Prometheus scraping Sightline's /metrics after real ingest."""
-    prometheus = _tool("prometheus")
     client, server = f"front-{uuid.uuid4().hex[:8]}", f"pay-{uuid.uuid4().hex[:8]}"
-    target = urllib.parse.urlparse(sightline.http_url).netloc
-    (tmp_path / "prometheus.yml").write_text(
-        "global:\n"
-        f"  scrape_interval: {SCRAPE_INTERVAL}\n"
-        "scrape_configs:\n"
-        "  - job_name: sightline\n"
-        f"    scrape_interval: {SCRAPE_INTERVAL}\n"
-        f"    scrape_timeout: {SCRAPE_INTERVAL}\n"
-        f"    static_configs: [{{targets: ['{target}']}}]\n"
-    )
-    port = _free_port()
-    process = subprocess.Popen(
-        [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    port, process = _start_prometheus(sightline, tmp_path)
     edge = f'client="{client}",server="{server}"'
 
     def query(text: str) -> list:
@@ -242,9 +236,4 @@ def test_prometheus_answers_grafanas_service_graph_queries(sightline, tmp_path):
                     f"(rate(traces_service_graph_request_server_seconds_bucket{{{edge}}}[5m])))")
         assert len(p90) == 1 and 0 < float(p90[0]["value"][1]) <= 1, p90
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=5)
+        _stop(process)

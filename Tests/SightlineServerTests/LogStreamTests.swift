@@ -117,29 +117,44 @@ import Testing
     func theListenerReconnectsAfterPostgresRestarts() async throws {
         let control = try #require(OutageServer.control, "CI=true but SIGHTLINE_TEST_POSTGRES_CONTROL is not set")
         let url = try await RestartServer.run("start", control: control)
+        // The step in progress, named when the deadline passes (a run under heavy load once went
+        // past the time limit without saying where it waited). 120 s, plus withDeadline's 30 s
+        // of cleanup and the server's destroy, stays inside the 3-minute limit.
+        let step = TestStep("creating the database")
+        @Sendable func at(_ name: String) { step.set(name) }
         do {
             let database = try await TestDatabase.create(postgresServer: url)
-            try await withDeadline(.seconds(150), "the restart test") {
+            try await withDeadline(.seconds(120), "the restart test") {
+                at("starting Sightline")
                 try await TestServer.with(database: database) { server in
+                    at("the first record")
                     let client = try await StreamClient.connect(server, query: "")
                     try await ingest(server, [StreamRecord("before the restart")])
                     _ = try await client.records(until: { $0.count == 1 })
 
+                    at("stopping PostgreSQL")
                     _ = try await RestartServer.run("stop", control: control)
+                    at("starting PostgreSQL again")
                     _ = try await RestartServer.run("start", control: control)
                     // The listener is back once it says so; records committed from then on arrive.
+                    at("the listener's notice")
                     _ = try await client.messages(until: { $0.contains { $0.contains("\"notice\"") } }, timeout: .seconds(60))
+                    at("an export after the restart")
                     try await poll("an export accepted after the restart", within: .seconds(60), every: .seconds(1)) {
                         try await server.post("/v1/logs", logsRequest([StreamRecord("after the restart")]),
                                               contentType: "application/x-protobuf").status == 200
                     }
+                    at("the record after the restart")
                     let records = try await client.records(until: { $0.last?["message"] as? String == "after the restart" })
                     #expect(records.first?["message"] as? String == "before the restart")
+                    at("closing the client")
                     try await client.close()
+                    at("stopping Sightline")
                 }
             }
             await database.drop()
         } catch {
+            Issue.record("failed during: \(step.current)")
             _ = try? await RestartServer.run("destroy", control: control)
             throw error
         }
@@ -471,6 +486,14 @@ final class StreamClient: Sendable {
 }
 
 /// A throwaway PostgreSQL server of the restart test's own, through script/postgres-test-server.
+/// The step a long test is in, for its failure message.
+final class TestStep: Sendable {
+    private let name: Mutex<String>
+    init(_ name: String) { self.name = Mutex(name) }
+    func set(_ name: String) { self.name.withLock { $0 = name } }
+    var current: String { name.withLock { $0 } }
+}
+
 enum RestartServer {
     static let name = "logstream"
 

@@ -39,7 +39,7 @@ extension LogSelector {
             case .lineFilter: break
             case .json, .logfmt, .regexp, .pattern: parsed = true
             case .labelFilter(let expression): add(expression)
-            case .lineFormat, .labelFormat, .decolorize, .drop, .keep: return implied
+            case .lineFormat, .labelFormat, .decolorize, .drop, .keep, .unpack: return implied
             }
         }
         return implied

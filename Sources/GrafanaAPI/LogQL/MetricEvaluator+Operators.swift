@@ -54,13 +54,13 @@ extension MetricEvaluator {
                 guard let value = series.values[instant] else { continue }
                 let signature = matching.signature(series.labels)
                 guard let other = bySignature[signature], let otherValue = other.values[instant] else { continue }
+                let (l, r) = matching.cardinality == .oneToMany ? (otherValue, value) : (value, otherValue)
+                guard let computed = compute(l, r) else { continue }
                 if matching.cardinality == .oneToOne {
                     guard matched.insert(signature).inserted else {
                         throw MetricEvaluationError("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
                     }
                 }
-                let (l, r) = matching.cardinality == .oneToMany ? (otherValue, value) : (value, otherValue)
-                guard let computed = compute(l, r) else { continue }
                 let labels = resultLabels(series.labels, other.labels, matching)
                 if matching.cardinality != .oneToOne, result.has(labels, at: instant) {
                     throw MetricEvaluationError("multiple matches for labels: grouping labels must ensure unique matches")

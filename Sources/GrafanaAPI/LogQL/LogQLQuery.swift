@@ -4,7 +4,8 @@ import Store
 /// A LogQL query of the subset Sightline answers (docs/grafana.md, "LogQL features"): a log
 /// query (`{service_name="shop"} |= "timeout" | json | status >= 500`) or a metric query over
 /// one (`sum by (level) (count_over_time({service_name="shop"} [1m]))`, the unwrapped range
-/// functions, aggregations, `topk`/`bottomk`/`sort`, arithmetic and comparisons, `offset`).
+/// functions, aggregations, `topk`/`bottomk`/`sort`, `label_replace`, arithmetic, comparisons
+/// and set operators with vector matching, `offset`).
 ///
 /// Parsing is pure: the result says what to read; `LogQLQuery+Store` gives the store its part
 /// (the selection), and the pipeline stages after it run in `LogPipeline`.

@@ -69,6 +69,21 @@ import Testing
         // Grafana's drop of error labels before any parser stays with the store.
         #expect(try LogQLQuery.parseSelector(#"{service_name="api"} | drop __error__, __error_details__ |= "x""#).stages.isEmpty)
     }
+
+    /// The fields of a JSON line the store checks with its JSON functions: after a `| json`
+    /// without parameters, `=` filters on top-level keys (names without `_`) with plain values,
+    /// until another parser or a stage that rewrites the line or labels.
+    @Test func jsonEqualitiesBecomeFieldsTheStoreChecks() throws {
+        func fields(_ query: String) throws -> [LokiJSONField] { try LogQLQuery.parseSelector(query).selection.jsonFields }
+        #expect(try fields(#"{service_name="api"} | json | status="500" and method="GET" |= "x" | __error__="" | req_path="/a" | level="error" | x=~"y" | a="1" or b="2""#)
+            == [LokiJSONField("status", "500"), LokiJSONField("method", "GET")])
+        #expect(try fields(#"{service_name="api"} | json | status="500" | logfmt | method="GET""#) == [LokiJSONField("status", "500")])
+        #expect(try fields(#"{service_name="api"} | json | status="a b" | code="" | service_name="x""#).isEmpty)
+        #expect(try fields(#"{service_name="api"} | json status="s" | status="500""#).isEmpty)
+        #expect(try fields(#"{service_name="api"} | logfmt | json | status="500""#).isEmpty)
+        #expect(try fields(#"{service_name="api"} | decolorize | json | status="500""#).isEmpty)
+        #expect(try fields(#"{service_name="api"} | json | label_format status="x" | status="x""#).isEmpty)
+    }
 }
 
 /// Loki's store part answering `count` lines `n=0` … `n=count-1`, one a second from `t0`, for

@@ -223,6 +223,34 @@ import Testing
         }
     }
 
+    /// `LokiSelection.jsonFields`: every JSON object whose top-level field has the text is kept
+    /// (whichever of a key written twice has it, or with `\u` escapes); a JSON object whose
+    /// field is something else is dropped.
+    @Test(arguments: StoreKind.available)
+    func jsonFieldsNarrowJSONLines(_ kind: StoreKind) async throws {
+        let lines = [
+            #"{"status":500,"m":"GET"}"#, #"{ "status" : "500" }"#, #"{"status":200}"#, #"{"status":5000}"#, "plain 500",
+            #"{"status":1.50}"#, #"{"status":200,"status":500}"#, #"{"st\u0061tus":500}"#, #"{"status":true}"#, #"{"status":"500x"}"#,
+            #"{"other":500}"#, #"{"status":500"#, #"["status",500]"#,
+        ]
+        try await withTestStore(kind) { store, _ in
+            try await store.write(WriteBatch(logs: lines.enumerated().map { Self.record(Int64($0.offset), "json", "INFO", "j", $0.element, resource: "{}") }))
+            func select(_ key: String, _ value: String) async throws -> Set<String> {
+                let selection = LokiSelection(matchers: [LokiLabelMatch("service_name", .equal, "json")], jsonFields: [LokiJSONField(key, value)])
+                return Set(try await store.queries.loki.lines(selection, from: Self.t0, toExclusive: Self.t0 + 100 * Self.second, limit: 100, backward: true).map(\.text))
+            }
+            let found = try await select("status", "500")
+            let kept = [lines[0], lines[1], lines[6], lines[7]]
+            #expect(found.isSuperset(of: kept), "\(found)")
+            #expect(found.isDisjoint(with: [lines[2], lines[3], lines[5], lines[8], lines[9], lines[10]]), "\(found)")
+            // Numbers and literals as written.
+            let decimal = try await select("status", "1.50")
+            #expect(decimal.contains(lines[5]) && !decimal.contains(lines[0]), "\(decimal)")
+            let literal = try await select("status", "true")
+            #expect(literal.contains(lines[8]) && !literal.contains(lines[0]), "\(literal)")
+        }
+    }
+
     @Test func aStoreThatOnlyWritesRefusesEveryQuery() async {
         let loki = StoreQueries.unsupported.loki
         let selection = Self.select([Self.shop])

@@ -54,6 +54,22 @@ enum LogParsers {
         }
     }
 
+    // MARK: unpack
+
+    /// Loki's `unpack`: in a JSON object with a string `_entry` (Promtail's `pack` stage), the
+    /// other string fields become labels and `_entry` the line; the line is returned.
+    static func unpack(_ line: String, into labels: inout [String: String], streamLabels: Set<String>) -> String {
+        guard let value = JSONValue.parse(line), case .object(let members) = value else {
+            fail("JSONParserErr", "the line is not a JSON object", &labels)
+            return line
+        }
+        guard case .string(let entry)? = members.last(where: { $0.0 == "_entry" })?.1 else { return line }
+        for (key, value) in members where key != "_entry" {
+            if case .string(let text) = value { add(sanitize(key), text, to: &labels, streamLabels: streamLabels) }
+        }
+        return entry
+    }
+
     // MARK: logfmt
 
     static func logfmt(_ line: String, _ parameters: [ExtractionParameter], strict: Bool, keepEmpty: Bool,

@@ -23,11 +23,14 @@ public enum PipelineStage: Sendable, Equatable {
     /// `| keep a, b="x"`: keeps only these labels.
     case keep([LabelMatcher])
     case decolorize
+    /// `| unpack`: the string fields of a JSON line packed by Promtail's `pack` stage become
+    /// labels and its `_entry` the line; a line without `_entry` is left as it is.
+    case unpack
 
     /// Whether the stage extracts labels from the line.
     var isParser: Bool {
         switch self {
-        case .json, .logfmt, .regexp, .pattern: return true
+        case .json, .logfmt, .regexp, .pattern, .unpack: return true
         default: return false
         }
     }
@@ -209,6 +212,8 @@ extension Array where Element == PipelineStage {
                 }
             case .decolorize:
                 entry.line = LogParsers.decolorize(entry.line)
+            case .unpack:
+                entry.line = LogParsers.unpack(entry.line, into: &entry.labels, streamLabels: streamLabels)
             }
         }
         return entry

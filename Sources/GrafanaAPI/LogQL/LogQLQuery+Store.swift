@@ -9,7 +9,40 @@ extension LogSelector {
     public var selection: LokiSelection {
         LokiSelection(matchers: matchers.map(\.labelMatch), labelFilters: labelFilters.map(\.labelMatch),
                       lineFilters: (lineFilters + impliedLineFilters).map(\.lineMatch),
-                      anyOf: alternatives.map { LokiAlternatives(labels: $0.labels.map(\.labelMatch), lines: $0.lines.map(\.lineMatch)) })
+                      anyOf: alternatives.map { LokiAlternatives(labels: $0.labels.map(\.labelMatch), lines: $0.lines.map(\.lineMatch)) },
+                      jsonFields: impliedJSONFields)
+    }
+
+    /// Fields of a JSON line the stages imply, which the store checks with its JSON functions:
+    /// after a `| json` without parameters that is the first stage to extract or rewrite
+    /// anything, a label filter `name="value"` (joined with `and`, before any other parser or
+    /// stage that rewrites the line or labels) on a name without `_` (so the top-level key of
+    /// that name; nested keys become names with `_`) and a plain value (`isPlainValue`).
+    var impliedJSONFields: [LokiJSONField] {
+        var fields: [LokiJSONField] = []
+        var parsed = false
+        func add(_ expression: LabelFilterExpression) {
+            switch expression {
+            case .and(let left, let right):
+                add(left)
+                add(right)
+            case .string(let matcher) where matcher.op == .equal && Self.isPlainValue(matcher.value)
+                && matcher.name.first?.isLetter == true && matcher.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+                && !LokiLabels.isStreamLabel(matcher.name):
+                fields.append(LokiJSONField(matcher.name, matcher.value))
+            default:
+                break
+            }
+        }
+        for stage in stages {
+            switch stage {
+            case .lineFilter: break
+            case .json(let parameters) where parameters.isEmpty && !parsed: parsed = true
+            case .labelFilter(let expression): if parsed { add(expression) }
+            default: return fields
+            }
+        }
+        return fields
     }
 
     /// Conditions on the raw line that every line the stages keep meets, so the store reads
@@ -39,7 +72,7 @@ extension LogSelector {
             case .lineFilter: break
             case .json, .logfmt, .regexp, .pattern: parsed = true
             case .labelFilter(let expression): add(expression)
-            case .lineFormat, .labelFormat, .decolorize, .drop, .keep: return implied
+            case .lineFormat, .labelFormat, .decolorize, .drop, .keep, .unpack: return implied
             }
         }
         return implied

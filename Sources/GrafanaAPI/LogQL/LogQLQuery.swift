@@ -4,7 +4,8 @@ import Store
 /// A LogQL query of the subset Sightline answers (docs/grafana.md, "LogQL features"): a log
 /// query (`{service_name="shop"} |= "timeout" | json | status >= 500`) or a metric query over
 /// one (`sum by (level) (count_over_time({service_name="shop"} [1m]))`, the unwrapped range
-/// functions, aggregations, `topk`/`bottomk`/`sort`, arithmetic and comparisons, `offset`).
+/// functions, aggregations, `topk`/`bottomk`/`sort`, `label_replace`, arithmetic, comparisons
+/// and set operators with vector matching, `offset`).
 ///
 /// Parsing is pure: the result says what to read; `LogQLQuery+Store` gives the store its part
 /// (the selection), and the pipeline stages after it run in `LogPipeline`.
@@ -147,12 +148,13 @@ public enum RangeFunction: String, Sendable, Equatable, CaseIterable {
     case countOverTime = "count_over_time", rate, bytesOverTime = "bytes_over_time", bytesRate = "bytes_rate"
     case sumOverTime = "sum_over_time", avgOverTime = "avg_over_time", minOverTime = "min_over_time",
          maxOverTime = "max_over_time", stddevOverTime = "stddev_over_time", stdvarOverTime = "stdvar_over_time",
-         quantileOverTime = "quantile_over_time", firstOverTime = "first_over_time", lastOverTime = "last_over_time"
+         quantileOverTime = "quantile_over_time", firstOverTime = "first_over_time", lastOverTime = "last_over_time",
+         rateCounter = "rate_counter", absentOverTime = "absent_over_time"
 
-    /// Functions of the values an `unwrap` reads (`rate` takes either).
+    /// Functions of the values an `unwrap` reads (`rate` and `absent_over_time` take either).
     var needsUnwrap: Bool {
         switch self {
-        case .countOverTime, .rate, .bytesOverTime, .bytesRate: return false
+        case .countOverTime, .rate, .bytesOverTime, .bytesRate, .absentOverTime: return false
         default: return true
         }
     }
@@ -216,7 +218,41 @@ public struct RangeAggregation: Sendable, Equatable {
 }
 
 public enum AggregationOperator: String, Sendable, Equatable, CaseIterable {
-    case sum, count, min, max, avg, stddev, stdvar
+    case sum, count, min, max, avg, stddev, stdvar, group
+}
+
+/// `and`, `or`, `unless` between two vectors (PromQL's set operators, which LogQL shares).
+public enum SetOperator: String, Sendable, Equatable, CaseIterable {
+    case and, or, unless
+}
+
+/// How a binary operator pairs the series of its two sides (PromQL's vector matching, as
+/// Loki applies it): on the labels named by `on(…)`, or on all labels but those of
+/// `ignoring(…)` (all labels by default), one-to-one unless `group_left` (many on the left)
+/// or `group_right`, which copy the `include` labels from the "one" side.
+public struct VectorMatching: Sendable, Equatable {
+    public enum Cardinality: Sendable, Equatable { case oneToOne, manyToOne, oneToMany }
+
+    public var cardinality: Cardinality
+    /// `on(…)` when true, `ignoring(…)` (or nothing) when false.
+    public var on: Bool
+    public var labels: [String]
+    public var include: [String]
+
+    public init(cardinality: Cardinality = .oneToOne, on: Bool = false, labels: [String] = [], include: [String] = []) {
+        self.cardinality = cardinality
+        self.on = on
+        self.labels = labels
+        self.include = include
+    }
+
+    /// Every label: series with identical label sets pair up.
+    public static let identical = VectorMatching()
+
+    /// The labels a series is matched by.
+    func signature(_ labels: [String: String]) -> [String: String] {
+        on ? labels.filter { self.labels.contains($0.key) } : labels.filter { !self.labels.contains($0.key) }
+    }
 }
 
 public struct Grouping: Sendable, Equatable {
@@ -265,17 +301,42 @@ public indirect enum MetricExpression: Sendable, Equatable {
     case rank(bottom: Bool, k: Int, Grouping?, MetricExpression)
     /// `sort`, `sort_desc`: the series of an instant query in order of value.
     case sort(descending: Bool, MetricExpression)
-    case binary(ArithmeticOperator, MetricExpression, MetricExpression)
+    case binary(ArithmeticOperator, MetricExpression, MetricExpression, matching: VectorMatching = .identical)
     /// `a > b`: the left values where the comparison holds; with `bool`, 1 or 0.
-    case comparison(ComparisonOperator, bool: Bool, MetricExpression, MetricExpression)
+    case comparison(ComparisonOperator, bool: Bool, MetricExpression, MetricExpression, matching: VectorMatching = .identical)
+    /// `a and b`, `a or b`, `a unless b`.
+    case set(SetOperator, MetricExpression, MetricExpression, matching: VectorMatching = .identical)
+    /// `quantile(φ, …)`: the φ-quantile of each group's values at each instant.
+    case quantile(Double, Grouping?, MetricExpression)
+    /// `count_values("label", …)`: per group, how many series have each value, the value in `label`.
+    case countValues(String, Grouping?, MetricExpression)
+    /// `label_replace(v, "dst", "replacement", "src", "regex")`.
+    case labelReplace(MetricExpression, LabelReplacement)
 
     /// Whether the expression is a plain scalar (no series).
     var isScalar: Bool {
         switch self {
         case .literal: return true
-        case .vector, .range, .aggregation, .rank, .sort: return false
-        case .binary(_, let left, let right), .comparison(_, _, let left, let right): return left.isScalar && right.isScalar
+        case .vector, .range, .aggregation, .rank, .sort, .set, .quantile, .countValues, .labelReplace: return false
+        case .binary(_, let left, let right, _), .comparison(_, _, let left, let right, _): return left.isScalar && right.isScalar
         }
+    }
+}
+
+/// The arguments of `label_replace`: where the regular expression (fully anchored) matches the
+/// value of `source`, `destination` becomes `replacement` with `$1`, `${name}` expanded (and is
+/// removed when that is empty); other series are left as they are.
+public struct LabelReplacement: Sendable, Equatable {
+    public var destination: String
+    public var replacement: String
+    public var source: String
+    public var regex: String
+
+    public init(destination: String, replacement: String, source: String, regex: String) {
+        self.destination = destination
+        self.replacement = replacement
+        self.source = source
+        self.regex = regex
     }
 }
 
@@ -504,7 +565,8 @@ struct LogQLParser {
                 state.leaveStore(&selector)
                 unwrap = Unwrap(name, conversion)
             case "unpack":
-                throw QueryParseError(column: stageToken.column, "unsupported pipeline stage \"unpack\": Sightline supports json, logfmt, regexp, pattern, line_format, label_format, drop, keep, decolorize, unwrap and label filters")
+                state.leaveStore(&selector)
+                selector.stages.append(.unpack)
             default:
                 guard Self.isLabelName(stage), case .symbol = cursor.current.kind else {
                     throw QueryParseError(column: stageToken.column, "syntax error: unexpected \(stage), expected a pipeline stage")
@@ -681,36 +743,106 @@ struct LogQLParser {
 
     // MARK: Metric expressions
 
-    /// Binary operators by precedence: comparisons 0, `+ -` 1, `* / %` 2, `^` 3.
+    /// A binary operator and its precedence (PromQL's): `or` 1, `and`/`unless` 2, comparisons
+    /// 3, `+ -` 4, `* / %` 5, `^` 6.
+    enum BinaryOperator {
+        case arithmetic(ArithmeticOperator), comparison(ComparisonOperator), set(SetOperator)
+
+        var precedence: Int {
+            switch self {
+            case .set(let op): return op == .or ? 1 : 2
+            case .comparison: return 3
+            case .arithmetic(let op): return op.precedence + 3
+            }
+        }
+    }
+
+    var binaryOperator: BinaryOperator? {
+        switch cursor.current.kind {
+        case .identifier(let word): return SetOperator(rawValue: word).map { .set($0) }
+        case .symbol(let symbol):
+            if let op = ArithmeticOperator(rawValue: symbol) { return .arithmetic(op) }
+            return ComparisonOperator(rawValue: symbol).map { .comparison($0) }
+        default: return nil
+        }
+    }
+
+    /// Binary operators by precedence, left-associative but for `^`.
     mutating func metric(minimumPrecedence: Int) throws(QueryParseError) -> MetricExpression {
         try cursor.enter()
         defer { cursor.leave() }
         var left = try unary()
-        while true {
-            if case .identifier(let word) = cursor.current.kind, ["and", "or", "unless"].contains(word) {
-                throw QueryParseError(column: cursor.current.column, "unsupported set operator \"\(word)\": Sightline supports arithmetic and comparison operators between metric expressions")
+        while let op = binaryOperator, op.precedence >= minimumPrecedence {
+            let opToken = cursor.current
+            cursor.advance()
+            var bool = false
+            if case .comparison = op, cursor.isIdentifier("bool") {
+                bool = true
+                cursor.advance()
             }
-            guard case .symbol(let symbol) = cursor.current.kind else { break }
-            if let op = ArithmeticOperator(rawValue: symbol), op.precedence >= minimumPrecedence {
-                cursor.advance()
-                // `^` is right-associative, the others left-associative.
-                let right = try metric(minimumPrecedence: op == .power ? op.precedence : op.precedence + 1)
-                left = .binary(op, left, right)
-            } else if let op = ComparisonOperator(rawValue: symbol), minimumPrecedence == 0 {
-                let opToken = cursor.current
-                cursor.advance()
-                let bool = cursor.isIdentifier("bool")
-                if bool { cursor.advance() }
-                let right = try metric(minimumPrecedence: 1)
+            let matching = try vectorMatching()
+            let isPower: Bool
+            if case .arithmetic(.power) = op { isPower = true } else { isPower = false }
+            let right = try metric(minimumPrecedence: isPower ? op.precedence : op.precedence + 1)
+            if matching != nil, left.isScalar || right.isScalar {
+                throw QueryParseError(column: opToken.column, "vector matching only allowed between vectors")
+            }
+            switch op {
+            case .arithmetic(let arithmetic):
+                left = .binary(arithmetic, left, right, matching: matching ?? .identical)
+            case .comparison(let comparison):
                 if left.isScalar && right.isScalar && !bool {
                     throw QueryParseError(column: opToken.column, "comparisons between scalars must use bool")
                 }
-                left = .comparison(op, bool: bool, left, right)
-            } else {
-                break
+                left = .comparison(comparison, bool: bool, left, right, matching: matching ?? .identical)
+            case .set(let set):
+                guard !left.isScalar && !right.isScalar else {
+                    throw QueryParseError(column: opToken.column, "set operator \"\(set.rawValue)\" not allowed in binary scalar expression")
+                }
+                if let matching, matching.cardinality != .oneToOne {
+                    throw QueryParseError(column: opToken.column, "no grouping allowed for \"\(set.rawValue)\" operation")
+                }
+                left = .set(set, left, right, matching: matching ?? .identical)
             }
         }
         return left
+    }
+
+    /// `on(…)` or `ignoring(…)`, then `group_left(…)` or `group_right(…)`, after a binary
+    /// operator; nil when there is none.
+    mutating func vectorMatching() throws(QueryParseError) -> VectorMatching? {
+        if cursor.isIdentifier("group_left") || cursor.isIdentifier("group_right") {
+            throw QueryParseError(column: cursor.current.column, "syntax error: \(cursor.current.text) needs on(…) or ignoring(…) before it")
+        }
+        guard cursor.isIdentifier("on") || cursor.isIdentifier("ignoring") else { return nil }
+        var matching = VectorMatching(on: cursor.isIdentifier("on"))
+        cursor.advance()
+        matching.labels = try labelList()
+        if cursor.isIdentifier("group_left") || cursor.isIdentifier("group_right") {
+            matching.cardinality = cursor.isIdentifier("group_left") ? .manyToOne : .oneToMany
+            cursor.advance()
+            if cursor.isSymbol("(") { matching.include = try labelList() }
+            if matching.on, let both = matching.include.first(where: matching.labels.contains) {
+                throw QueryParseError(column: cursor.current.column, "label \"\(both)\" must not occur in ON and GROUP clause at once")
+            }
+        }
+        return matching
+    }
+
+    /// `(a, b)`.
+    mutating func labelList() throws(QueryParseError) -> [String] {
+        try cursor.expect("(")
+        var labels: [String] = []
+        if !cursor.isSymbol(")") {
+            repeat {
+                let token = cursor.current
+                let label = try cursor.identifier("a label name")
+                guard Self.isLabelName(label) else { throw QueryParseError(column: token.column, "syntax error: invalid label name \"\(label)\"") }
+                labels.append(label)
+            } while cursor.take(",")
+        }
+        try cursor.expect(")")
+        return labels
     }
 
     mutating func unary() throws(QueryParseError) -> MetricExpression {
@@ -723,7 +855,7 @@ struct LogQLParser {
         return try primary()
     }
 
-    static let unsupportedFunctions: Set<String> = ["absent_over_time", "rate_counter", "label_replace", "vector_over_time"]
+    static let unsupportedFunctions: Set<String> = ["vector_over_time", "approx_topk", "label_join"]
 
     mutating func primary() throws(QueryParseError) -> MetricExpression {
         let token = cursor.current
@@ -765,6 +897,51 @@ struct LogQLParser {
                 }
                 return .aggregation(op, grouping, inner)
             }
+            if name == "label_replace" {
+                cursor.advance()
+                try cursor.expect("(")
+                let inner = try metric(minimumPrecedence: 0)
+                guard !inner.isScalar else { throw QueryParseError(column: token.column, "label_replace needs a vector, not a scalar") }
+                var arguments: [String] = []
+                var regexColumn = 0
+                for _ in 0..<4 {
+                    try cursor.expect(",")
+                    regexColumn = cursor.current.column
+                    arguments.append(try cursor.string("a quoted string (label_replace(v, \"dst\", \"replacement\", \"src\", \"regex\"))"))
+                }
+                try cursor.expect(")")
+                guard Self.isLabelName(arguments[0]) else {
+                    throw QueryParseError(column: token.column, "invalid destination label name in label_replace(): \(arguments[0])")
+                }
+                let regex = LogQLRegex.anchored(LogParsers.foundationPattern(arguments[3]))
+                guard LogQLRegex.compile(regex) != nil else {
+                    throw QueryParseError(column: regexColumn, "invalid regular expression in label_replace(): \"\(arguments[3].prefix(80))\"")
+                }
+                return .labelReplace(inner, LabelReplacement(destination: arguments[0], replacement: arguments[1], source: arguments[2], regex: arguments[3]))
+            }
+            if name == "quantile" || name == "count_values" {
+                cursor.advance()
+                var grouping = try groupingClause()
+                try cursor.expect("(")
+                let parameter = cursor.current
+                var phi = 0.0, label = ""
+                if name == "quantile" {
+                    var sign = 1.0
+                    if cursor.take("-") { sign = -1 }
+                    guard case .number(let value) = cursor.current.kind else { throw cursor.unexpected(expected: "the quantile (a number such as 0.9)") }
+                    cursor.advance()
+                    phi = sign * value
+                } else {
+                    label = try cursor.string("a quoted label name")
+                    guard Self.isLabelName(label) else { throw QueryParseError(column: parameter.column, "invalid label name \"\(label)\" in count_values") }
+                }
+                try cursor.expect(",")
+                let inner = try metric(minimumPrecedence: 0)
+                try cursor.expect(")")
+                if grouping == nil { grouping = try groupingClause() }
+                guard !inner.isScalar else { throw QueryParseError(column: token.column, "\(name) needs a vector, not a scalar") }
+                return name == "quantile" ? .quantile(phi, grouping, inner) : .countValues(label, grouping, inner)
+            }
             if name == "topk" || name == "bottomk" {
                 cursor.advance()
                 var grouping = try groupingClause()
@@ -792,7 +969,7 @@ struct LogQLParser {
             if Self.unsupportedFunctions.contains(name) {
                 throw QueryParseError(column: token.column, "unsupported function \(name): see docs/grafana.md, LogQL features")
             }
-            throw QueryParseError(column: token.column, "syntax error: unexpected \(name): supported are the range functions (count_over_time, rate, …, quantile_over_time), sum, count, min, max, avg, stddev, stdvar, topk, bottomk, sort, sort_desc, vector and numbers")
+            throw QueryParseError(column: token.column, "syntax error: unexpected \(name): supported are the range functions (count_over_time, rate, …, quantile_over_time, rate_counter, absent_over_time), sum, count, min, max, avg, stddev, stdvar, group, quantile, count_values, topk, bottomk, sort, sort_desc, label_replace, vector and numbers")
         default:
             throw cursor.unexpected(expected: "a metric expression")
         }
@@ -834,7 +1011,7 @@ struct LogQLParser {
         if function.needsUnwrap, unwrap == nil {
             throw QueryParseError(column: column, "\(function.rawValue) needs an unwrapped label: add | unwrap <label> before the range")
         }
-        if unwrap != nil, function != .rate, !function.needsUnwrap {
+        if unwrap != nil, function != .rate, function != .absentOverTime, !function.needsUnwrap {
             throw QueryParseError(column: column, "\(function.rawValue) does not take an unwrapped label")
         }
         var grouping: Grouping?
@@ -860,18 +1037,7 @@ struct LogQLParser {
             return nil
         }
         cursor.advance()
-        try cursor.expect("(")
-        var labels: [String] = []
-        if !cursor.isSymbol(")") {
-            repeat {
-                let token = cursor.current
-                let label = try cursor.identifier("a label name")
-                guard Self.isLabelName(label) else { throw QueryParseError(column: token.column, "syntax error: invalid label name \"\(label)\"") }
-                labels.append(label)
-            } while cursor.take(",")
-        }
-        try cursor.expect(")")
-        return Grouping(without: without, labels: labels)
+        return Grouping(without: without, labels: try labelList())
     }
 }
 

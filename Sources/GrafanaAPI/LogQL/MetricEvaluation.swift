@@ -95,6 +95,14 @@ public struct MetricEvaluator: Sendable {
             return .scalar(Array(repeating: value, count: steps.count))
         case .vector(let value):
             return .vector([MetricSeries(labels: [:], values: Array(repeating: value, count: steps.count))])
+        case .range(let aggregation) where aggregation.function == .absentOverTime:
+            var counted = aggregation
+            counted.function = .countOverTime
+            counted.grouping = nil
+            guard case .vector(let series) = try await evaluate(.range(counted), grouping: []) else { return .vector([]) }
+            let values = (0..<steps.count).map { instant in series.contains { $0.values[instant] != nil } ? nil : 1.0 }
+            guard values.contains(where: { $0 != nil }) else { return .vector([]) }
+            return .vector([MetricSeries(labels: Self.absentLabels(aggregation.selector), values: values)])
         case .range(let aggregation):
             if aggregation.countsInStore {
                 let labels = grouping ?? LokiLabels.streamLabels
@@ -129,14 +137,24 @@ public struct MetricEvaluator: Sendable {
                 let (l, r) = (left.values[last] ?? .nan, right.values[last] ?? .nan)
                 return descending ? l > r : l < r
             })
-        case .binary(let op, let left, let right):
-            let l = try await evaluate(left, grouping: nil)
-            let r = try await evaluate(right, grouping: nil)
-            return Self.binary(op, l, r)
-        case .comparison(let op, let bool, let left, let right):
-            let l = try await evaluate(left, grouping: nil)
-            let r = try await evaluate(right, grouping: nil)
-            return Self.compare(op, bool: bool, l, r)
+        case .binary(let op, let left, let right, let matching):
+            return try Self.binary(op, try await evaluate(left, grouping: nil), try await evaluate(right, grouping: nil), matching: matching)
+        case .comparison(let op, let bool, let left, let right, let matching):
+            return try Self.compare(op, bool: bool, try await evaluate(left, grouping: nil), try await evaluate(right, grouping: nil), matching: matching)
+        case .set(let op, let left, let right, let matching):
+            guard case .vector(let l) = try await evaluate(left, grouping: nil), case .vector(let r) = try await evaluate(right, grouping: nil) else {
+                throw MetricEvaluationError("set operator \"\(op.rawValue)\" needs vectors on both sides")
+            }
+            return .vector(Self.set(op, l, r, matching, count: steps.count))
+        case .quantile(let phi, let group, let inner):
+            guard case .vector(let series) = try await evaluate(inner, grouping: nil) else { throw MetricEvaluationError("quantile needs a vector") }
+            return .vector(Self.quantile(phi, group, series, count: steps.count))
+        case .countValues(let label, let group, let inner):
+            guard case .vector(let series) = try await evaluate(inner, grouping: nil) else { throw MetricEvaluationError("count_values needs a vector") }
+            return .vector(Self.countValues(label, group, series, count: steps.count))
+        case .labelReplace(let inner, let replacement):
+            guard case .vector(let series) = try await evaluate(inner, grouping: nil) else { throw MetricEvaluationError("label_replace needs a vector") }
+            return .vector(try Self.labelReplace(series, replacement))
         }
     }
 
@@ -220,7 +238,8 @@ public struct MetricEvaluator: Sendable {
         values.reserveCapacity(steps.count)
         for index in 0..<steps.count {
             let end = steps.time(index) - aggregation.offset
-            let window = samples[upperBound(end - aggregation.range)..<upperBound(end)].map(\.value)
+            let slice = samples[upperBound(end - aggregation.range)..<upperBound(end)]
+            let window = slice.map(\.value)
             guard !window.isEmpty else { values.append(nil); continue }
             let count = Double(window.count)
             let sum = window.reduce(0, +)
@@ -239,6 +258,8 @@ public struct MetricEvaluator: Sendable {
             case .quantileOverTime: values.append(quantile(aggregation.quantile ?? 0.5, window.sorted()))
             case .firstOverTime: values.append(window.first!)
             case .lastOverTime: values.append(window.last!)
+            case .rateCounter: values.append(counterRate(slice, range: aggregation.range))
+            case .absentOverTime: values.append(1)
             }
         }
         return values
@@ -324,6 +345,7 @@ public struct MetricEvaluator: Sendable {
                 guard !present.isEmpty else { values.append(nil); continue }
                 switch op {
                 case .sum: values.append(present.reduce(0, +))
+                case .group: values.append(1)
                 case .count: values.append(Double(present.count))
                 case .min: values.append(present.min()!)
                 case .max: values.append(present.max()!)
@@ -338,9 +360,9 @@ public struct MetricEvaluator: Sendable {
         }
     }
 
-    /// Arithmetic: scalar with scalar, scalar with each series, and series with the series of
-    /// the same labels (one-to-one, as PromQL/LogQL match them).
-    static func binary(_ op: ArithmeticOperator, _ left: MetricValue, _ right: MetricValue) -> MetricValue {
+    /// Arithmetic: scalar with scalar, scalar with each series, and series with series paired
+    /// by `matching` (by default one-to-one on identical labels).
+    static func binary(_ op: ArithmeticOperator, _ left: MetricValue, _ right: MetricValue, matching: VectorMatching = .identical) throws -> MetricValue {
         switch (left, right) {
         case (.scalar(let l), .scalar(let r)):
             return .scalar(zip(l, r).map { op.apply($0, $1) })
@@ -349,16 +371,7 @@ public struct MetricEvaluator: Sendable {
         case (.scalar(let l), .vector(let series)):
             return .vector(series.map { MetricSeries(labels: $0.labels, values: zip(l, $0.values).map { scalar, value in value.map { op.apply(scalar, $0) } }) })
         case (.vector(let l), .vector(let r)):
-            var byLabels: [[String: String]: MetricSeries] = [:]
-            for one in r { byLabels[one.labels] = one }
-            return .vector(l.compactMap { one -> MetricSeries? in
-                guard let other = byLabels[one.labels] else { return nil }
-                let values = zip(one.values, other.values).map { a, b -> Double? in
-                    guard let a, let b else { return nil }
-                    return op.apply(a, b)
-                }
-                return values.contains { $0 != nil } ? MetricSeries(labels: one.labels, values: values) : nil
-            })
+            return .vector(try matched(l, r, matching, count: (l.first ?? r.first)?.values.count ?? 0) { op.apply($0, $1) })
         }
     }
 
@@ -387,8 +400,8 @@ public struct MetricEvaluator: Sendable {
     }
 
     /// Comparisons: a series keeps the values for which the comparison holds (with `bool`, 1
-    /// where it holds and 0 where not); series with series match one-to-one on their labels.
-    static func compare(_ op: ComparisonOperator, bool: Bool, _ left: MetricValue, _ right: MetricValue) -> MetricValue {
+    /// where it holds and 0 where not); series with series paired by `matching`.
+    static func compare(_ op: ComparisonOperator, bool: Bool, _ left: MetricValue, _ right: MetricValue, matching: VectorMatching = .identical) throws -> MetricValue {
         func result(_ a: Double?, _ b: Double?) -> Double? {
             guard let a, let b else { return nil }
             let holds = op.holds(a, b)
@@ -408,13 +421,7 @@ public struct MetricEvaluator: Sendable {
                 })
             }.filter { $0.values.contains { $0 != nil } })
         case (.vector(let l), .vector(let r)):
-            var byLabels: [[String: String]: MetricSeries] = [:]
-            for one in r { byLabels[one.labels] = one }
-            return .vector(l.compactMap { one -> MetricSeries? in
-                guard let other = byLabels[one.labels] else { return nil }
-                let values = zip(one.values, other.values).map { result($0, $1) }
-                return values.contains { $0 != nil } ? MetricSeries(labels: one.labels, values: values) : nil
-            })
+            return .vector(try matched(l, r, matching, count: (l.first ?? r.first)?.values.count ?? 0) { result($0, $1) })
         }
     }
 }

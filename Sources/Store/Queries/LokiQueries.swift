@@ -43,13 +43,32 @@ public struct LokiSelection: Sendable, Equatable {
     public var lineFilters: [LokiLineMatch]
     /// Alternatives (LogQL's `or` between label filters): each must have one condition that holds.
     public var anyOf: [LokiAlternatives]
+    /// Fields the line must have when it is a JSON object (see `LokiJSONField`).
+    public var jsonFields: [LokiJSONField]
 
     public init(matchers: [LokiLabelMatch], labelFilters: [LokiLabelMatch] = [], lineFilters: [LokiLineMatch] = [],
-                anyOf: [LokiAlternatives] = []) {
+                anyOf: [LokiAlternatives] = [], jsonFields: [LokiJSONField] = []) {
         self.matchers = matchers
         self.labelFilters = labelFilters
         self.lineFilters = lineFilters
         self.anyOf = anyOf
+        self.jsonFields = jsonFields
+    }
+}
+
+/// A narrowing for LogQL's `| json | key="value"` (whose exact check runs in the caller): the
+/// line is a JSON object whose top-level field `key` is the string `value`, or a number or
+/// literal written exactly `value`. Every such line is kept (whichever of a key written twice
+/// has it, and with `\u` escapes); a JSON object whose field is something else is dropped,
+/// though the store may keep some; a line that is not a JSON object may be kept or dropped.
+/// `key` is letters and digits, starting with a letter; `value` is not empty.
+public struct LokiJSONField: Sendable, Equatable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
     }
 }
 

@@ -73,12 +73,40 @@ extension LokiLineMatch {
     }
 }
 
+extension LokiJSONField {
+    /// On SQLite the JSON functions read the field of a valid object (the first of duplicates,
+    /// so a key written twice keeps the line); on PostgreSQL, which has no cast that fails
+    /// softly before version 16, a regular expression finds `"key": "value"` or `"key": value`
+    /// in a line that opens with `{`. A line with a `\u` escape is kept on both.
+    func sql(_ builder: inout SQLBuilder) -> String {
+        let quotedKey = "\"" + key + "\""
+        switch builder.dialect {
+        case .sqlite:
+            let needle = builder.bind(quotedKey)
+            let path = builder.bind("$." + key)
+            // CASE, not OR: the JSON functions fail on a line that is not JSON.
+            return "(CASE WHEN instr(l.message, \(builder.bind("\\u"))) > 0 THEN 1 WHEN NOT json_valid(l.message) THEN 1"
+                + " WHEN json_type(l.message) <> 'object' THEN 1"
+                + " WHEN instr(substr(l.message, instr(l.message, \(needle)) + length(\(needle))), \(needle)) > 0 THEN 1"
+                + " ELSE coalesce(CASE json_type(l.message, \(path)) WHEN 'text' THEN json_extract(l.message, \(path)) ELSE l.message -> \(path) END"
+                + " = \(builder.bind(value)), 0) END = 1)"
+        case .postgres:
+            let space = "[ \t\n\r]*"
+            let literal = value.replacingOccurrences(of: ".", with: "\\.")
+            let pattern = "\(quotedKey)\(space):\(space)(\"\(literal)\"|\(literal)[],} \t\n\r])"
+            return "(l.message !~ \(builder.bind("^[ \t\n\r]*\\{")) OR strpos(l.message, \(builder.bind("\\u"))) > 0 OR "
+                + builder.regex("l.message", pattern) + ")"
+        }
+    }
+}
+
 extension LokiSelection {
     /// The conditions on row `l`, joined with AND.
     func sql(_ builder: inout SQLBuilder) -> String {
         var conditions: [String] = []
         for matcher in matchers + labelFilters { conditions.append(matcher.sql(&builder)) }
         for filter in lineFilters { conditions.append(filter.sql(&builder)) }
+        for field in jsonFields { conditions.append(field.sql(&builder)) }
         for alternatives in anyOf {
             let each = alternatives.labels.map { $0.sql(&builder) } + alternatives.lines.map { $0.sql(&builder) }
             conditions.append(each.isEmpty ? "1 = 0" : "(" + each.joined(separator: " OR ") + ")")

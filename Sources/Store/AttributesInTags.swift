@@ -6,9 +6,10 @@
 /// What `trace_spans.attributes` holds (`SpanRow.storedAttributes`, read back by
 /// `StoredAttributes.typed`):
 /// - NULL: the attributes are the members of `tags`, in the order the store gives them back;
-/// - a JSON array of numbers, `[2,0,1]` (PostgreSQL only): the same, attribute *i* being member
+/// - a JSON string of numbers, `"2,0,1"` (PostgreSQL only): the same, attribute *i* being member
 ///   number *p[i]* of `tags` (`jsonb` orders an object's members: shorter keys first, then by
-///   their bytes; this is the order they were sent in);
+///   their bytes; this is the order they were sent in). A string, not an array of numbers: 30
+///   bytes a span where the array took 130;
 /// - the typed OTLP/JSON array: a value `tags` cannot give back (bytes, which it holds as base64;
 ///   a double written with an exponent or not finite; a repeated key; a nested object whose
 ///   order `jsonb` would change, on PostgreSQL).
@@ -51,7 +52,7 @@ extension SpanRow {
             return nil
         case .postgres:
             guard inTags.nestedOrderSurvivesJSONB else { return attributes }
-            return inTags.jsonbPositions.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }
+            return inTags.jsonbPositions.map { "\"" + $0.map(String.init).joined(separator: ",") + "\"" }
         }
     }
 }
@@ -74,11 +75,10 @@ enum StoredAttributes {
         return derived(tags: tags, positions: nil)
     }
 
-    /// `[2,0,1]` as its numbers; nil for anything else (a typed array).
+    /// `"2,0,1"` as its numbers; nil for anything else (a typed array).
     private static func positions(_ text: Substring) -> [Int]? {
-        let compact = text.filter { $0 != " " }
-        guard compact.hasPrefix("["), compact.hasSuffix("]"), compact.dropFirst().first?.isNumber == true else { return nil }
-        let numbers = compact.dropFirst().dropLast().split(separator: ",").map { Int($0) }
+        guard text.count >= 2, text.first == "\"", text.last == "\"" else { return nil }
+        let numbers = text.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
         return numbers.contains(nil) ? nil : numbers.compactMap { $0 }
     }
 

@@ -2,8 +2,8 @@
 -- (docs/partitioning.md, "Attributes stored once"). `trace_spans.attributes` becomes nullable:
 -- NULL means the attributes are the members of `tags` in `jsonb`'s order (a string is
 -- `stringValue`, a whole number `intValue`, a number with a point `doubleValue`, true/false
--- `boolValue`, null an empty value, an array `arrayValue`, an object `kvlistValue`); an array
--- of numbers, `[2,0,1]`, the same in another order (attribute i is member number p[i] of
+-- `boolValue`, null an empty value, an array `arrayValue`, an object `kvlistValue`); a string
+-- of numbers, `"2,0,1"`, the same in another order (attribute i is member number p[i] of
 -- `tags` in `jsonb`'s order), which is the order they were sent in. The writer decides per
 -- span; here a stored span moves over when its typed attributes are exactly what its scalar
 -- `tags` give (arrays, objects, bytes and anything unusual keep their typed form). Done on the
@@ -12,7 +12,8 @@
 ALTER TABLE enterprise.trace_spans ALTER COLUMN attributes DROP NOT NULL, ALTER COLUMN attributes DROP DEFAULT;
 
 UPDATE enterprise.trace_spans s SET attributes = (
-    SELECT CASE WHEN bool_and(t.position = e.position) THEN NULL ELSE jsonb_agg(t.position - 1 ORDER BY e.position) END
+    SELECT CASE WHEN bool_and(t.position = e.position) THEN NULL
+        ELSE to_jsonb(string_agg((t.position - 1)::text, ',' ORDER BY e.position)) END
     FROM jsonb_array_elements(s.attributes) WITH ORDINALITY e(attribute, position)
     JOIN jsonb_each(s.tags) WITH ORDINALITY t(key, value, position) ON t.key = e.attribute ->> 'key'
 )

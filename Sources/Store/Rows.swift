@@ -27,13 +27,17 @@ public struct SpanRow: Sendable, Hashable {
     public var droppedAttributesCount: Int64
     public var droppedEventsCount: Int64
     public var droppedLinksCount: Int64
+    /// How `attributes` follow from `tags`, when they do: the store then keeps only `tags`
+    /// (`AttributesInTags`). nil keeps `attributes` as they are.
+    public var attributesInTags: AttributesInTags?
 
     public init(
         traceID: String, spanID: String, parentSpanID: String?, operationName: String, serviceName: String,
         startTimeUnixNano: Int64, endTimeUnixNano: Int64, status: String, errorMessage: String?,
         tags: String, logs: String, kind: Int32, traceState: String?, flags: Int64, statusCode: Int32,
         attributes: String, events: String, links: String, resource: String, scope: String,
-        droppedAttributesCount: Int64, droppedEventsCount: Int64, droppedLinksCount: Int64
+        droppedAttributesCount: Int64, droppedEventsCount: Int64, droppedLinksCount: Int64,
+        attributesInTags: AttributesInTags? = nil
     ) {
         self.traceID = traceID
         self.spanID = spanID
@@ -58,6 +62,7 @@ public struct SpanRow: Sendable, Hashable {
         self.droppedAttributesCount = droppedAttributesCount
         self.droppedEventsCount = droppedEventsCount
         self.droppedLinksCount = droppedLinksCount
+        self.attributesInTags = attributesInTags
     }
 
     public var durationMs: Double { Double(endTimeUnixNano - startTimeUnixNano) / 1_000_000 }

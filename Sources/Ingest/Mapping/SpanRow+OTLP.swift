@@ -79,7 +79,8 @@ extension SpanRow {
             scope: source.scopeJSON,
             droppedAttributesCount: Int64(span.droppedAttributesCount),
             droppedEventsCount: Int64(span.droppedEventsCount),
-            droppedLinksCount: Int64(span.droppedLinksCount)
+            droppedLinksCount: Int64(span.droppedLinksCount),
+            attributesInTags: AttributesInTags(span.attributes)
         )
     }
 }

@@ -73,7 +73,7 @@ enum PostgresStatements {
         binds.append(NullableTextArray(elements: rows.map { StoreText.safe($0.traceState) }))
         binds.append(rows.map(\.flags))
         binds.append(rows.map { Int64($0.statusCode) })
-        binds.append(rows.map { StoreText.safeJSON($0.attributes) })
+        binds.append(NullableTextArray(elements: rows.map { StoreText.safeJSON($0.storedAttributes(.postgres)) }))
         binds.append(rows.map { StoreText.safeJSON($0.events) })
         binds.append(rows.map { StoreText.safeJSON($0.links) })
         binds.append(try contexts.resourceIDs(rows.lazy.map(\.resource)))

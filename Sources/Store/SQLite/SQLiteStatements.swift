@@ -109,7 +109,7 @@ extension SpanRow {
             SQLiteData(Timestamp.iso8601(unixNano: startTimeUnixNano)), SQLiteData(Timestamp.iso8601(unixNano: endTimeUnixNano)),
             .float(durationMs), SQLiteData(status), SQLiteData(errorMessage), SQLiteData(tags), SQLiteData(logs),
             .integer(Int(kind)), SQLiteData(traceState), SQLiteData(flags), .integer(Int(statusCode)),
-            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), SQLiteData(attributes), SQLiteData(events),
+            SQLiteData(startTimeUnixNano), SQLiteData(endTimeUnixNano), SQLiteData(storedAttributes(.sqlite)), SQLiteData(events),
             SQLiteData(links), SQLiteData(resourceID), SQLiteData(scopeID), SQLiteData(droppedAttributesCount),
             SQLiteData(droppedEventsCount), SQLiteData(droppedLinksCount),
         ]

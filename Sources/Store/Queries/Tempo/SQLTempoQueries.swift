@@ -200,7 +200,8 @@ struct SQLTempoQueries: TempoQueries {
         let placeholder = sql.bind(traceID)
         let rows = try await reader.rows(sql.query("""
             SELECT s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.operation_name, s.span_kind,
-                   s.start_time_unix_nano, s.end_time_unix_nano, s.attributes, s.dropped_attributes_count, s.events,
+                   s.start_time_unix_nano, s.end_time_unix_nano, \(StoredAttributes.column(of: "s")) AS attributes, s.tags,
+                   s.dropped_attributes_count, s.events,
                    s.dropped_events_count, s.links, s.dropped_links_count, s.status_code, s.error_message,
                    \(SQLBuilder.resource(of: "s")) AS resource, \(SQLBuilder.scope(of: "s")) AS scope
             FROM enterprise.trace_spans s WHERE s.trace_id = \(placeholder)
@@ -213,7 +214,7 @@ struct SQLTempoQueries: TempoQueries {
                 parentSpanID: try row.text("parent_span_id"), traceState: try row.text("trace_state"),
                 flags: try row.int("flags") ?? 0, name: try row.text("operation_name") ?? "", kind: try row.int("span_kind") ?? 0,
                 startTimeUnixNano: try row.int("start_time_unix_nano") ?? 0, endTimeUnixNano: try row.int("end_time_unix_nano") ?? 0,
-                attributes: try row.text("attributes") ?? "[]", droppedAttributesCount: try row.int("dropped_attributes_count") ?? 0,
+                attributes: StoredAttributes.typed(stored: try row.text("attributes") ?? "", tags: try row.text("tags")), droppedAttributesCount: try row.int("dropped_attributes_count") ?? 0,
                 events: try row.text("events") ?? "[]", droppedEventsCount: try row.int("dropped_events_count") ?? 0,
                 links: try row.text("links") ?? "[]", droppedLinksCount: try row.int("dropped_links_count") ?? 0,
                 statusCode: try row.int("status_code") ?? 0, statusMessage: try row.text("error_message"),

@@ -27,10 +27,15 @@ struct SQLTraceQueries: TraceQueries {
         let spans = try await reads.records(SpanRecord.self, sql.query("""
             SELECT \(SpanRecord.selectList(alias: "s", replacing: [
                 "resource": "\(SQLBuilder.resource(of: "s")) AS resource", "scope": "\(SQLBuilder.scope(of: "s")) AS scope",
+                "attributes": "\(StoredAttributes.column(of: "s")) AS attributes",
             ]))
             FROM enterprise.trace_spans s WHERE s.trace_id = \(placeholder)
             ORDER BY s.start_time_unix_nano, s.span_id
-            """))
+            """)).map { span in
+                var span = span
+                span.attributes = JSONText(StoredAttributes.typed(stored: span.attributes.text, tags: span.tags?.text))
+                return span
+            }
         return TraceDetail(trace: trace, spans: spans)
     }
 

@@ -6,7 +6,9 @@ import Store
 // TraceQL metrics: `GET /api/metrics/query_range?q=&start=&end=&step=&exemplars=` and
 // `GET /api/metrics/query?q=&start=&end=`, answering Tempo's `QueryRangeResponse` /
 // `QueryInstantResponse` JSON. The store counts the spans per step and group in SQL
-// (`spanMetrics`); `TraceQLMetricsEvaluation` turns the counts into series.
+// (`spanMetrics`) for one spanset filter; over spanset operators and pipelines the spans the
+// query leaves are counted here (`spansetMetricRows`). `TraceQLMetricsEvaluation` turns the
+// counts into series.
 
 extension TempoAPI {
     /// Groups × steps (× buckets) the store may return for one query.
@@ -25,9 +27,6 @@ extension TempoAPI {
         }
         guard let metrics = query.metrics else {
             throw .badParameter("q", "not a metrics query: end it with | rate(), | count_over_time(), | quantile_over_time(duration, .9), …")
-        }
-        guard query.pipeline.isEmpty, case .filter(let filter) = query.spansets else {
-            throw .badParameter("q", "unsupported: metrics over spanset operators or a pipeline (use one spanset filter before the metrics function)")
         }
         let now = Clock.nowNanos
         let end: Int64 = try form.time("end") ?? now
@@ -48,7 +47,12 @@ extension TempoAPI {
         }
         let exemplars = instant ? 0 : try form.int("exemplars", default: 0, in: 0...10_000)
         let evaluation = TraceQLMetricsEvaluation(metrics, start: start, end: end, step: step, aligned: !instant)
-        let rows = try await reading { try await tempo.spanMetrics(evaluation.request(filter?.spanCondition), maxRows: Self.maxMetricRows) }
+        let rows: [SpanMetricsRow]
+        if query.isSingleFilter {
+            rows = try await reading { try await tempo.spanMetrics(evaluation.request(query.filter?.spanCondition), maxRows: Self.maxMetricRows) }
+        } else {
+            rows = try await spansetMetricRows(query, evaluation)
+        }
         guard rows.count <= Self.maxMetricRows else {
             throw GrafanaFailure(.unprocessableContent, "q: more than \(Self.maxMetricRows) groups × steps; use a larger step, a shorter range or fewer by() attributes")
         }

@@ -47,6 +47,41 @@ extension TempoAPI {
         return found
     }
 
+    /// A metrics query over spanset operators or a pipeline: every candidate trace starting in
+    /// the range is read (at most `candidateLimit`, `maxCandidateSpans` spans per page of
+    /// them: 422 beyond) and the spans its spansets hold are counted per step and group.
+    func spansetMetricRows(_ query: TraceQLQuery, _ evaluation: TraceQLMetricsEvaluation) async throws(GrafanaFailure) -> [SpanMetricsRow] {
+        let valueAttribute = evaluation.valueAttribute
+        let plan = SpansetPlan(query, reading: evaluation.metrics.by + (valueAttribute.map { [$0] } ?? []))
+        let candidates = TraceCandidates(start: evaluation.start, end: evaluation.end, required: plan.requirement)
+        let ids = try await reading { try await tempo.candidateTraces(candidates, limit: candidateLimit + 1) }
+        guard ids.count <= candidateLimit else {
+            throw GrafanaFailure(.unprocessableContent, "q: more than \(candidateLimit) traces could match the spanset operators or pipeline; narrow the time range or the filters")
+        }
+        var counter = SpanMetricsCounter(evaluation)
+        var offset = 0
+        while offset < ids.count {
+            let page = Array(ids[offset..<min(offset + Self.candidatePage, ids.count)])
+            offset += page.count
+            let rows = try await reading { try await tempo.spanTable(traceIDs: page, plan.request, maxSpans: Self.maxCandidateSpans) }
+            guard rows.count <= Self.maxCandidateSpans else {
+                throw GrafanaFailure(.unprocessableContent, "q: the candidate traces hold more than \(Self.maxCandidateSpans) spans; narrow the time range or the filters")
+            }
+            var byTrace: [String: [SpanTableRow]] = [:]
+            for row in rows { byTrace[row.traceID, default: []].append(row) }
+            for id in page {
+                let trace = SpansetPlan.Trace(byTrace[id] ?? [])
+                for index in Set(plan.evaluate(trace).flatMap(\.spans)).sorted() {
+                    let span = trace.spans[index]
+                    let number = valueAttribute.flatMap { plan.value($0, span) }.flatMap { $0.kind == .int || $0.kind == .float ? Double($0.text) : nil }
+                    counter.add(start: span.startTimeUnixNano, traceID: span.traceID, group: evaluation.metrics.by.map { plan.value($0, span) }, value: number)
+                }
+            }
+            guard counter.count <= Self.maxMetricRows else { break }
+        }
+        return counter.rows
+    }
+
     static func writeSpansetTrace(_ result: SpansetSearchResult, spss: Int, plan: SpansetPlan, _ body: inout JSONWriter) {
         let first = result.trace.spans.first
         let start = first?.traceStartUnixNano ?? first?.startTimeUnixNano ?? 0

@@ -102,7 +102,7 @@ import Testing
         (#"{ span.a + 1 > span.b }"#, "unsupported: an attribute on both sides"),
         (#"{ parent.span.a + 1 > 2 }"#, "unsupported: arithmetic on parent. attributes"),
         (#"{ } | select(parent.span.x)"#, "unsupported: parent.span.x outside a comparison"),
-        (#"{ } | compare({ status = error })"#, "unsupported: compare()"),
+        (#"{ } | compare({ status = error }) by (name)"#, "unsupported: by() after compare()"),
         (#"({ } | rate()) && { }"#, "unsupported: a metrics function inside parentheses"),
         (#"{ nestedSetParent = 3 }"#, "unsupported: nestedSetParent compared"),
     ]
@@ -161,7 +161,8 @@ import Testing
                 #expect(answer.status == 400 && answer.body.contains(fragment), "\(query): \(answer.status) \(answer.body)")
             }
             for (query, fragment) in [(#"{ } | rate() + { } | rate()"#, "unsupported: arithmetic"),
-                                      (#"{ } | compare({ status = error }, 10)"#, "unsupported: compare()"),
+                                      (#"{ } | compare({ status = error }, 0)"#, "compare(): the number of values must be greater than 0"),
+                                      (#"{ } | compare({ status = error }, 10, 5)"#, "the selection's end"),
                                       (#"{ status = error }"#, "not a metrics query"),
                                       (#"{ } | rate() | count_over_time()"#, "unsupported: count_over_time after a metrics function")] {
                 let answer = try await server.get("/api/metrics/query_range?" + FormEncoding.query([("q", query), ] + Self.range(data)))

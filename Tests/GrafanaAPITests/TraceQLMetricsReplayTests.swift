@@ -146,4 +146,39 @@ import Testing
             #expect(arithmetic.map(\.value) == [3])
         }
     }
+
+    /// Traces Drilldown's comparison (`compare()`): the spans the filter selects against the
+    /// others, counted per attribute value, with Tempo's labels (`__meta_type`, totals named by
+    /// the attribute alone, `__meta_error` past `topN` values).
+    @Test(arguments: StoreKind.available)
+    func comparisonAsTracesDrilldownAsksForIt(_ kind: StoreKind) async throws {
+        try await TempoEndpointTests().withData(kind) { server, data in
+            let range = TraceQLConformanceTests.range(data) + [("step", "60s")]
+            func total(_ series: [Series], _ type: String, _ key: String, _ value: String?) -> Double? {
+                series.first { $0.label("__meta_type") as? String == type && $0.labels[key] != nil && ($0.label(key).map { "\($0)" }) == value }?
+                    .samples.reduce(0) { $0 + $1.value }
+            }
+            let compared = try await metrics(server, "/api/metrics/query_range", [("q", #"{ resource.service.name = "shop" } | compare({ status = error })"#)] + range)
+            #expect(total(compared, "selection", "status", "error") == 1)
+            #expect(total(compared, "selection", "span.http.route", "/pay") == 1)
+            #expect(total(compared, "selection", "resource.deployment.environment", "prod") == 1)
+            #expect(total(compared, "baseline", "name", "SELECT orders") == 5 && total(compared, "baseline", "name", "GET /cart") == 4)
+            #expect(total(compared, "baseline", "status", "ok") == 4 && total(compared, "baseline", "status", "unset") == 5)
+            #expect(total(compared, "baseline", "span.db.system", "postgresql") == 5)
+            #expect(total(compared, "baseline_total", "resource.service.name", nil) == 9 && total(compared, "selection_total", "resource.service.name", nil) == 1)
+            #expect(total(compared, "baseline", "status", "error") == nil)
+            let selected = try #require(compared.first { $0.label("__meta_type") as? String == "selection" && $0.label("status") as? String == "error" })
+            #expect(selected.samples.count == 50 && selected.samples[34].value == 1)
+            #expect(selected.promLabels == #"{__meta_type="selection", status="error"}"#)
+
+            // topN: one value per attribute; the attributes with more say so.
+            let top = try await metrics(server, "/api/metrics/query_range", [("q", #"{ } | compare({ status = error }, 1)"#)] + range)
+            #expect(total(top, "baseline", "name", "SELECT orders") == 5 && total(top, "baseline", "name", "GET /cart") == nil)
+            #expect(top.contains { $0.label("__meta_error") as? String == "__too_many_values__" && $0.labels["name"] != nil })
+
+            // A selection window (Unix nanoseconds) that starts after the failed span: nothing selected.
+            let windowed = try await metrics(server, "/api/metrics/query_range", [("q", "{ } | compare({ status = error }, 10, \(data.start(4) + 1_000_000), \(data.now))")] + range)
+            #expect(total(windowed, "baseline", "status", "error") == 1 && total(windowed, "selection_total", "name", nil) == nil)
+        }
+    }
 }

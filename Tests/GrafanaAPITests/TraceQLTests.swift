@@ -59,7 +59,7 @@ import Testing
         ("{ name > \"a\" }", 8, "strings take"),
         ("{ span.a =~ \"(\" }", 13, "invalid regular expression"),
         ("{ span.a =~ 5 }", 10, "=~ and !~ take a string"),
-        ("{ name = \"a\" } | compare({ })", 18, "unsupported: compare()"),
+        ("{ } | compare({ }) by (name)", 20, "unsupported: by() after compare()"),
         ("{ name = \"a\" } | count() > x", 28, "expected a number or duration"),
         ("{ nestedSetLeft = 1 }", 3, "unsupported: nestedSetLeft"),
         ("{ span.a % 2 = 1 }", 10, "unsupported: % in a field expression"),

@@ -48,7 +48,10 @@ extension TempoAPI {
         let exemplars = instant ? 0 : try form.int("exemplars", default: 0, in: 0...10_000)
         let evaluation = TraceQLMetricsEvaluation(metrics, start: start, end: end, step: step, aligned: !instant)
         let rows: [SpanMetricsRow]
-        if query.isSingleFilter {
+        if case .compare(let filter, let topN, let from, let to) = metrics.function {
+            let series = try await comparisonSeries(query, evaluation, filter: filter, topN: topN, start: from, end: to)
+            return Self.seriesResponse(series, instant: instant, exemplarLimit: 0)
+        } else if query.isSingleFilter {
             rows = try await reading { try await tempo.spanMetrics(evaluation.request(query.filter?.spanCondition), maxRows: Self.maxMetricRows) }
         } else {
             rows = try await spansetMetricRows(query, evaluation)
@@ -56,21 +59,25 @@ extension TempoAPI {
         guard rows.count <= Self.maxMetricRows else {
             throw GrafanaFailure(.unprocessableContent, "q: more than \(Self.maxMetricRows) groups × steps; use a larger step, a shorter range or fewer by() attributes")
         }
-        let series = evaluation.series(rows)
         let exemplarLimit = exemplars == 0 ? Self.defaultExemplars : min(exemplars, Self.defaultExemplars)
-        return Response.json { body in
+        return Self.seriesResponse(evaluation.series(rows), instant: instant, exemplarLimit: exemplarLimit)
+    }
+
+    /// Tempo's `QueryRangeResponse` (`QueryInstantResponse` when `instant`) JSON.
+    static func seriesResponse(_ series: [TraceQLMetricsEvaluation.Series], instant: Bool, exemplarLimit: Int) -> Response {
+        Response.json { body in
             body.key("series")
             body.beginArray()
             for one in series {
                 body.beginObject()
                 body.key("labels")
                 body.beginArray()
-                for label in one.labels { Self.writeLabel(label.key, label.value, &body) }
+                for label in one.labels { writeLabel(label.key, label.value, &body) }
                 body.endArray()
                 if instant {
                     body.key("value"); body.double(one.samples.last?.value ?? 0)
                 } else {
-                    body.key("promLabels"); body.string(Self.promLabels(one.labels))
+                    body.key("promLabels"); body.string(promLabels(one.labels))
                     body.key("samples")
                     body.beginArray()
                     for sample in one.samples {
@@ -86,7 +93,7 @@ extension TempoAPI {
                         body.beginObject()
                         body.key("labels")
                         body.beginArray()
-                        Self.writeLabel("trace:id", .string(exemplar.traceID), &body)
+                        writeLabel("trace:id", .string(exemplar.traceID), &body)
                         body.endArray()
                         body.key("value"); body.double(exemplar.value)
                         body.key("timestampMs"); body.string(String(exemplar.ms))
@@ -116,6 +123,7 @@ extension TempoAPI {
         case .int(let number): body.key("intValue"); body.string(String(number))
         case .double(let number): body.key("doubleValue"); body.double(number)
         case .bool(let flag): body.key("boolValue"); body.bool(flag)
+        case .none: break
         }
         body.endObject()
         body.endObject()
@@ -130,6 +138,7 @@ extension TempoAPI {
             case .int(let value): text = String(value)
             case .double(let value): text = String(value)
             case .bool(let value): text = String(value)
+            case .none: text = "nil"
             }
             return "\(label.key)=\"\(text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
         }

@@ -28,16 +28,28 @@ struct SpansetPlan: Sendable {
     private(set) var spansets: Spansets = .filter(nil)
     private(set) var stages: [Stage] = []
     private(set) var requirement: TraceRequirement = .anything
+    /// The condition of `marking`, whose result `isMarked` reads.
+    private var markIndex: Int?
 
     /// The plan of `query`; the store also reads `reading` for each span (what a metrics
-    /// function groups by and reads).
-    init(_ query: TraceQLQuery, reading: [TraceQLAttribute] = []) {
+    /// function groups by and reads) and whether `marking` matches it (`isMarked`).
+    init(_ query: TraceQLQuery, reading: [TraceQLAttribute] = [], marking: SpanCondition? = nil) {
         let (compiled, required) = compile(query.spansets)
         spansets = compiled
         let (pipeline, pipelineRequired) = compile(query.pipeline)
         stages = pipeline
         requirement = .both(required, pipelineRequired)
         reading.forEach { field($0) }
+        if let marking {
+            conditions.append(marking)
+            markIndex = conditions.count - 1
+        }
+    }
+
+    /// Whether the plan's `marking` matches the span (true without one).
+    func isMarked(_ span: SpanTableRow) -> Bool {
+        guard let markIndex, markIndex < span.matches.count else { return true }
+        return span.matches[markIndex]
     }
 
     private mutating func compile(_ pipeline: [TraceQLStage]) -> ([Stage], TraceRequirement) {

@@ -11,6 +11,8 @@ struct TraceQLMetricsEvaluation: Sendable {
         case int(Int64)
         case double(Double)
         case bool(Bool)
+        /// No value (`compare()`'s totals name only the attribute).
+        case none
     }
 
     struct Series: Sendable {
@@ -46,7 +48,7 @@ struct TraceQLMetricsEvaluation: Sendable {
 
     var valueAttribute: TraceQLAttribute? {
         switch metrics.function {
-        case .rate, .countOverTime: return nil
+        case .rate, .countOverTime, .compare: return nil
         case .minOverTime(let a), .maxOverTime(let a), .avgOverTime(let a), .sumOverTime(let a), .quantileOverTime(let a, _), .histogramOverTime(let a): return a
         }
     }
@@ -73,6 +75,7 @@ struct TraceQLMetricsEvaluation: Sendable {
         case .sumOverTime: return "sum_over_time"
         case .quantileOverTime: return "quantile_over_time"
         case .histogramOverTime: return "histogram_over_time"
+        case .compare: return "compare"
         }
     }
 
@@ -148,6 +151,8 @@ struct TraceQLMetricsEvaluation: Sendable {
                     }
                     result.append(series)
                 }
+            case .compare:
+                break
             case .histogramOverTime:
                 var buckets: [Double: [Int64: Int64]] = [:]
                 for row in rows { if let bound = row.bucket { buckets[bound, default: [:]][row.step, default: 0] += row.count } }

@@ -116,6 +116,10 @@ public struct TraceQLMetrics: Sendable, Equatable {
         case minOverTime(TraceQLAttribute), maxOverTime(TraceQLAttribute), avgOverTime(TraceQLAttribute), sumOverTime(TraceQLAttribute)
         case quantileOverTime(TraceQLAttribute, [Double])
         case histogramOverTime(TraceQLAttribute)
+        /// Traces Drilldown's comparison: the spans the filter matches (the selection, within
+        /// `start..<end` nanoseconds when given) against the others (the baseline), counted per
+        /// attribute value, the `topN` values of each attribute.
+        case compare(TraceQLExpression?, topN: Int, start: Int64?, end: Int64?)
     }
 
     public enum Rank: Sendable, Equatable {
@@ -257,7 +261,7 @@ struct TraceQLParser {
     var cursor: TokenCursor
 
     static let metricsFunctions = ["rate", "count_over_time", "min_over_time", "max_over_time", "avg_over_time", "sum_over_time",
-                                   "quantile_over_time", "histogram_over_time"]
+                                   "quantile_over_time", "histogram_over_time", "compare"]
 
     mutating func query() throws(QueryParseError) -> TraceQLQuery {
         let spansets = try spansetOr()
@@ -408,8 +412,6 @@ struct TraceQLParser {
             try cursor.expect("(", " after coalesce")
             try cursor.expect(")", " to close coalesce(")
             return .coalesce
-        case "compare":
-            throw QueryParseError(column: start.column, "unsupported: \(name)()")
         default:
             throw QueryParseError(column: start.column, "unsupported: pipeline stage \"\(name.prefix(40))\"")
         }
@@ -444,6 +446,31 @@ struct TraceQLParser {
         switch name {
         case "rate": function = .rate
         case "count_over_time": function = .countOverTime
+        case "compare":
+            try cursor.expect("{", " to open compare()'s spanset")
+            var filter: TraceQLExpression?
+            if !cursor.isSymbol("}") { filter = try orExpression() }
+            try cursor.expect("}", " to close compare()'s spanset")
+            var numbers: [Double] = []
+            while cursor.take(",") {
+                guard case .number(let n) = cursor.current.kind, n >= 0, n.rounded() == n, numbers.count < 3 else {
+                    throw cursor.unexpected(expected: "a whole number (the number of values, then the selection's start and end in Unix nanoseconds)")
+                }
+                numbers.append(n)
+                cursor.advance()
+            }
+            let topN = numbers.first.map { Int(min($0, 1_000)) } ?? 10
+            guard topN > 0 else { throw QueryParseError(column: cursor.current.column, "compare(): the number of values must be greater than 0") }
+            var window: (Int64, Int64)?
+            if numbers.count == 3, numbers[1] > 0 || numbers[2] > 0 {
+                guard numbers[1] > 0, numbers[2] > numbers[1] else {
+                    throw QueryParseError(column: cursor.current.column, "compare(): the selection's end must be after its start (Unix nanoseconds)")
+                }
+                window = (Int64(numbers[1]), Int64(numbers[2]))
+            } else if numbers.count == 2 {
+                throw cursor.unexpected(expected: "\",\" and the selection's end")
+            }
+            function = .compare(filter, topN: topN, start: window?.0, end: window?.1)
         case "quantile_over_time":
             let attribute = try attribute()
             var quantiles: [Double] = []
@@ -466,6 +493,9 @@ struct TraceQLParser {
         }
         try cursor.expect(")", " to close \(name)(")
         var by: [TraceQLAttribute] = []
+        if cursor.isIdentifier("by"), case .compare = function {
+            throw QueryParseError(column: cursor.current.column, "unsupported: by() after compare()")
+        }
         if cursor.isIdentifier("by") {
             cursor.advance()
             try cursor.expect("(", " after by")

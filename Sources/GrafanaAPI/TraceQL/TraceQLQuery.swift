@@ -5,15 +5,19 @@ import Foundation
 /// `&&`, `||`, `>>`, `>`, `<<`, `<`, `~` (with their `!` negations and `&` unions), then a
 /// pipeline (`| by(…)`, `| select(…)`, `| count() > 2`, `| avg(duration) > 1s`, `| { … }`), and
 /// at the end optionally one metrics function (`| rate() by (…)`, `| quantile_over_time(duration,
-/// .9)`, … `| topk(5)`). `with(…)` hints are accepted and ignored. `{}` matches every span;
-/// a trace matches when it has a spanset left at the end.
+/// .9)`, … `| topk(5)`, `| compare({ status = error })`). Pipelines may also stand inside
+/// parentheses between spanset operators. `with(…)` hints are accepted and ignored. `{}`
+/// matches every span; a trace matches when it has a spanset left at the end.
 ///
 /// Attributes: the intrinsics `name`, `status` (`error`, `ok`, `unset`), `kind` (`server`, …),
 /// `duration`, `statusMessage`, `rootName`, `rootServiceName`, `traceDuration` (also spelled
-/// `span:name`, `trace:rootService`, …), `nestedSetParent` compared with 0 or -1 (root spans);
-/// scoped attributes `span.x`, `resource.x`, `event.x`, `link.x`, `event:name`,
-/// `link:traceID`, `link:spanID`; unscoped `.x` (span or resource). `= nil` / `!= nil` test
-/// presence. Regular expressions are fully anchored, as in Prometheus matchers.
+/// `span:name`, `trace:rootService`, …), `span:id`, `trace:id`, `span:parentID`,
+/// `span:childCount`, `nestedSetParent` compared with 0 or -1 (root spans); scoped attributes
+/// `span.x`, `resource.x`, `event.x`, `link.x`, `instrumentation.x`, `event:name`,
+/// `link:traceID`, `link:spanID`, `instrumentation:name`, `instrumentation:version`; unscoped
+/// `.x` (span or resource); `parent.…` in comparisons. `= nil` / `!= nil` test presence; `!`
+/// negates; `+ - * /` compute over numeric attributes before a comparison. Regular
+/// expressions are fully anchored, as in Prometheus matchers.
 public struct TraceQLQuery: Sendable, Equatable {
     public var spansets: TraceQLSpansets
     public var pipeline: [TraceQLStage]

@@ -57,4 +57,26 @@ import Testing
             }
         }
     }
+
+    @Test func metricsOverStructureReadTheSameBoundedCandidates() async throws {
+        let query = try TraceQLQuery.parse("{ kind = server } > { kind = client } | count_over_time()")
+        let evaluation = TraceQLMetricsEvaluation(try #require(query.metrics), start: 0, end: 10, step: 10)
+        // Six candidates, a bound of five: every candidate counts, so the answer is 422.
+        for compare in [false, true] {
+            do {
+                let api = TempoAPI(tempo: CannedTempoQueries(structured: ["t1"]), logger: quietLogger, candidateLimit: 5)
+                if compare {
+                    _ = try await api.comparisonSeries(query, evaluation, filter: nil, topN: 10, start: nil, end: nil)
+                } else {
+                    _ = try await api.spansetMetricRows(query, evaluation)
+                }
+                Issue.record("answered within a bound of five")
+            } catch {
+                #expect(error.status == .unprocessableContent && error.message.contains("more than 5 traces could match"))
+            }
+        }
+        let api = TempoAPI(tempo: CannedTempoQueries(structured: ["t1", "t3"]), logger: quietLogger, candidateLimit: 6)
+        let rows = try await api.spansetMetricRows(query, evaluation)
+        #expect(rows.map(\.count) == [2] && rows.first?.exemplarTraceID == "t3")
+    }
 }

@@ -65,24 +65,45 @@ import Testing
         (#"{ } | { status = error }"#, [4]),
         (#"{ resource.service.name = "shop" } | select(span.http.route, status)"#, [4, 3, 2, 1, 0]),
         (#"{ kind = server } >> { kind = client } | count() = 1 | select(span.db.system) with(most_recent=true)"#, [4, 3, 2, 1, 0]),
+        (#"{ } | by(kind, span.http.route) | count() = 1 | { span.http.route = "/pay" }"#, [4]),
+        (#"{ } | by(kind) | coalesce() | count() = 2"#, [4, 3, 2, 1, 0]),
+        (#"{ } | by(kind) | count() = 2"#, []),
+        (#"({ } | count() > 1) && { status = error }"#, [4]),
+        (#"({ kind = server } | avg(duration) > 25ms) || { span.cached = true }"#, [4, 3, 2, 1]),
+        (#"{ kind = client } < ({ kind = server } | by(span.http.route) | count() = 1 | { span.http.route = "/pay" })"#, [4]),
+        // Ids, children, the instrumentation scope, the parent, arithmetic, `!`.
+        (#"{ span:id = "000000000000002a" }"#, [4]),
+        (#"{ trace:id = "00000000000051510000000000000003" }"#, [2]),
+        (#"{ span:parentID = "0000000000000015" }"#, [2]),
+        (#"{ span:parentID = nil && span.cached = true }"#, [1]),
+        (#"{ span:childCount = 1 && span.http.route = "/pay" }"#, [4]),
+        (#"{ span:childCount > 0 && kind = client }"#, []),
+        (#"{ instrumentation:name = "shop.http" && instrumentation:version = "1.2.0" && status = error }"#, [4]),
+        (#"{ instrumentation.lib = "x" && span.cached = true }"#, [1]),
+        (#"{ instrumentation.lib = "y" }"#, []),
+        (#"{ parent.span.http.route = "/pay" }"#, [4]),
+        (#"{ parent.cached = true }"#, [1]),
+        (#"{ parent.resource.service.name = "shop" && parent.span.ratio >= 0.5 }"#, [4, 3, 2]),
+        (#"{ span.http.status_code + 1 > 502 }"#, [4]),
+        (#"{ duration / 2 >= 10ms && kind = server }"#, [4, 3, 2, 1]),
+        (#"{ span.ratio * 4 - 1 = 2 }"#, [3]),
+        (#"{ 1 + span.ratio * 2 * 2 <= 2 }"#, [1, 0]),
+        (#"{ span.ratio / 0 > 0 }"#, []),
+        (#"{ !(span.http.route = "/cart") && kind = server }"#, [4]),
+        (#"{ !(span.http.route = "/cart" || span.db.system != nil) }"#, [4]),
+        (#"{ !span.cached = true && kind = server }"#, [4, 3, 2, 0]),
     ]
 
     static let unsupported: [(String, String)] = [
-        (#"{ span:id = "a" }"#, "unsupported: span:id"),
-        (#"{ trace:id = "a" }"#, "unsupported: trace:id"),
-        (#"{ span:parentID = "a" }"#, "unsupported: span:parentID"),
-        (#"{ span:childCount > 1 }"#, "unsupported: span:childCount"),
         (#"{ nestedSetLeft > 1 }"#, "unsupported: nestedSetLeft"),
         (#"{ event:timeSinceStart > 1ms }"#, "unsupported: event:timeSinceStart"),
-        (#"{ instrumentation:name = "x" }"#, "unsupported: instrumentation:name"),
-        (#"{ instrumentation.lib = "x" }"#, "unsupported: instrumentation.lib"),
-        (#"{ parent.span.x = "a" }"#, "unsupported: parent.span.x"),
-        (#"{ span.a + 1 > 2 }"#, "unsupported: arithmetic"),
-        (#"{ !(name = "a") }"#, "unsupported: !"),
-        (#"{ } | coalesce()"#, "unsupported: coalesce()"),
-        (#"{ } | compare({ status = error })"#, "unsupported: compare()"),
-        (#"{ } | by(name, kind)"#, "unsupported: by() in a pipeline takes one attribute"),
-        (#"({ } | count() > 1) && { }"#, "unsupported: a pipeline inside parentheses"),
+        (#"{ span.a % 2 = 1 }"#, "unsupported: % in a field expression"),
+        (#"{ span.a ^ 2 > 1 }"#, "unsupported: ^ in a field expression"),
+        (#"{ span.a + 1 > span.b }"#, "unsupported: an attribute on both sides"),
+        (#"{ parent.span.a + 1 > 2 }"#, "unsupported: arithmetic on parent. attributes"),
+        (#"{ } | select(parent.span.x)"#, "unsupported: parent.span.x outside a comparison"),
+        (#"{ } | compare({ status = error }) by (name)"#, "unsupported: by() after compare()"),
+        (#"({ } | rate()) && { }"#, "unsupported: a metrics function inside parentheses"),
         (#"{ nestedSetParent = 3 }"#, "unsupported: nestedSetParent compared"),
     ]
 
@@ -122,16 +143,26 @@ import Testing
             #expect((union.first?["spanSets"] as? [[String: Any]])?.first?["matched"] as? Int == 2)
             let descendants = try await search(server, data, [("q", #"{ kind = server } >> { kind = client }"#), ("limit", "1")])
             #expect(((descendants.first?["spanSets"] as? [[String: Any]])?.first?["spans"] as? [[String: Any]])?.map { $0["spanID"] as? String } == [SpanID(42).hex])
+            let byTwo = try await search(server, data, [("q", #"{ } | by(kind, span.http.route) | count() = 1"#), ("limit", "1"), ("spss", "5")])
+            let twoSets = try #require(byTwo.first?["spanSets"] as? [[String: Any]])
+            #expect(twoSets.compactMap { $0["attributes"] as? [[String: Any]] }.map { $0.map { $0["key"] as? String ?? "" } }
+                == [["by(kind)", "by(span.http.route)", "count()"], ["by(kind)", "count()"]])
+            let coalesced = try await search(server, data, [("q", #"{ } | by(kind) | coalesce()"#), ("limit", "1"), ("spss", "5")])
+            #expect((coalesced.first?["spanSets"] as? [[String: Any]])?.map { $0["matched"] as? Int } == [2])
+            let ids = try await search(server, data, [("q", #"{ kind = client } | select(span:id, span:parentID, trace:id, span:childCount, instrumentation:name, instrumentation.lib)"#), ("limit", "1")])
+            let idSpan = try #require(((ids.first?["spanSets"] as? [[String: Any]])?.first?["spans"] as? [[String: Any]])?.first)
+            let idValues = Dictionary((idSpan["attributes"] as? [[String: Any]] ?? []).map { ($0["key"] as? String ?? "", ($0["value"] as? [String: Any])?.values.first.map { "\($0)" } ?? "") }) { a, _ in a }
+            #expect(idValues["span:id"] == SpanID(42).hex && idValues["span:parentID"] == SpanID(41).hex && idValues["trace:id"] == data.traceID(4).hex)
+            #expect(idValues["span:childCount"] == "0" && idValues["instrumentation:name"] == "shop.http" && idValues["instrumentation.lib"] == "x")
 
             // Every unsupported feature: 400 naming it, in search and in metrics.
             for (query, fragment) in Self.unsupported {
                 let answer = try await server.get("/api/search?" + FormEncoding.query([("q", query)]))
                 #expect(answer.status == 400 && answer.body.contains(fragment), "\(query): \(answer.status) \(answer.body)")
             }
-            for (query, fragment) in [(#"{ } >> { } | rate()"#, "unsupported: metrics over spanset operators"),
-                                      (#"{ } | count() > 1 | rate()"#, "unsupported: metrics over spanset operators or a pipeline"),
-                                      (#"{ } | rate() + { } | rate()"#, "unsupported: arithmetic"),
-                                      (#"{ } | compare({ status = error }, 10)"#, "unsupported: compare()"),
+            for (query, fragment) in [(#"{ } | rate() + { } | rate()"#, "unsupported: arithmetic"),
+                                      (#"{ } | compare({ status = error }, 0)"#, "compare(): the number of values must be greater than 0"),
+                                      (#"{ } | compare({ status = error }, 10, 5)"#, "the selection's end"),
                                       (#"{ status = error }"#, "not a metrics query"),
                                       (#"{ } | rate() | count_over_time()"#, "unsupported: count_over_time after a metrics function")] {
                 let answer = try await server.get("/api/metrics/query_range?" + FormEncoding.query([("q", query), ] + Self.range(data)))

@@ -102,4 +102,83 @@ import Testing
             }
         }
     }
+
+    /// Metrics over spanset operators and pipelines count the spans the query leaves: the same
+    /// series, samples and exemplars as the one-filter query over the same spans, and known
+    /// answers for structure.
+    @Test(arguments: StoreKind.available)
+    func metricsOverSpansetOperatorsAndPipelines(_ kind: StoreKind) async throws {
+        try await TempoEndpointTests().withData(kind) { server, data in
+            let range = TraceQLConformanceTests.range(data) + [("step", "60s")]
+            // Series order is not part of the answer (the stores sort absent values differently).
+            func exemplars(_ series: Series) -> [String] {
+                series.exemplars.map { "\((($0["labels"] as? [[String: Any]])?.first?["value"] as? [String: Any])?["stringValue"] ?? "") \($0["timestampMs"] ?? "") \($0["value"] ?? "")" }
+            }
+            func key(_ series: Series) -> String { series.labels.keys.sorted().map { "\($0)=\(series.label($0) ?? "")" }.joined(separator: ",") }
+            func same(_ left: [Series], _ right: [Series]) -> Bool {
+                let (l, r) = (left.sorted { key($0) < key($1) }, right.sorted { key($0) < key($1) })
+                return l.count == r.count && zip(l, r).allSatisfy { l, r in
+                    key(l) == key(r) && l.promLabels == r.promLabels && l.samples.map(\.ms) == r.samples.map(\.ms)
+                        && zip(l.samples, r.samples).allSatisfy { abs($0.value - $1.value) < 1e-12 } && l.value == r.value
+                        && exemplars(l) == exemplars(r)
+                }
+            }
+            for function in ["rate() by (kind)", "count_over_time() by (span.http.route, status)", "quantile_over_time(duration, .5, .9)",
+                             "histogram_over_time(duration)", "avg_over_time(duration) by (resource.service.name)", "max_over_time(span.ratio)"] {
+                for path in ["/api/metrics/query_range", "/api/metrics/query"] {
+                    let direct = try await metrics(server, path, [("q", "{ } | \(function)")] + range)
+                    let piped = try await metrics(server, path, [("q", "{ } | count() > 1 | select(span.http.route) | \(function)")] + range)
+                    #expect(!direct.isEmpty && same(direct, piped), "\(path) \(function): \(direct.map(key)) \(piped.map(key))")
+                }
+            }
+
+            // Clients under a server root: one per minute 30…34, with each step's trace as exemplar.
+            let clients = try await metrics(server, "/api/metrics/query_range", [("q", "{ kind = server } >> { } | count_over_time()")] + range)
+            try #require(clients.count == 1)
+            #expect(clients[0].samples.map(\.value) == (0..<50).map { (30...34).contains($0) ? 1 : 0 })
+            #expect(clients[0].exemplars.compactMap { (($0["labels"] as? [[String: Any]])?.first?["value"] as? [String: Any])?["stringValue"] as? String }
+                == (0..<5).map { data.traceID($0).hex })
+            let union = try await metrics(server, "/api/metrics/query", [("q", #"{ span.http.route = "/pay" } &> { } | count_over_time() by (kind)"#)] + range)
+            #expect(union.map { $0.label("kind") as? String } == ["client", "server"] && union.map(\.value) == [1, 1])
+            let grouped = try await metrics(server, "/api/metrics/query", [("q", #"({ } | by(kind) | count() = 1) && { status = error } | rate()"#)] + range)
+            #expect(grouped.count == 1 && abs((grouped.first?.value ?? 0) - 2.0 / 3_000) < 1e-9, "\(grouped.map(\.value))")
+            let arithmetic = try await metrics(server, "/api/metrics/query", [("q", "{ duration * 2 > 50ms } | count_over_time()")] + range)
+            #expect(arithmetic.map(\.value) == [3])
+        }
+    }
+
+    /// Traces Drilldown's comparison (`compare()`): the spans the filter selects against the
+    /// others, counted per attribute value, with Tempo's labels (`__meta_type`, totals named by
+    /// the attribute alone, `__meta_error` past `topN` values).
+    @Test(arguments: StoreKind.available)
+    func comparisonAsTracesDrilldownAsksForIt(_ kind: StoreKind) async throws {
+        try await TempoEndpointTests().withData(kind) { server, data in
+            let range = TraceQLConformanceTests.range(data) + [("step", "60s")]
+            func total(_ series: [Series], _ type: String, _ key: String, _ value: String?) -> Double? {
+                series.first { $0.label("__meta_type") as? String == type && $0.labels[key] != nil && ($0.label(key).map { "\($0)" }) == value }?
+                    .samples.reduce(0) { $0 + $1.value }
+            }
+            let compared = try await metrics(server, "/api/metrics/query_range", [("q", #"{ resource.service.name = "shop" } | compare({ status = error })"#)] + range)
+            #expect(total(compared, "selection", "status", "error") == 1)
+            #expect(total(compared, "selection", "span.http.route", "/pay") == 1)
+            #expect(total(compared, "selection", "resource.deployment.environment", "prod") == 1)
+            #expect(total(compared, "baseline", "name", "SELECT orders") == 5 && total(compared, "baseline", "name", "GET /cart") == 4)
+            #expect(total(compared, "baseline", "status", "ok") == 4 && total(compared, "baseline", "status", "unset") == 5)
+            #expect(total(compared, "baseline", "span.db.system", "postgresql") == 5)
+            #expect(total(compared, "baseline_total", "resource.service.name", nil) == 9 && total(compared, "selection_total", "resource.service.name", nil) == 1)
+            #expect(total(compared, "baseline", "status", "error") == nil)
+            let selected = try #require(compared.first { $0.label("__meta_type") as? String == "selection" && $0.label("status") as? String == "error" })
+            #expect(selected.samples.count == 50 && selected.samples[34].value == 1)
+            #expect(selected.promLabels == #"{__meta_type="selection", status="error"}"#)
+
+            // topN: one value per attribute; the attributes with more say so.
+            let top = try await metrics(server, "/api/metrics/query_range", [("q", #"{ } | compare({ status = error }, 1)"#)] + range)
+            #expect(total(top, "baseline", "name", "SELECT orders") == 5 && total(top, "baseline", "name", "GET /cart") == nil)
+            #expect(top.contains { $0.label("__meta_error") as? String == "__too_many_values__" && $0.labels["name"] != nil })
+
+            // A selection window (Unix nanoseconds) that starts after the failed span: nothing selected.
+            let windowed = try await metrics(server, "/api/metrics/query_range", [("q", "{ } | compare({ status = error }, 10, \(data.start(4) + 1_000_000), \(data.now))")] + range)
+            #expect(total(windowed, "baseline", "status", "error") == 1 && total(windowed, "selection_total", "name", nil) == nil)
+        }
+    }
 }

@@ -18,10 +18,29 @@ import Testing
         #expect(try TraceQLQuery.parse("({ } || { name = \"x\" }) << { }").spansets == .structural(TraceQLStructure(.ancestor), .or(.filter(nil), .filter(.comparison(.name, .equal, .string("x")))), .filter(nil)))
     }
 
+    @Test func fieldExpressionsParse() throws {
+        // `*` and `/` bind tighter than `+` and `-`, which group from the left; durations are nanoseconds.
+        #expect(try TraceQLQuery.parse("{ span.a + 2 * duration - 1ms / 2 > 3 }").filter
+            == .arithmetic(.binary("-", .binary("+", .attribute(.span("a")), .binary("*", .number(2), .attribute(.duration))),
+                                   .binary("/", .number(1e6), .number(2))), .greater, 3))
+        #expect(try TraceQLQuery.parse("{ !(name = \"a\") && !kind = server }").filter
+            == .and(.not(.comparison(.name, .equal, .string("a"))), .not(.comparison(.kind, .equal, .kind(2)))))
+        #expect(try TraceQLQuery.parse("{ parent.span.x = 1 || parent.y != nil }").filter
+            == .or(.parent(.comparison(.span("x"), .equal, .number(1))), .parent(.exists(.unscoped("y"), true))))
+        #expect(try TraceQLQuery.parse(#"{ span:id = "a" && trace:id != "b" && span:parentID = nil && span:childCount > 1 }"#).filter
+            == .and(.and(.and(.comparison(.spanID, .equal, .string("a")), .comparison(.traceID, .notEqual, .string("b"))),
+                         .exists(.parentID, false)), .comparison(.childCount, .greater, .number(1))))
+        #expect(try TraceQLQuery.parse(#"{ instrumentation:name = "a" && instrumentation.lib = "b" }"#).filter
+            == .and(.comparison(.instrumentationName, .equal, .string("a")), .comparison(.instrumentation("lib"), .equal, .string("b"))))
+        let nested = try TraceQLQuery.parse("({ } | by(kind, name) | coalesce()) && { } | count() > 1 | rate()")
+        #expect(nested.spansets == .and(.pipeline(.filter(nil), [.by([.kind, .name]), .coalesce]), .filter(nil)))
+        #expect(nested.pipeline == [.aggregate(.count, .greater, 1)] && nested.metrics == TraceQLMetrics(.rate))
+    }
+
     @Test func pipelinesAndMetricsParse() throws {
         let query = try TraceQLQuery.parse(#"{ } | by(resource.service.name) | count() > 2 | avg(duration) >= 1.5s | { status = error } | select(span.http.route, event:name)"#)
         #expect(query.pipeline == [
-            .by(.resource("service.name")), .aggregate(.count, .greater, 2), .aggregate(.avg(.duration), .greaterOrEqual, 1.5e9),
+            .by([.resource("service.name")]), .aggregate(.count, .greater, 2), .aggregate(.avg(.duration), .greaterOrEqual, 1.5e9),
             .filter(.filter(.comparison(.status, .equal, .status(2)))), .select([.span("http.route"), .eventName]),
         ])
         let metrics = try TraceQLQuery.parse(#"{ nestedSetParent < 0 && true } | quantile_over_time(duration, .5, 0.99) by (resource.service.name, kind) | topk(3) with(sample=true)"#)

@@ -48,6 +48,34 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func idsScopesParentsArithmeticAndNegation(_ kind: StoreKind) async throws {
+        try await Fixture().withTraces(kind) { tempo async throws in
+            let cases: [SpanCondition] = [
+                .compare(.spanID, .equal, .text("a000000000000002")),
+                .compare(.traceID, .equal, .text(Fixture.traceA)),
+                .compare(.parentSpanID, .equal, .text("a000000000000001")),
+                .compare(.childCount, .equal, .number(1)),
+                .compare(.scopeName, .equal, .text("db")),
+                .exists(.scopeVersion),
+                .parent(.compare(.spanAttribute("http.route"), .equal, .text("/cart"))),
+                .compareNumber(.add(.field(.spanAttribute("retries")), .constant(1)), .equal, 4),
+                .compareNumber(.divide(.field(.duration), .constant(1_000_000)), .greater, 150),
+                .compareNumber(.divide(.field(.spanAttribute("retries")), .constant(0)), .greater, 0),
+                .not(.compare(.spanAttribute("db.system"), .equal, .text("postgresql"))),
+            ]
+            let request = SpanTableRequest(conditions: cases, fields: [.spanID, .traceID, .parentSpanID, .childCount, .scopeName])
+            let rows = try await tempo.spanTable(traceIDs: [Fixture.traceA], request, maxSpans: 10)
+            #expect(rows.map(\.spanID) == ["a000000000000001", "a000000000000002"])
+            #expect(rows.map(\.matches) == [[false, true, false, true, false, false, false, false, true, false, true],
+                                            [true, true, true, false, true, false, true, true, false, false, false]])
+            #expect(rows[1].values == [SpanFieldValue(kind: .string, text: "a000000000000002"), SpanFieldValue(kind: .string, text: Fixture.traceA),
+                                       SpanFieldValue(kind: .string, text: "a000000000000001"), SpanFieldValue(kind: .int, text: "0"),
+                                       SpanFieldValue(kind: .string, text: "db")])
+            #expect(rows[0].values[2] == nil && rows[0].values[3] == SpanFieldValue(kind: .int, text: "1"))
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func spanMetricsCountPerStepAndGroupInSQL(_ kind: StoreKind) async throws {
         try await Fixture().withTraces(kind) { tempo async throws in
             let second: Int64 = 1_000_000_000

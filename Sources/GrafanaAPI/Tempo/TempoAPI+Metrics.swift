@@ -6,7 +6,9 @@ import Store
 // TraceQL metrics: `GET /api/metrics/query_range?q=&start=&end=&step=&exemplars=` and
 // `GET /api/metrics/query?q=&start=&end=`, answering Tempo's `QueryRangeResponse` /
 // `QueryInstantResponse` JSON. The store counts the spans per step and group in SQL
-// (`spanMetrics`); `TraceQLMetricsEvaluation` turns the counts into series.
+// (`spanMetrics`) for one spanset filter; over spanset operators and pipelines the spans the
+// query leaves are counted here (`spansetMetricRows`). `TraceQLMetricsEvaluation` turns the
+// counts into series.
 
 extension TempoAPI {
     /// Groups × steps (× buckets) the store may return for one query.
@@ -25,9 +27,6 @@ extension TempoAPI {
         }
         guard let metrics = query.metrics else {
             throw .badParameter("q", "not a metrics query: end it with | rate(), | count_over_time(), | quantile_over_time(duration, .9), …")
-        }
-        guard query.pipeline.isEmpty, case .filter(let filter) = query.spansets else {
-            throw .badParameter("q", "unsupported: metrics over spanset operators or a pipeline (use one spanset filter before the metrics function)")
         }
         let now = Clock.nowNanos
         let end: Int64 = try form.time("end") ?? now
@@ -48,25 +47,37 @@ extension TempoAPI {
         }
         let exemplars = instant ? 0 : try form.int("exemplars", default: 0, in: 0...10_000)
         let evaluation = TraceQLMetricsEvaluation(metrics, start: start, end: end, step: step, aligned: !instant)
-        let rows = try await reading { try await tempo.spanMetrics(evaluation.request(filter?.spanCondition), maxRows: Self.maxMetricRows) }
+        let rows: [SpanMetricsRow]
+        if case .compare(let filter, let topN, let from, let to) = metrics.function {
+            let series = try await comparisonSeries(query, evaluation, filter: filter, topN: topN, start: from, end: to)
+            return Self.seriesResponse(series, instant: instant, exemplarLimit: 0)
+        } else if query.isSingleFilter {
+            rows = try await reading { try await tempo.spanMetrics(evaluation.request(query.filter?.spanCondition), maxRows: Self.maxMetricRows) }
+        } else {
+            rows = try await spansetMetricRows(query, evaluation)
+        }
         guard rows.count <= Self.maxMetricRows else {
             throw GrafanaFailure(.unprocessableContent, "q: more than \(Self.maxMetricRows) groups × steps; use a larger step, a shorter range or fewer by() attributes")
         }
-        let series = evaluation.series(rows)
         let exemplarLimit = exemplars == 0 ? Self.defaultExemplars : min(exemplars, Self.defaultExemplars)
-        return Response.json { body in
+        return Self.seriesResponse(evaluation.series(rows), instant: instant, exemplarLimit: exemplarLimit)
+    }
+
+    /// Tempo's `QueryRangeResponse` (`QueryInstantResponse` when `instant`) JSON.
+    static func seriesResponse(_ series: [TraceQLMetricsEvaluation.Series], instant: Bool, exemplarLimit: Int) -> Response {
+        Response.json { body in
             body.key("series")
             body.beginArray()
             for one in series {
                 body.beginObject()
                 body.key("labels")
                 body.beginArray()
-                for label in one.labels { Self.writeLabel(label.key, label.value, &body) }
+                for label in one.labels { writeLabel(label.key, label.value, &body) }
                 body.endArray()
                 if instant {
                     body.key("value"); body.double(one.samples.last?.value ?? 0)
                 } else {
-                    body.key("promLabels"); body.string(Self.promLabels(one.labels))
+                    body.key("promLabels"); body.string(promLabels(one.labels))
                     body.key("samples")
                     body.beginArray()
                     for sample in one.samples {
@@ -82,7 +93,7 @@ extension TempoAPI {
                         body.beginObject()
                         body.key("labels")
                         body.beginArray()
-                        Self.writeLabel("trace:id", .string(exemplar.traceID), &body)
+                        writeLabel("trace:id", .string(exemplar.traceID), &body)
                         body.endArray()
                         body.key("value"); body.double(exemplar.value)
                         body.key("timestampMs"); body.string(String(exemplar.ms))
@@ -112,6 +123,7 @@ extension TempoAPI {
         case .int(let number): body.key("intValue"); body.string(String(number))
         case .double(let number): body.key("doubleValue"); body.double(number)
         case .bool(let flag): body.key("boolValue"); body.bool(flag)
+        case .none: break
         }
         body.endObject()
         body.endObject()
@@ -126,6 +138,7 @@ extension TempoAPI {
             case .int(let value): text = String(value)
             case .double(let value): text = String(value)
             case .bool(let value): text = String(value)
+            case .none: text = "nil"
             }
             return "\(label.key)=\"\(text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
         }

@@ -47,6 +47,72 @@ extension TempoAPI {
         return found
     }
 
+    /// A metrics query over spanset operators or a pipeline: every candidate trace starting in
+    /// the range is read (at most `candidateLimit`, `maxCandidateSpans` spans per page of
+    /// them: 422 beyond) and the spans its spansets hold are counted per step and group.
+    func spansetMetricRows(_ query: TraceQLQuery, _ evaluation: TraceQLMetricsEvaluation) async throws(GrafanaFailure) -> [SpanMetricsRow] {
+        let valueAttribute = evaluation.valueAttribute
+        let plan = SpansetPlan(query, reading: evaluation.metrics.by + (valueAttribute.map { [$0] } ?? []))
+        var counter = SpanMetricsCounter(evaluation)
+        try await forEachFoundSpan(plan, evaluation, stored: false) { span, _ in
+            let number = valueAttribute.flatMap { plan.value($0, span) }.flatMap { $0.kind == .int || $0.kind == .float ? Double($0.text) : nil }
+            counter.add(start: span.startTimeUnixNano, traceID: span.traceID, group: evaluation.metrics.by.map { plan.value($0, span) }, value: number)
+            return counter.count <= Self.maxMetricRows
+        }
+        return counter.rows
+    }
+
+    /// `compare()`: the query's spans, each with its stored attributes (read trace by trace),
+    /// counted as the selection or the baseline.
+    func comparisonSeries(_ query: TraceQLQuery, _ evaluation: TraceQLMetricsEvaluation, filter: TraceQLExpression?, topN: Int,
+                          start: Int64?, end: Int64?) async throws(GrafanaFailure) -> [TraceQLMetricsEvaluation.Series] {
+        let plan = SpansetPlan(query, marking: filter?.spanCondition ?? .constant(true))
+        var comparison = TraceQLComparison(evaluation, topN: topN, start: start, end: end)
+        try await forEachFoundSpan(plan, evaluation, stored: true) { span, stored in
+            guard let stored else { return true }
+            comparison.add(start: span.startTimeUnixNano, matches: plan.isMarked(span), attributes: TraceQLComparison.attributes(of: stored))
+            return true
+        }
+        return comparison.series()
+    }
+
+    /// Every span the query's spansets hold in the candidate traces starting in the range (at
+    /// most `candidateLimit` traces, `maxCandidateSpans` spans per page of them: 422 beyond),
+    /// with its stored form when `stored` (read trace by trace, for `compare()`); `body`
+    /// answers false to stop.
+    private func forEachFoundSpan(_ plan: SpansetPlan, _ evaluation: TraceQLMetricsEvaluation, stored: Bool,
+                                  _ body: (SpanTableRow, StoredSpan?) -> Bool) async throws(GrafanaFailure) {
+        let candidates = TraceCandidates(start: evaluation.start, end: evaluation.end, required: plan.requirement)
+        let ids = try await reading { try await tempo.candidateTraces(candidates, limit: candidateLimit + 1) }
+        guard ids.count <= candidateLimit else {
+            throw GrafanaFailure(.unprocessableContent, "q: more than \(candidateLimit) traces could match the spanset operators or pipeline; narrow the time range or the filters")
+        }
+        var offset = 0
+        while offset < ids.count {
+            let page = Array(ids[offset..<min(offset + Self.candidatePage, ids.count)])
+            offset += page.count
+            let rows = try await reading { try await tempo.spanTable(traceIDs: page, plan.request, maxSpans: Self.maxCandidateSpans) }
+            guard rows.count <= Self.maxCandidateSpans else {
+                throw GrafanaFailure(.unprocessableContent, "q: the candidate traces hold more than \(Self.maxCandidateSpans) spans; narrow the time range or the filters")
+            }
+            var byTrace: [String: [SpanTableRow]] = [:]
+            for row in rows { byTrace[row.traceID, default: []].append(row) }
+            for id in page {
+                let trace = SpansetPlan.Trace(byTrace[id] ?? [])
+                let found = Set(plan.evaluate(trace).flatMap(\.spans)).sorted()
+                guard !found.isEmpty else { continue }
+                var storedSpans: [String: StoredSpan] = [:]
+                if stored {
+                    for span in try await reading({ try await tempo.spans(ofTrace: id) }) { storedSpans[span.spanID] = span }
+                }
+                for index in found {
+                    let span = trace.spans[index]
+                    guard body(span, storedSpans[span.spanID]) else { return }
+                }
+            }
+        }
+    }
+
     static func writeSpansetTrace(_ result: SpansetSearchResult, spss: Int, plan: SpansetPlan, _ body: inout JSONWriter) {
         let first = result.trace.spans.first
         let start = first?.traceStartUnixNano ?? first?.startTimeUnixNano ?? 0

@@ -11,12 +11,15 @@ struct SpansetPlan: Sendable {
         case and(Spansets, Spansets)
         case or(Spansets, Spansets)
         case structural(TraceQLStructure, Spansets, Spansets)
+        /// A pipeline inside parentheses: the spans of the spansets it leaves.
+        case pipeline(Spansets, [Stage])
     }
 
     enum Stage: Sendable {
         case filter(Spansets)
         case select([TraceQLAttribute])
-        case by(TraceQLAttribute)
+        case by([TraceQLAttribute])
+        case coalesce
         case aggregate(TraceQLAggregate, TraceQLOperator, Double)
     }
 
@@ -25,12 +28,34 @@ struct SpansetPlan: Sendable {
     private(set) var spansets: Spansets = .filter(nil)
     private(set) var stages: [Stage] = []
     private(set) var requirement: TraceRequirement = .anything
+    /// The condition of `marking`, whose result `isMarked` reads.
+    private var markIndex: Int?
 
-    init(_ query: TraceQLQuery) {
+    /// The plan of `query`; the store also reads `reading` for each span (what a metrics
+    /// function groups by and reads) and whether `marking` matches it (`isMarked`).
+    init(_ query: TraceQLQuery, reading: [TraceQLAttribute] = [], marking: SpanCondition? = nil) {
         let (compiled, required) = compile(query.spansets)
         spansets = compiled
-        requirement = required
-        for stage in query.pipeline {
+        let (pipeline, pipelineRequired) = compile(query.pipeline)
+        stages = pipeline
+        requirement = .both(required, pipelineRequired)
+        reading.forEach { field($0) }
+        if let marking {
+            conditions.append(marking)
+            markIndex = conditions.count - 1
+        }
+    }
+
+    /// Whether the plan's `marking` matches the span (true without one).
+    func isMarked(_ span: SpanTableRow) -> Bool {
+        guard let markIndex, markIndex < span.matches.count else { return true }
+        return span.matches[markIndex]
+    }
+
+    private mutating func compile(_ pipeline: [TraceQLStage]) -> ([Stage], TraceRequirement) {
+        var stages: [Stage] = []
+        var requirement = TraceRequirement.anything
+        for stage in pipeline {
             switch stage {
             case .filter(let expression):
                 let (compiled, required) = compile(expression)
@@ -39,9 +64,11 @@ struct SpansetPlan: Sendable {
             case .select(let attributes):
                 attributes.forEach { field($0) }
                 stages.append(.select(attributes))
-            case .by(let attribute):
-                field(attribute)
-                stages.append(.by(attribute))
+            case .by(let attributes):
+                attributes.forEach { field($0) }
+                stages.append(.by(attributes))
+            case .coalesce:
+                stages.append(.coalesce)
             case .aggregate(let aggregate, let op, let threshold):
                 switch aggregate {
                 case .count: break
@@ -50,6 +77,7 @@ struct SpansetPlan: Sendable {
                 stages.append(.aggregate(aggregate, op, threshold))
             }
         }
+        return (stages, requirement)
     }
 
     private mutating func field(_ attribute: TraceQLAttribute) {
@@ -77,6 +105,10 @@ struct SpansetPlan: Sendable {
             let (r, rr) = compile(right)
             // `!>>` keeps B's spans that have no A relative: A need not be in the trace.
             return (.structural(structure, l, r), structure.negated ? rr : .both(lr, rr))
+        case .pipeline(let inner, let pipeline):
+            let (compiled, required) = compile(inner)
+            let (stages, stagesRequired) = compile(pipeline)
+            return (.pipeline(compiled, stages), .both(required, stagesRequired))
         }
     }
 
@@ -120,7 +152,11 @@ struct SpansetPlan: Sendable {
     /// The spansets of one trace after the spanset operators and the pipeline; none when the
     /// trace does not match.
     func evaluate(_ trace: Trace) -> [FoundSpanset] {
-        let matched = evaluate(spansets, trace)
+        run(stages, on: evaluate(spansets, trace), trace)
+    }
+
+    /// The spansets `stages` leave of the spans `matched`.
+    func run(_ stages: [Stage], on matched: [Int], _ trace: Trace) -> [FoundSpanset] {
         guard !matched.isEmpty else { return [] }
         var sets = [FoundSpanset(spans: matched)]
         for stage in stages {
@@ -136,26 +172,30 @@ struct SpansetPlan: Sendable {
                 for index in sets.indices {
                     for attribute in attributes where !sets[index].selected.contains(attribute) { sets[index].selected.append(attribute) }
                 }
-            case .by(let attribute):
+            case .by(let attributes):
                 var grouped: [FoundSpanset] = []
                 for set in sets {
-                    var order: [String] = []
-                    var groups: [String: (SpanFieldValue?, [Int])] = [:]
+                    var order: [[SpanFieldValue?]] = []
+                    var groups: [[SpanFieldValue?]: [Int]] = [:]
                     for span in set.spans {
-                        let value = self.value(attribute, trace.spans[span])
-                        let key = value.map { "\($0.kind.rawValue):\($0.text)" } ?? "nil"
-                        if groups[key] == nil { order.append(key); groups[key] = (value, []) }
-                        groups[key]?.1.append(span)
+                        let values = attributes.map { self.value($0, trace.spans[span]) }
+                        if groups[values] == nil { order.append(values) }
+                        groups[values, default: []].append(span)
                     }
-                    for key in order {
-                        guard let (value, spans) = groups[key] else { continue }
+                    for values in order {
                         var split = set
-                        split.spans = spans
-                        if let value { split.attributes.append((key: "by(\(attribute.text))", value: value)) }
+                        split.spans = groups[values] ?? []
+                        for (attribute, value) in zip(attributes, values) {
+                            if let value { split.attributes.append((key: "by(\(attribute.text))", value: value)) }
+                        }
                         grouped.append(split)
                     }
                 }
                 sets = grouped
+            case .coalesce:
+                sets = [FoundSpanset(spans: Set(sets.flatMap(\.spans)).sorted(), selected: sets.reduce(into: []) { all, set in
+                    for attribute in set.selected where !all.contains(attribute) { all.append(attribute) }
+                })]
             case .aggregate(let aggregate, let op, let threshold):
                 sets = sets.compactMap { set in
                     guard let result = self.aggregate(aggregate, set.spans.map { trace.spans[$0] }), Self.compare(result, op, threshold) else { return nil }
@@ -194,6 +234,8 @@ struct SpansetPlan: Sendable {
                 }
             }
             return structure.union && !kept.isEmpty ? Set(kept).union(partners).sorted() : kept
+        case .pipeline(let inner, let stages):
+            return Set(run(stages, on: evaluate(inner, trace), trace).flatMap(\.spans)).sorted()
         }
     }
 
@@ -258,6 +300,9 @@ struct SpansetPlan: Sendable {
                 return SpanFieldValue(kind: .int, text: String(max(0, end - start)))
             }
         case .resource("service.name"): return { $0.serviceName.map { SpanFieldValue(kind: .string, text: $0) } }
+        case .traceID: return { SpanFieldValue(kind: .string, text: $0.traceID) }
+        case .spanID: return { SpanFieldValue(kind: .string, text: $0.spanID) }
+        case .parentID: return { $0.parentSpanID.map { SpanFieldValue(kind: .string, text: $0) } }
         default: return nil
         }
     }

@@ -11,6 +11,8 @@ struct TraceQLMetricsEvaluation: Sendable {
         case int(Int64)
         case double(Double)
         case bool(Bool)
+        /// No value (`compare()`'s totals name only the attribute).
+        case none
     }
 
     struct Series: Sendable {
@@ -46,7 +48,7 @@ struct TraceQLMetricsEvaluation: Sendable {
 
     var valueAttribute: TraceQLAttribute? {
         switch metrics.function {
-        case .rate, .countOverTime: return nil
+        case .rate, .countOverTime, .compare: return nil
         case .minOverTime(let a), .maxOverTime(let a), .avgOverTime(let a), .sumOverTime(let a), .quantileOverTime(let a, _), .histogramOverTime(let a): return a
         }
     }
@@ -73,6 +75,7 @@ struct TraceQLMetricsEvaluation: Sendable {
         case .sumOverTime: return "sum_over_time"
         case .quantileOverTime: return "quantile_over_time"
         case .histogramOverTime: return "histogram_over_time"
+        case .compare: return "compare"
         }
     }
 
@@ -148,6 +151,8 @@ struct TraceQLMetricsEvaluation: Sendable {
                     }
                     result.append(series)
                 }
+            case .compare:
+                break
             case .histogramOverTime:
                 var buckets: [Double: [Int64: Int64]] = [:]
                 for row in rows { if let bound = row.bucket { buckets[bound, default: [:]][row.step, default: 0] += row.count } }
@@ -218,5 +223,67 @@ struct TraceQLMetricsEvaluation: Sendable {
             current = ranked
         }
         return current
+    }
+}
+
+/// Counts per step, group and bucket of spans that a `SpansetPlan` found (metrics over spanset
+/// operators and pipelines), the same rows the store's `spanMetrics` counts in SQL for one
+/// spanset filter, so `TraceQLMetricsEvaluation.series` reads either.
+struct SpanMetricsCounter: Sendable {
+    struct Key: Hashable {
+        var step: Int64
+        var group: [SpanFieldValue?]
+        var bucket: Double?
+    }
+
+    let evaluation: TraceQLMetricsEvaluation
+    private var counts: [Key: SpanMetricsRow] = [:]
+
+    init(_ evaluation: TraceQLMetricsEvaluation) { self.evaluation = evaluation }
+
+    /// How many rows there are so far (bounded as the store's are).
+    var count: Int { counts.count }
+
+    /// Counts one span starting at `start` (nanoseconds) of trace `traceID`, in `group`, with
+    /// `value` (nanoseconds for durations; nil where the span has no number); a span outside
+    /// the range is left out.
+    mutating func add(start: Int64, traceID: String, group: [SpanFieldValue?], value: Double?) {
+        guard start >= evaluation.start, start < evaluation.end else { return }
+        let step = (start - evaluation.start) / evaluation.step
+        var bucket: Double?
+        if evaluation.needsBuckets, let value, value <= Double(Int64(1) << 62) {
+            var power: Int64 = 1
+            while Double(power) < value { power <<= 1 }
+            bucket = Double(power)
+        }
+        add(Key(step: step, group: group, bucket: bucket), start: start, traceID: traceID, value: value)
+    }
+
+    private mutating func add(_ key: Key, start: Int64, traceID: String, value: Double?) {
+        var row = counts[key] ?? SpanMetricsRow(step: key.step, group: key.group, bucket: key.bucket, count: 0, sum: nil, min: nil, max: nil,
+                                                valued: 0, exemplarTraceID: nil, exemplarUnixNano: nil)
+        row.count += 1
+        if let value {
+            row.valued += 1
+            row.sum = (row.sum ?? 0) + value
+            row.min = Swift.min(row.min ?? value, value)
+            row.max = Swift.max(row.max ?? value, value)
+        }
+        if row.exemplarUnixNano.map({ $0 < start || ($0 == start && (row.exemplarTraceID ?? "") < traceID) }) ?? true {
+            row.exemplarUnixNano = start
+            row.exemplarTraceID = traceID
+        }
+        counts[key] = row
+    }
+
+    /// The rows in the store's order: by step, then group, then bucket.
+    var rows: [SpanMetricsRow] {
+        func text(_ group: [SpanFieldValue?]) -> String { group.map { $0.map { "\($0.kind.rawValue):\($0.text)" } ?? "" }.joined(separator: "\u{1}") }
+        return counts.values.sorted {
+            if $0.step != $1.step { return $0.step < $1.step }
+            let (l, r) = (text($0.group), text($1.group))
+            if l != r { return l < r }
+            return ($0.bucket ?? -1) < ($1.bucket ?? -1)
+        }
     }
 }

@@ -12,6 +12,25 @@ extension TraceQLExpression {
         case .exists(let attribute, let present): return present ? .exists(attribute.spanField) : .not(.exists(attribute.spanField))
         case .root(let root): return root ? .isRoot : .not(.isRoot)
         case .constant(let flag): return .constant(flag)
+        case .not(let inner): return .not(inner.spanCondition)
+        case .parent(let inner): return .parent(inner.spanCondition)
+        case .arithmetic(let number, let op, let value): return .compareNumber(number.spanNumber, op.spanOperator, value)
+        }
+    }
+}
+
+extension TraceQLArithmetic {
+    var spanNumber: SpanNumber {
+        switch self {
+        case .attribute(let attribute): return .field(attribute.spanField)
+        case .number(let value): return .constant(value)
+        case .binary(let op, let left, let right):
+            switch op {
+            case "+": return .add(left.spanNumber, right.spanNumber)
+            case "-": return .subtract(left.spanNumber, right.spanNumber)
+            case "*": return .multiply(left.spanNumber, right.spanNumber)
+            default: return .divide(left.spanNumber, right.spanNumber)
+            }
         }
     }
 }
@@ -36,6 +55,13 @@ extension TraceQLAttribute {
         case .span(let key): return .spanAttribute(key)
         case .resource(let key): return .resourceAttribute(key)
         case .unscoped(let key): return .attribute(key)
+        case .spanID: return .spanID
+        case .traceID: return .traceID
+        case .parentID: return .parentSpanID
+        case .childCount: return .childCount
+        case .instrumentationName: return .scopeName
+        case .instrumentationVersion: return .scopeVersion
+        case .instrumentation(let key): return .scopeAttribute(key)
         }
     }
 }

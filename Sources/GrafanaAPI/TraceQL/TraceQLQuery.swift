@@ -5,15 +5,19 @@ import Foundation
 /// `&&`, `||`, `>>`, `>`, `<<`, `<`, `~` (with their `!` negations and `&` unions), then a
 /// pipeline (`| by(…)`, `| select(…)`, `| count() > 2`, `| avg(duration) > 1s`, `| { … }`), and
 /// at the end optionally one metrics function (`| rate() by (…)`, `| quantile_over_time(duration,
-/// .9)`, … `| topk(5)`). `with(…)` hints are accepted and ignored. `{}` matches every span;
-/// a trace matches when it has a spanset left at the end.
+/// .9)`, … `| topk(5)`, `| compare({ status = error })`). Pipelines may also stand inside
+/// parentheses between spanset operators. `with(…)` hints are accepted and ignored. `{}`
+/// matches every span; a trace matches when it has a spanset left at the end.
 ///
 /// Attributes: the intrinsics `name`, `status` (`error`, `ok`, `unset`), `kind` (`server`, …),
 /// `duration`, `statusMessage`, `rootName`, `rootServiceName`, `traceDuration` (also spelled
-/// `span:name`, `trace:rootService`, …), `nestedSetParent` compared with 0 or -1 (root spans);
-/// scoped attributes `span.x`, `resource.x`, `event.x`, `link.x`, `event:name`,
-/// `link:traceID`, `link:spanID`; unscoped `.x` (span or resource). `= nil` / `!= nil` test
-/// presence. Regular expressions are fully anchored, as in Prometheus matchers.
+/// `span:name`, `trace:rootService`, …), `span:id`, `trace:id`, `span:parentID`,
+/// `span:childCount`, `nestedSetParent` compared with 0 or -1 (root spans); scoped attributes
+/// `span.x`, `resource.x`, `event.x`, `link.x`, `instrumentation.x`, `event:name`,
+/// `link:traceID`, `link:spanID`, `instrumentation:name`, `instrumentation:version`; unscoped
+/// `.x` (span or resource); `parent.…` in comparisons. `= nil` / `!= nil` test presence; `!`
+/// negates; `+ - * /` compute over numeric attributes before a comparison. Regular
+/// expressions are fully anchored, as in Prometheus matchers.
 public struct TraceQLQuery: Sendable, Equatable {
     public var spansets: TraceQLSpansets
     public var pipeline: [TraceQLStage]
@@ -55,6 +59,8 @@ public indirect enum TraceQLSpansets: Sendable, Equatable {
     /// Either side's spans.
     case or(TraceQLSpansets, TraceQLSpansets)
     case structural(TraceQLStructure, TraceQLSpansets, TraceQLSpansets)
+    /// `({ … } | count() > 1)`: a pipeline inside parentheses; its spansets' spans, together.
+    case pipeline(TraceQLSpansets, [TraceQLStage])
 }
 
 /// `{A} >> {B}`: the spans of B that are descendants of a span of A (`>` children, `<<`
@@ -84,8 +90,10 @@ public enum TraceQLStage: Sendable, Equatable {
     case filter(TraceQLSpansets)
     /// Shows these attributes on each span.
     case select([TraceQLAttribute])
-    /// Splits each spanset by the attribute's value.
-    case by(TraceQLAttribute)
+    /// Splits each spanset by the attributes' values.
+    case by([TraceQLAttribute])
+    /// Merges a trace's spansets into one.
+    case coalesce
     /// Keeps the spansets whose aggregate compares true with the number.
     case aggregate(TraceQLAggregate, TraceQLOperator, Double)
 }
@@ -112,6 +120,10 @@ public struct TraceQLMetrics: Sendable, Equatable {
         case minOverTime(TraceQLAttribute), maxOverTime(TraceQLAttribute), avgOverTime(TraceQLAttribute), sumOverTime(TraceQLAttribute)
         case quantileOverTime(TraceQLAttribute, [Double])
         case histogramOverTime(TraceQLAttribute)
+        /// Traces Drilldown's comparison: the spans the filter matches (the selection, within
+        /// `start..<end` nanoseconds when given) against the others (the baseline), counted per
+        /// attribute value, the `topN` values of each attribute.
+        case compare(TraceQLExpression?, topN: Int, start: Int64?, end: Int64?)
     }
 
     public enum Rank: Sendable, Equatable {
@@ -139,11 +151,31 @@ public indirect enum TraceQLExpression: Sendable, Equatable {
     case root(Bool)
     /// `true` or `false` on its own.
     case constant(Bool)
+    /// `!( … )`: the spans the expression does not match.
+    case not(TraceQLExpression)
+    /// `parent.x = …`: the span's parent matches the expression.
+    case parent(TraceQLExpression)
+    /// `span.a + 1 > 2`: arithmetic over numeric attributes compared with a number (durations
+    /// in nanoseconds).
+    case arithmetic(TraceQLArithmetic, TraceQLOperator, Double)
+}
+
+/// Arithmetic in a field expression: `+`, `-`, `*`, `/` over numeric attributes and numbers.
+public indirect enum TraceQLArithmetic: Sendable, Equatable {
+    case attribute(TraceQLAttribute)
+    case number(Double)
+    case binary(Character, TraceQLArithmetic, TraceQLArithmetic)
 }
 
 public enum TraceQLAttribute: Sendable, Equatable, Hashable {
     case name, status, kind, duration, statusMessage, rootName, rootServiceName, traceDuration
     case eventName, linkTraceID, linkSpanID
+    /// `span:id`, `trace:id`, `span:parentID` (hex), `span:childCount`.
+    case spanID, traceID, parentID, childCount
+    /// `instrumentation:name`, `instrumentation:version`, `instrumentation.x`: the span's
+    /// instrumentation scope.
+    case instrumentationName, instrumentationVersion
+    case instrumentation(String)
     case span(String)
     case resource(String)
     case event(String)
@@ -155,6 +187,8 @@ public enum TraceQLAttribute: Sendable, Equatable, Hashable {
         "name": .name, "status": .status, "kind": .kind, "duration": .duration, "statusMessage": .statusMessage,
         "rootName": .rootName, "rootServiceName": .rootServiceName, "traceDuration": .traceDuration,
         "event:name": .eventName, "link:traceID": .linkTraceID, "link:spanID": .linkSpanID,
+        "span:id": .spanID, "trace:id": .traceID, "span:parentID": .parentID, "span:childCount": .childCount,
+        "instrumentation:name": .instrumentationName, "instrumentation:version": .instrumentationVersion,
     ]
 
     /// Tempo's scoped spellings of the same intrinsics.
@@ -166,9 +200,8 @@ public enum TraceQLAttribute: Sendable, Equatable, Hashable {
 
     /// Intrinsics and scopes Tempo has and Sightline does not answer: named in the 400.
     static let unsupported: Set<String> = [
-        "span:id", "span:parentID", "span:childCount", "childCount", "trace:id", "traceID", "spanID", "parentID", "id",
-        "nestedSetLeft", "nestedSetRight", "event:timeSinceStart", "timeSinceStart", "instrumentation:name",
-        "instrumentation:version", "parent", "version",
+        "childCount", "traceID", "spanID", "parentID", "id",
+        "nestedSetLeft", "nestedSetRight", "event:timeSinceStart", "timeSinceStart", "parent", "version",
     ]
 
     /// The attribute named `text` as Tempo spells it (`span.http.route`, `resource.service.name`,
@@ -180,6 +213,8 @@ public enum TraceQLAttribute: Sendable, Equatable, Hashable {
             self = .event(String(text.dropFirst(6)))
         } else if text.hasPrefix("link."), text.count > 5 {
             self = .link(String(text.dropFirst(5)))
+        } else if text.hasPrefix("instrumentation."), text.count > 16 {
+            self = .instrumentation(String(text.dropFirst(16)))
         } else if text.hasPrefix("span."), text.count > 5 {
             self = .span(String(text.dropFirst(5)))
         } else if text.hasPrefix("resource."), text.count > 9 {
@@ -197,6 +232,7 @@ public enum TraceQLAttribute: Sendable, Equatable, Hashable {
         case .resource(let key): return "resource." + key
         case .event(let key): return "event." + key
         case .link(let key): return "link." + key
+        case .instrumentation(let key): return "instrumentation." + key
         case .unscoped(let key): return "." + key
         default: return Self.intrinsics.first { $0.value == self }?.key ?? ""
         }
@@ -229,7 +265,7 @@ struct TraceQLParser {
     var cursor: TokenCursor
 
     static let metricsFunctions = ["rate", "count_over_time", "min_over_time", "max_over_time", "avg_over_time", "sum_over_time",
-                                   "quantile_over_time", "histogram_over_time"]
+                                   "quantile_over_time", "histogram_over_time", "compare"]
 
     mutating func query() throws(QueryParseError) -> TraceQLQuery {
         let spansets = try spansetOr()
@@ -310,11 +346,15 @@ struct TraceQLParser {
     mutating func spansetOperand() throws(QueryParseError) -> TraceQLSpansets {
         if cursor.take("(") {
             let inner = try spansetOr()
-            if cursor.isSymbol("|") {
-                throw QueryParseError(column: cursor.current.column, "unsupported: a pipeline inside parentheses (put pipelines at the end of the query)")
+            var stages: [TraceQLStage] = []
+            while cursor.take("|") {
+                if case .identifier(let word) = cursor.current.kind, Self.metricsFunctions.contains(word) {
+                    throw QueryParseError(column: cursor.current.column, "unsupported: a metrics function inside parentheses (put it at the end of the query)")
+                }
+                stages.append(try stage())
             }
             try cursor.expect(")")
-            return inner
+            return stages.isEmpty ? inner : .pipeline(inner, stages)
         }
         try cursor.expect("{", " to open a spanset")
         var filter: TraceQLExpression?
@@ -338,10 +378,10 @@ struct TraceQLParser {
             return .select(attributes)
         case "by":
             try cursor.expect("(", " after by")
-            let attribute = try attribute()
-            if cursor.isSymbol(",") { throw QueryParseError(column: cursor.current.column, "unsupported: by() in a pipeline takes one attribute") }
+            var attributes = [try attribute()]
+            while cursor.take(",") { attributes.append(try attribute()) }
             try cursor.expect(")", " to close by(")
-            return .by(attribute)
+            return .by(attributes)
         case "count", "avg", "min", "max", "sum":
             try cursor.expect("(", " after \(name)")
             let aggregate: TraceQLAggregate
@@ -372,8 +412,10 @@ struct TraceQLParser {
             }
             cursor.advance()
             return .aggregate(aggregate, op, negative ? -threshold : threshold)
-        case "coalesce", "compare":
-            throw QueryParseError(column: start.column, "unsupported: \(name)()")
+        case "coalesce":
+            try cursor.expect("(", " after coalesce")
+            try cursor.expect(")", " to close coalesce(")
+            return .coalesce
         default:
             throw QueryParseError(column: start.column, "unsupported: pipeline stage \"\(name.prefix(40))\"")
         }
@@ -387,8 +429,11 @@ struct TraceQLParser {
     }
 
     static func attribute(_ name: String, column: Int) throws(QueryParseError) -> TraceQLAttribute {
-        if TraceQLAttribute.unsupported.contains(name) || name.hasPrefix("instrumentation.") || name.hasPrefix("parent.") {
+        if TraceQLAttribute.unsupported.contains(name) {
             throw QueryParseError(column: column, "unsupported: \(name)")
+        }
+        if name.hasPrefix("parent.") {
+            throw QueryParseError(column: column, "unsupported: \(name.prefix(80)) outside a comparison (parent. attributes are supported in spanset filters)")
         }
         guard let attribute = TraceQLAttribute(name) else {
             throw QueryParseError(column: column, "unknown attribute \"\(name)\": use span.<name>, resource.<name>, event.<name>, link.<name>, .<name> or an intrinsic (\(TraceQLAttribute.intrinsics.keys.sorted().joined(separator: ", ")))")
@@ -405,6 +450,31 @@ struct TraceQLParser {
         switch name {
         case "rate": function = .rate
         case "count_over_time": function = .countOverTime
+        case "compare":
+            try cursor.expect("{", " to open compare()'s spanset")
+            var filter: TraceQLExpression?
+            if !cursor.isSymbol("}") { filter = try orExpression() }
+            try cursor.expect("}", " to close compare()'s spanset")
+            var numbers: [Double] = []
+            while cursor.take(",") {
+                guard case .number(let n) = cursor.current.kind, n >= 0, n.rounded() == n, numbers.count < 3 else {
+                    throw cursor.unexpected(expected: "a whole number (the number of values, then the selection's start and end in Unix nanoseconds)")
+                }
+                numbers.append(n)
+                cursor.advance()
+            }
+            let topN = numbers.first.map { Int(min($0, 1_000)) } ?? 10
+            guard topN > 0 else { throw QueryParseError(column: cursor.current.column, "compare(): the number of values must be greater than 0") }
+            var window: (Int64, Int64)?
+            if numbers.count == 3, numbers[1] > 0 || numbers[2] > 0 {
+                guard numbers[1] > 0, numbers[2] > numbers[1] else {
+                    throw QueryParseError(column: cursor.current.column, "compare(): the selection's end must be after its start (Unix nanoseconds)")
+                }
+                window = (Int64(numbers[1]), Int64(numbers[2]))
+            } else if numbers.count == 2 {
+                throw cursor.unexpected(expected: "\",\" and the selection's end")
+            }
+            function = .compare(filter, topN: topN, start: window?.0, end: window?.1)
         case "quantile_over_time":
             let attribute = try attribute()
             var quantiles: [Double] = []
@@ -427,6 +497,9 @@ struct TraceQLParser {
         }
         try cursor.expect(")", " to close \(name)(")
         var by: [TraceQLAttribute] = []
+        if cursor.isIdentifier("by"), case .compare = function {
+            throw QueryParseError(column: cursor.current.column, "unsupported: by() after compare()")
+        }
         if cursor.isIdentifier("by") {
             cursor.advance()
             try cursor.expect("(", " after by")
@@ -475,9 +548,7 @@ struct TraceQLParser {
             try cursor.expect(")")
             return inner
         }
-        if cursor.isSymbol("!") {
-            throw QueryParseError(column: cursor.current.column, "unsupported: ! before a field expression (use != or !~)")
-        }
+        if cursor.take("!") { return .not(try primary()) }
         if (cursor.isIdentifier("true") || cursor.isIdentifier("false")), !Self.isComparison(cursor.next) {
             let flag = cursor.isIdentifier("true")
             cursor.advance()
@@ -535,15 +606,35 @@ struct TraceQLParser {
 
     mutating func comparison() throws(QueryParseError) -> TraceQLExpression {
         let start = cursor.current
-        guard case .identifier(let name) = start.kind else { throw cursor.unexpected(expected: "an attribute") }
+        guard case .identifier(var name) = start.kind else {
+            if Self.isLiteral(start) || cursor.isSymbol("-") { return try arithmetic(first: try arithmeticOperand()) }
+            throw cursor.unexpected(expected: "an attribute")
+        }
         if name == "nestedSetParent" { return try nestedSetParent() }
+        // `parent.span.x`, `parent.resource.x`, `parent.x`: the same comparison on the parent.
+        let onParent = name.hasPrefix("parent.") && name.count > 7
+        if onParent {
+            name = String(name.dropFirst(7))
+            if !name.contains(".") && !name.contains(":") { name = "." + name }
+        }
         let attribute = try Self.attribute(name, column: start.column)
         cursor.advance()
         let operatorToken = cursor.current
+        if case .symbol(let symbol) = operatorToken.kind, Self.arithmeticOperators.contains(symbol) {
+            if onParent { throw QueryParseError(column: operatorToken.column, "unsupported: arithmetic on parent. attributes") }
+            try Self.checkNumeric(attribute, column: start.column)
+            return try arithmetic(first: .attribute(attribute))
+        }
+        let comparison = try comparison(attribute)
+        return onParent ? .parent(comparison) : comparison
+    }
+
+    static let arithmeticOperators: Set<String> = ["+", "-", "*", "/", "%", "^"]
+
+    /// The rest of a comparison after its attribute: the operator and the value.
+    mutating func comparison(_ attribute: TraceQLAttribute) throws(QueryParseError) -> TraceQLExpression {
+        let operatorToken = cursor.current
         guard case .symbol(let symbol) = operatorToken.kind, let op = TraceQLOperator(rawValue: symbol == "==" ? "=" : symbol) else {
-            if case .symbol(let symbol) = operatorToken.kind, ["+", "-", "*", "/", "%", "^"].contains(symbol) {
-                throw QueryParseError(column: operatorToken.column, "unsupported: arithmetic in a field expression")
-            }
             throw cursor.unexpected(expected: "a comparison (=, !=, =~, !~, >, <, >=, <=)")
         }
         cursor.advance()
@@ -582,6 +673,71 @@ struct TraceQLParser {
         return .comparison(attribute, op, value)
     }
 
+    /// `span.a + 1 > 2`, `duration / 2 < 5ms`: `+`, `-`, `*`, `/` (the last two binding
+    /// tighter) over numeric attributes, numbers and durations, then a comparison with a number
+    /// or duration.
+    mutating func arithmetic(first: TraceQLArithmetic) throws(QueryParseError) -> TraceQLExpression {
+        var terms: [TraceQLArithmetic] = []
+        var operators: [Character] = []
+        var term = first
+        while case .symbol(let symbol) = cursor.current.kind, Self.arithmeticOperators.contains(symbol) {
+            guard symbol != "%" && symbol != "^" else {
+                throw QueryParseError(column: cursor.current.column, "unsupported: \(symbol) in a field expression (+, -, *, / are supported)")
+            }
+            cursor.advance()
+            let next = try arithmeticOperand()
+            if symbol == "*" || symbol == "/" {
+                term = .binary(Character(symbol), term, next)
+            } else {
+                terms.append(term)
+                operators.append(Character(symbol))
+                term = next
+            }
+        }
+        var result = terms.first ?? term
+        for (index, op) in operators.enumerated() {
+            result = .binary(op, result, index + 1 < terms.count ? terms[index + 1] : term)
+        }
+        let operatorToken = cursor.current
+        guard case .symbol(let symbol) = operatorToken.kind, let op = TraceQLOperator(rawValue: symbol == "==" ? "=" : symbol), !op.isRegex else {
+            throw cursor.unexpected(expected: "a comparison (=, !=, >, <, >=, <=) after arithmetic")
+        }
+        cursor.advance()
+        guard case .number(let value) = try arithmeticOperand() else {
+            throw QueryParseError(column: operatorToken.column, "unsupported: an attribute on both sides of a comparison (compare arithmetic with a number or duration)")
+        }
+        return .arithmetic(result, op, value)
+    }
+
+    /// A number, a duration (in nanoseconds), `-` and a number, or a numeric attribute.
+    mutating func arithmeticOperand() throws(QueryParseError) -> TraceQLArithmetic {
+        let token = cursor.current
+        switch token.kind {
+        case .number(let number): cursor.advance(); return .number(number)
+        case .duration(let nanos): cursor.advance(); return .number(Double(nanos))
+        case .symbol("-"):
+            cursor.advance()
+            guard case .number(let inner) = try arithmeticOperand() else { throw cursor.unexpected(expected: "a number after -") }
+            return .number(-inner)
+        case .identifier(let name):
+            if name.hasPrefix("parent.") { throw QueryParseError(column: token.column, "unsupported: arithmetic on parent. attributes") }
+            let attribute = try Self.attribute(name, column: token.column)
+            try Self.checkNumeric(attribute, column: token.column)
+            cursor.advance()
+            return .attribute(attribute)
+        default:
+            throw cursor.unexpected(expected: "a number, duration or numeric attribute")
+        }
+    }
+
+    /// Arithmetic takes the attributes that can hold numbers.
+    static func checkNumeric(_ attribute: TraceQLAttribute, column: Int) throws(QueryParseError) {
+        switch attribute {
+        case .duration, .traceDuration, .childCount, .span, .resource, .unscoped, .instrumentation: return
+        default: throw QueryParseError(column: column, "invalid arithmetic: \(attribute.text) is not a number")
+        }
+    }
+
     /// `nestedSetParent < 0` (root spans) and the comparisons with 0 or -1 that mean the same
     /// or its opposite; Sightline keeps no other nested-set numbers.
     mutating func nestedSetParent() throws(QueryParseError) -> TraceQLExpression {
@@ -606,15 +762,18 @@ struct TraceQLParser {
     static func check(_ attribute: TraceQLAttribute, _ op: TraceQLOperator, _ value: TraceQLValue, column: Int, valueColumn: Int) throws(QueryParseError) {
         func refuse(_ reason: String) -> QueryParseError { QueryParseError(column: column, "invalid comparison: \(attribute.text) \(op.rawValue) … \(reason)") }
         switch attribute {
-        case .name, .statusMessage, .rootName, .rootServiceName, .eventName, .linkTraceID, .linkSpanID:
+        case .name, .statusMessage, .rootName, .rootServiceName, .eventName, .linkTraceID, .linkSpanID, .spanID, .traceID, .parentID,
+             .instrumentationName, .instrumentationVersion:
             guard case .string = value else { throw refuse("(\(attribute.text) is a string)") }
+        case .childCount:
+            guard case .number = value else { throw refuse("(span:childCount is a number)") }
         case .status:
             guard case .status = value else { throw refuse("(status is error, ok or unset)") }
         case .kind:
             guard case .kind = value else { throw refuse("(kind is server, client, producer, consumer, internal or unspecified)") }
         case .duration, .traceDuration:
             guard case .duration = value else { throw refuse("(\(attribute.text) is a duration such as 100ms)") }
-        case .span, .resource, .unscoped, .event, .link:
+        case .span, .resource, .unscoped, .event, .link, .instrumentation:
             if case .status = value { throw refuse("") }
             if case .kind = value { throw refuse("") }
         }

@@ -46,6 +46,21 @@ public indirect enum SpanCondition: Sendable, Equatable {
     case isRoot
     /// Every span (`true`) or none (`false`).
     case constant(Bool)
+    /// Arithmetic over numeric fields compared with a number (TraceQL's `{ span.a + 1 > 2 }`):
+    /// false where a field is absent or not a number, or a divisor is 0.
+    case compareNumber(SpanNumber, SpanOperator, Double)
+    /// The span's parent span (in the same trace) matches the condition (TraceQL's `parent.`).
+    case parent(SpanCondition)
+}
+
+/// A number computed from a span's numeric fields (durations in nanoseconds).
+public indirect enum SpanNumber: Sendable, Equatable {
+    case field(SpanField)
+    case constant(Double)
+    case add(SpanNumber, SpanNumber)
+    case subtract(SpanNumber, SpanNumber)
+    case multiply(SpanNumber, SpanNumber)
+    case divide(SpanNumber, SpanNumber)
 }
 
 /// What a condition compares: a span's own fields, its trace's, or an attribute.
@@ -67,6 +82,12 @@ public enum SpanField: Sendable, Hashable {
     case eventName, eventAttribute(String)
     /// The trace id (hex) or span id of one of the span's links, an attribute of one of them.
     case linkTraceID, linkSpanID, linkAttribute(String)
+    /// The span's trace id, its own id and its parent's (hex; absent on a root span).
+    case traceID, spanID, parentSpanID
+    /// How many spans of the trace have this span as their parent.
+    case childCount
+    /// The span's instrumentation scope: its name, version, an attribute of it.
+    case scopeName, scopeVersion, scopeAttribute(String)
 }
 
 /// How a field is compared with a value. Regular expressions match the whole text (ICU syntax

@@ -157,6 +157,7 @@ extension SQLTempoQueries {
         case .spanKind: return "s.span_kind"
         case .duration: return "(s.end_time_unix_nano - s.start_time_unix_nano)"
         case .traceDuration: return "(t.end_time_unix_nano - t.start_time_unix_nano)"
+        case .childCount: return SpanConditionSQL.childCount
         default: return nil
         }
     }
@@ -174,12 +175,23 @@ extension SQLTempoQueries {
             let k1 = sql.bind(key)
             let k2 = sql.bind(key)
             return "(CASE WHEN jsonb_typeof(s.tags -> \(k1)) = 'number' THEN (s.tags ->> \(k2))::float8 END)"
-        case (.resourceAttribute(let key), .sqlite):
-            return "(SELECT coalesce(CAST(json_extract(a.value, '$.value.intValue') AS REAL), json_extract(a.value, '$.value.doubleValue')) FROM json_each(\(SQLBuilder.resource(of: "s")), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(sql.bind(key)) LIMIT 1)"
-        case (.resourceAttribute(let key), .postgres):
-            return "(SELECT CASE WHEN (a -> 'value' ->> 'intValue') IS NOT NULL THEN (a -> 'value' ->> 'intValue')::float8 WHEN jsonb_typeof(a -> 'value' -> 'doubleValue') = 'number' THEN (a -> 'value' ->> 'doubleValue')::float8 END FROM \(sql.resourceAttributes(SQLBuilder.resource(of: "s"))) a WHERE a ->> 'key' = \(sql.bind(key)) LIMIT 1)"
+        case (.resourceAttribute(let key), _):
+            return contextNumber(SQLBuilder.resource(of: "s"), key, &sql)
+        case (.scopeAttribute(let key), _):
+            return contextNumber(SQLBuilder.scope(of: "s"), key, &sql)
         default:
             return "NULL"
+        }
+    }
+
+    /// Attribute `key` of the OTLP/JSON resource or scope object `column` as a number (NULL
+    /// where it is absent or not a number).
+    static func contextNumber(_ column: String, _ key: String, _ sql: inout SQLBuilder) -> String {
+        switch sql.dialect {
+        case .sqlite:
+            return "(SELECT coalesce(CAST(json_extract(a.value, '$.value.intValue') AS REAL), json_extract(a.value, '$.value.doubleValue')) FROM json_each(\(column), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(sql.bind(key)) LIMIT 1)"
+        case .postgres:
+            return "(SELECT CASE WHEN (a -> 'value' ->> 'intValue') IS NOT NULL THEN (a -> 'value' ->> 'intValue')::float8 WHEN jsonb_typeof(a -> 'value' -> 'doubleValue') = 'number' THEN (a -> 'value' ->> 'doubleValue')::float8 END FROM \(sql.resourceAttributes(column)) a WHERE a ->> 'key' = \(sql.bind(key)) LIMIT 1)"
         }
     }
 }

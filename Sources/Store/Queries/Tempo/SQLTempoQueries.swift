@@ -168,14 +168,30 @@ struct SQLTempoQueries: TempoQueries {
             let k1 = sql.bind(key)
             let k2 = sql.bind(key)
             return (value, "(CASE WHEN jsonb_typeof(s.tags -> \(k1)) = 'number' AND (s.tags ->> \(k2)) ~ '^-?[0-9]+$' THEN 'int' ELSE jsonb_typeof(s.tags -> \(k1)) END)")
-        case (.resourceAttribute(let key), .sqlite):
+        case (.resourceAttribute(let key), _):
+            return contextAttribute(SQLBuilder.resource(of: "s"), key, &sql)
+        case (.scopeAttribute(let key), _):
+            return contextAttribute(SQLBuilder.scope(of: "s"), key, &sql)
+        case (.traceID, _): return ("s.trace_id", "'string'")
+        case (.spanID, _): return ("s.span_id", "'string'")
+        case (.parentSpanID, _): return ("NULLIF(s.parent_span_id, '')", "'string'")
+        case (.childCount, _): return (SpanConditionSQL.childCount, "'int'")
+        case (.scopeName, _), (.scopeVersion, _):
+            return (SpanConditionSQL.scopeText(field == .scopeName ? "name" : "version", &sql), "'string'")
+        }
+    }
+
+    /// The value and type of attribute `key` of the OTLP/JSON resource or scope object `column`.
+    static func contextAttribute(_ column: String, _ key: String, _ sql: inout SQLBuilder) -> (value: String, type: String) {
+        switch sql.dialect {
+        case .sqlite:
             let placeholder = sql.bind(key)
-            let value = "(SELECT coalesce(json_extract(a.value, '$.value.stringValue'), json_extract(a.value, '$.value.intValue'), json_extract(a.value, '$.value.doubleValue'), CASE json_extract(a.value, '$.value.boolValue') WHEN 1 THEN 'true' WHEN 0 THEN 'false' END) FROM json_each(\(SQLBuilder.resource(of: "s")), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(placeholder) LIMIT 1)"
+            let value = "(SELECT coalesce(json_extract(a.value, '$.value.stringValue'), json_extract(a.value, '$.value.intValue'), json_extract(a.value, '$.value.doubleValue'), CASE json_extract(a.value, '$.value.boolValue') WHEN 1 THEN 'true' WHEN 0 THEN 'false' END) FROM json_each(\(column), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(placeholder) LIMIT 1)"
             let again = sql.bind(key)
-            return (value, "(SELECT CASE WHEN json_extract(a.value, '$.value.stringValue') IS NOT NULL THEN 'string' WHEN json_extract(a.value, '$.value.intValue') IS NOT NULL THEN 'int' WHEN json_extract(a.value, '$.value.doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM json_each(\(SQLBuilder.resource(of: "s")), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(again) LIMIT 1)")
-        case (.resourceAttribute(let key), .postgres):
+            return (value, "(SELECT CASE WHEN json_extract(a.value, '$.value.stringValue') IS NOT NULL THEN 'string' WHEN json_extract(a.value, '$.value.intValue') IS NOT NULL THEN 'int' WHEN json_extract(a.value, '$.value.doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM json_each(\(column), '$.attributes') a WHERE json_extract(a.value, '$.key') = \(again) LIMIT 1)")
+        case .postgres:
             let placeholder = sql.bind(key)
-            let attributes = sql.resourceAttributes(SQLBuilder.resource(of: "s"))
+            let attributes = sql.resourceAttributes(column)
             let value = "(SELECT coalesce(a -> 'value' ->> 'stringValue', a -> 'value' ->> 'intValue', a -> 'value' ->> 'doubleValue', a -> 'value' ->> 'boolValue') FROM \(attributes) a WHERE a ->> 'key' = \(placeholder) LIMIT 1)"
             let again = sql.bind(key)
             return (value, "(SELECT CASE WHEN (a -> 'value' ->> 'stringValue') IS NOT NULL THEN 'string' WHEN (a -> 'value' ->> 'intValue') IS NOT NULL THEN 'int' WHEN (a -> 'value' ->> 'doubleValue') IS NOT NULL THEN 'float' ELSE 'bool' END FROM \(attributes) a WHERE a ->> 'key' = \(again) LIMIT 1)")

@@ -16,7 +16,9 @@ extension SpanCondition {
             let r = right.sql(&builder)
             return "(\(l) OR \(r))"
         case .not(let inner):
-            return "NOT \(inner.sql(&builder))"
+            // A comparison with an absent value is NULL in SQL, and NOT NULL is NULL: the CASE
+            // makes it false first, so `!` keeps the spans without the value.
+            return "(CASE WHEN \(inner.sql(&builder)) THEN 0 ELSE 1 END = 1)"
         case .compare(let field, let op, let value):
             return SpanConditionSQL.comparison(field, op, value, &builder)
         case .exists(let field):
@@ -25,7 +27,37 @@ extension SpanCondition {
             return "(s.parent_span_id IS NULL OR s.parent_span_id = '')"
         case .constant(let flag):
             return flag ? "1 = 1" : "0 = 1"
+        case .compareNumber(let number, let op, let value):
+            let left = number.sql(&builder)
+            return "(\(left) \(SpanConditionSQL.sqlOperator(op)) \(builder.bind(value)))"
+        case .parent(let inner):
+            // Inside the subquery `s` is the parent; `t` is still the span's trace.
+            return "s.parent_span_id IN (SELECT s.span_id FROM enterprise.trace_spans s WHERE s.trace_id = t.trace_id AND \(inner.sql(&builder)))"
         }
+    }
+}
+
+extension SpanNumber {
+    /// A numeric SQL expression over `s` and `t`, NULL where a field is absent or not a number
+    /// and where a divisor is 0.
+    func sql(_ builder: inout SQLBuilder) -> String {
+        switch self {
+        case .field(let field): return "CAST(\(SQLTempoQueries.number(field, &builder)) AS DOUBLE PRECISION)"
+        case .constant(let value): return "CAST(\(builder.bind(value)) AS DOUBLE PRECISION)"
+        case .add(let l, let r): return binary(l, "+", r, &builder)
+        case .subtract(let l, let r): return binary(l, "-", r, &builder)
+        case .multiply(let l, let r): return binary(l, "*", r, &builder)
+        case .divide(let l, let r):
+            let left = l.sql(&builder)
+            let right = r.sql(&builder)
+            return "(\(left) / NULLIF(\(right), 0))"
+        }
+    }
+
+    private func binary(_ l: SpanNumber, _ op: String, _ r: SpanNumber, _ builder: inout SQLBuilder) -> String {
+        let left = l.sql(&builder)
+        let right = r.sql(&builder)
+        return "(\(left) \(op) \(right))"
     }
 }
 
@@ -72,6 +104,25 @@ enum SpanConditionSQL {
         case .linkAttribute(let key):
             let each = elements("s.links", &sql)
             return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(resourceAttribute(each.value, key, op, value, &sql)))"
+        case .traceID: return compare("s.trace_id", op, value, &sql)
+        case .spanID: return compare("s.span_id", op, value, &sql)
+        case .parentSpanID: return compare("NULLIF(s.parent_span_id, '')", op, value, &sql)
+        case .childCount: return compare(childCount, op, value, &sql)
+        case .scopeName, .scopeVersion: return compare(scopeText(field == .scopeName ? "name" : "version", &sql), op, value, &sql)
+        case .scopeAttribute(let key): return resourceAttribute(SQLBuilder.scope(of: "s"), key, op, value, &sql)
+        }
+    }
+
+    /// The number of the span's children.
+    static let childCount = "(SELECT COUNT(*) FROM enterprise.trace_spans c WHERE c.trace_id = s.trace_id AND c.parent_span_id = s.span_id)"
+
+    /// A string member of the span's OTLP/JSON instrumentation scope (`name`, `version`), NULL
+    /// where it is absent or empty.
+    static func scopeText(_ member: String, _ sql: inout SQLBuilder) -> String {
+        let scope = SQLBuilder.scope(of: "s")
+        switch sql.dialect {
+        case .sqlite: return "NULLIF(json_extract(\(scope), '$.\(member)'), '')"
+        case .postgres: return "NULLIF((\(scope) ->> '\(member)'), '')"
         }
     }
 
@@ -115,6 +166,10 @@ enum SpanConditionSQL {
         case .eventAttribute(let key), .linkAttribute(let key):
             let each = elements(field == .eventAttribute(key) ? "s.events" : "s.links", &sql)
             return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(attributePresent(sql.resourceAttributes(each.value), key, &sql)))"
+        case .traceID, .spanID, .childCount: return "1 = 1"
+        case .parentSpanID: return "NULLIF(s.parent_span_id, '') IS NOT NULL"
+        case .scopeName, .scopeVersion: return "\(scopeText(field == .scopeName ? "name" : "version", &sql)) IS NOT NULL"
+        case .scopeAttribute(let key): return attributePresent(sql.resourceAttributes(SQLBuilder.scope(of: "s")), key, &sql)
         }
     }
 

@@ -61,21 +61,26 @@ enum StandbyServer {
         return try #require(components.string)
     }
 
-    /// `control ACTION NAME` (`stop`, `start`), at most 60 s.
+    /// `control ACTION NAME` (`stop`, `start`), at most 60 s; its error output in the failure.
     static func run(_ action: String) async throws {
         let control = try #require(control, "CI=true but SIGHTLINE_TEST_POSTGRES_CONTROL is not set")
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("sightline-standby-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        let errorHandle = try FileHandle(forWritingTo: errors)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: control)
         process.arguments = [action, name]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errorHandle
         let exited = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { process in
             exited.continuation.yield(process.terminationStatus)
             exited.continuation.finish()
         }
         try process.run()
+        try? errorHandle.close()
         let deadline = Task {
             try await Task.sleep(for: .seconds(60))
             process.terminate()
@@ -83,8 +88,15 @@ enum StandbyServer {
         defer { deadline.cancel() }
         var status: Int32 = -1
         for await code in exited.stream { status = code }
-        guard status == 0 else { throw StoreError(operation: "test", reason: "\(control) \(action) \(name) exited \(status)") }
+        guard status == 0 else {
+            let output = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            throw ControlFailed(description: "\(control) \(action) \(name) exited \(status): \(output)")
+        }
     }
+}
+
+struct ControlFailed: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// A PostgresStore with `--read-storage` against a real streaming standby (pg_basebackup -R).

@@ -128,14 +128,14 @@ def test_queries_read_the_standby_and_fall_back_to_the_primary_while_it_is_stopp
     try:
         # The standby has replayed the migrations and answers its probe.
         assert wait_for(lambda: ready(replica).get("read_storage") == "standby"
-                        and ready(replica).get("read_storage_replay_lag_seconds") is not None, 30), ready(replica)
+                        and ready(replica).get("read_storage_replay_lag_seconds") is not None, 90), ready(replica)
         assert metric(replica, "sightline_read_storage_standby_in_use") == 1.0
 
         # Ingest goes to the primary; the query API and Grafana's endpoints see it once replayed.
         first = send_trace(replica, service)
         assert post(f"{replica.otlp_url}/v1/logs", logs_body(service, ["replicated line"])) == 200
-        assert wait_for(lambda: trace_found(replica, first) and tempo_found(replica, first), 30), "trace not visible via the standby"
-        assert wait_for(lambda: loki_lines(replica, service) == 1, 30)
+        assert wait_for(lambda: trace_found(replica, first) and tempo_found(replica, first), 90), "trace not visible via the standby"
+        assert wait_for(lambda: loki_lines(replica, service) == 1, 90)
         assert metric(replica, "sightline_read_storage_replay_lag_seconds") is not None
 
         # Replay paused: a span committed on the primary (200) stays out of the answers, so they
@@ -149,7 +149,7 @@ def test_queries_read_the_standby_and_fall_back_to_the_primary_while_it_is_stopp
                 assert not tempo_found(replica, paused), "Tempo answered from the primary"
         finally:
             standby.psql(postgres.database, "SELECT pg_wal_replay_resume()")
-        assert wait_for(lambda: trace_found(replica, paused) and tempo_found(replica, paused), 30)
+        assert wait_for(lambda: trace_found(replica, paused) and tempo_found(replica, paused), 90)
 
         # The standby stopped: every query still answers, from the primary (new data included).
         standby.control_run("stop")

@@ -86,7 +86,7 @@ struct StandbyHealth: Sendable, Equatable {
     }
 }
 
-/// The read replica of a `PostgresStore` (`Configuration.readStorageURL`): its own pool, as
+/// The read replica of a `PostgresStore` (`Configuration.readStorage`): its own pool, as
 /// large as the primary's read pool and with the same read time limit, its own `ReadGate`,
 /// and a probe every `probeInterval` that measures the replay lag and brings reads back once
 /// the standby answers.

@@ -23,7 +23,7 @@ public final class PostgresStore: TelemetryStore {
     let writer: PostgresClient
     private let reader: PostgresClient
     private let gate: ReadGate
-    /// The read replica (`Configuration.readStorageURL`), if any.
+    /// The read replica (`Configuration.readStorage`), if any.
     let standby: PostgresStandby?
     /// The alert evaluator's lock (`alertStore`).
     let evaluatorLock: PostgresEvaluatorLock

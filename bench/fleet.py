@@ -41,6 +41,9 @@ def main() -> None:
     binary, loadgen = Path(args.bin_dir) / "sightline", Path(args.bin_dir) / "sightline-loadgen"
     rows = []
     with tempfile.TemporaryDirectory(prefix="sightline-fleet-bench.") as work:
+        # Run as root, nginx's workers run as `nobody` and write request bodies larger than
+        # their buffer (these are about 1 MB) to a folder under `work`: it must be reachable.
+        os.chmod(work, 0o755)
         for count in (int(part) for part in args.replicas.split(",")):
             store = PostgresStore(server_url)
             replicas = [Replica(binary, store.storage, name=f"replica-{index}") for index in range(count)]

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Hummingbird
+import Store
 
 /// Times every request of a port into `sightline_http_server_request_duration_seconds`, by
 /// route (the matched pattern, e.g. `/api/observability/traces/{trace_id}`, or `unmatched`,
@@ -42,12 +43,15 @@ public struct MetricsEndpoint: Sendable {
     let queue: @Sendable () -> (items: Int, capacity: Int)
     /// `/metrics/otlp`: the ingested OTLP metrics, apart from the self metrics.
     let otlp: OTLPExposition?
+    let readStorage: @Sendable () -> ReadStorageStatus?
 
-    /// `queue` reads the writer's queue at each scrape.
-    public init(metrics: SightlineMetrics, queue: @escaping @Sendable () -> (items: Int, capacity: Int), otlp: OTLPExposition? = nil) {
+    /// `queue` reads the writer's queue, and `readStorage` the read replica's state, at each scrape.
+    public init(metrics: SightlineMetrics, queue: @escaping @Sendable () -> (items: Int, capacity: Int), otlp: OTLPExposition? = nil,
+                readStorage: @escaping @Sendable () -> ReadStorageStatus? = { nil }) {
         self.metrics = metrics
         self.queue = queue
         self.otlp = otlp
+        self.readStorage = readStorage
     }
 
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -57,6 +61,7 @@ public struct MetricsEndpoint: Sendable {
         router.get("/metrics") { _, _ -> Response in
             let (items, capacity) = queue()
             metrics.setQueue(items: items, capacity: capacity)
+            metrics.readStorage.set(readStorage())
             return Response(status: .ok, headers: [.contentType: Self.contentType],
                             body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }

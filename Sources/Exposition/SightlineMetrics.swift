@@ -49,6 +49,8 @@ public final class SightlineMetrics: Sendable {
     public let serviceGraph: ServiceGraphMetrics
     /// The retention worker's deletions, the oldest time kept, the store's size.
     public let retention = RetentionMetrics()
+    /// The read replica's state (`--read-storage`), set at each scrape.
+    public let readStorage = ReadStorageMetrics()
     private let queueItems: Prometheus.Gauge
     private let queueCapacity: Prometheus.Gauge
     private let firing = Mutex<[FiringKey: Int]>([:])
@@ -121,6 +123,7 @@ public final class SightlineMetrics: Sendable {
             writer.sample(Name.alertsFiring, labels: [("rule", key.rule), ("severity", key.severity)], value: Int64(count))
         }
         retention.write(into: &writer)
+        readStorage.write(into: &writer)
         text += writer.text
         return text
     }

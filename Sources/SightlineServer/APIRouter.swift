@@ -77,6 +77,13 @@ enum APIRouter {
                 body.key("store"); body.string(storeUp ? "ok" : "unreachable")
                 body.key("ingest"); body.string(accepting ? "accepting" : "saturated")
                 body.key("queued_items"); body.int(Int64(writer.queuedItems))
+                // Informational: a standby that cannot be reached sends reads to the primary,
+                // so it never makes the replica unready.
+                if let status = store.readStorageStatus {
+                    body.key("read_storage"); body.string(status.usingStandby ? "standby" : "primary")
+                    body.key("read_storage_replay_lag_seconds")
+                    if let lag = status.replayLagSeconds { body.double(lag) } else { body.null() }
+                }
             }
         }
         return router

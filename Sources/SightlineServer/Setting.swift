@@ -13,7 +13,7 @@ public enum Setting: String, CaseIterable, Sendable {
     case maxBodyBytes, maxInflatedBytes, queueCapacity, maxConcurrentDecodes, queryCountLimit, allowUnauthenticated, logLevel
     case postgresTLS, postgresPoolSize, postgresStatementTimeout, tracecontextTestRoute
     case spanMetricsMaxSeries, llmPrices, allowedHosts, allowUnauthenticatedIngest
-    case rulesStorage, alertCustomSQLConcurrency, queryTimeout, metricSeriesExpiry
+    case rulesStorage, alertCustomSQLConcurrency, queryTimeout, metricSeriesExpiry, readStorage
     // Retention (docs/retention.md).
     case traceRetention, logRetention, llmRetention, alertHistoryRetention
     case requestMetricsRetention, systemMetricsRetention, ragMetricsRetention, cacheMetricsRetention, metricRetention
@@ -106,6 +106,9 @@ public enum Setting: String, CaseIterable, Sendable {
         case .rulesStorage:
             Definition(flag: "rules-storage", "SIGHTLINE_RULES_STORAGE", default: "", secret: true,
                        help: "PostgreSQL URL of the role custom_sql alert rules log in as", rule: .value(\.rulesStorage, Parse.postgresURL))
+        case .readStorage:
+            Definition(flag: "read-storage", "SIGHTLINE_READ_STORAGE", default: "", secret: true,
+                       help: "PostgreSQL URL of a hot standby that query reads go to", rule: .value(\.readStorage, Parse.postgresURL))
         case .alertCustomSQLConcurrency:
             Definition(flag: "alert-custom-sql-concurrency", "SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY", default: "2",
                        help: "custom_sql statements running at once, previews and evaluations",

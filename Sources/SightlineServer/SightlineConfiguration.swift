@@ -111,6 +111,12 @@ public struct SightlineConfiguration: Sendable, Equatable {
     /// (`sightline migrate --print-rules-role-sql` prints the SQL); PostgreSQL storage only.
     /// Unset: the role Sightline creates itself. Holds a password: never logged.
     public var rulesStorage: String?
+    /// `--read-storage` / `SIGHTLINE_READ_STORAGE`: a `postgres://` URL of a hot standby of
+    /// `storage` that the query API, Grafana's data sources and the alert rules' metric reads go
+    /// to; ingest, retention, alert rules and state and the live log stream stay on the primary,
+    /// and reads go to the primary while the standby cannot be reached (docs/scaling.md).
+    /// PostgreSQL storage only. Holds a password: never logged.
+    public var readStorage: String?
     /// `--alert-custom-sql-concurrency` / `SIGHTLINE_ALERT_CUSTOM_SQL_CONCURRENCY`: `custom_sql`
     /// statements running at once, previews and evaluations together; a preview beyond it is
     /// answered 429, an evaluation waits (up to 30 s). 1 to 32; default 2.
@@ -145,6 +151,9 @@ public struct SightlineConfiguration: Sendable, Equatable {
         if configuration.rulesStorage != nil, resolution.text(of: .storage).text.hasPrefix("sqlite:") {
             problems.append("\(source(.rulesStorage)): only for PostgreSQL storage")
         }
+        if configuration.readStorage != nil, resolution.text(of: .storage).text.hasPrefix("sqlite:") {
+            problems.append("\(source(.readStorage)): a read replica is only for PostgreSQL storage (SQLite storage is one file on one machine)")
+        }
         if configuration.apiKeys.isEmpty, !configuration.allowUnauthenticated, !Self.isLoopback(configuration.httpHost) {
             problems.append("\(source(.httpHost))=\"\(configuration.httpHost)\" is not a loopback address and SIGHTLINE_API_KEYS is empty; configure API keys or pass --allow-unauthenticated")
         }
@@ -172,6 +181,7 @@ public struct SightlineConfiguration: Sendable, Equatable {
         "storage=\(storage) otlp=\(otlpHost):\(otlpPort) grpc=\(grpcPort.map { "\(grpcHost):\($0)" } ?? "off") http=\(httpHost):\(httpPort) api_keys=\(apiKeys.count) "
             + "ingest_tokens=\(ingestTokens.count) max_body_bytes=\(maxBodyBytes) max_inflated_bytes=\(maxInflatedBytes) "
             + "queue_capacity=\(queueCapacity) rules_storage=\(rulesStorage == nil ? "unset" : "set") "
+            + "read_storage=\(readStorage == nil ? "unset" : "set") "
             + "custom_sql_concurrency=\(customSQLConcurrency) retention=\(retention) query_timeout=\(ReadTimeLimit.text(queryTimeout).filter { $0 != " " }) \(alerting.redactedDescription)"
     }
 }

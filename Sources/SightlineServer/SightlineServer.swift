@@ -70,6 +70,7 @@ public final class SightlineServer: Sendable {
                 url: url, tls: configuration.postgresTLS, poolSize: configuration.postgresPoolSize,
                 statementTimeout: .seconds(configuration.postgresStatementTimeoutSeconds), readTimeout: configuration.queryTimeout)
             postgres.rulesURL = configuration.rulesStorage
+            if let readStorage = configuration.readStorage { try postgres.useReadStorage(url: readStorage) }
             return PostgresStore(configuration: postgres, logger: logger)
         }
     }
@@ -136,7 +137,8 @@ public final class SightlineServer: Sendable {
                                                      egress: configuration.alerting.egress),
                                    metrics: MetricsEndpoint(metrics: metrics, queue: {
                                        (writer.queuedItems, writer.admissionLimit)
-                                   }, otlp: OTLPExposition(metrics: store.queries.metrics, expiry: configuration.metricSeriesExpiry)),
+                                   }, otlp: OTLPExposition(metrics: store.queries.metrics, expiry: configuration.metricSeriesExpiry),
+                                   readStorage: { store.readStorageStatus }),
                                    queryCountLimit: configuration.queryCountLimit),
             server: logStream.httpServer(),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort),

@@ -47,6 +47,10 @@ public protocol TelemetryStore: Sendable {
     /// The upkeep of tables stored by day (PostgreSQL); nil for a store that has none.
     var timePartitions: (any TimePartitions)? { get }
 
+    /// Where the query reads go and how far the read replica is behind, when one is configured
+    /// (PostgreSQL's `--read-storage`); nil otherwise.
+    var readStorageStatus: ReadStorageStatus? { get }
+
     func close() async throws
 }
 
@@ -59,6 +63,8 @@ extension TelemetryStore {
     public var queries: StoreQueries { .unsupported }
 
     public var timePartitions: (any TimePartitions)? { nil }
+
+    public var readStorageStatus: ReadStorageStatus? { nil }
 
     /// For stores that only write (test doubles): reads fail.
     public var dialect: SQLDialect { .sqlite }

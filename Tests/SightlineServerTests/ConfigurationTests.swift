@@ -182,7 +182,7 @@ import Testing
     /// wrong with it.
     @Test func noProblemQuotesASecret() {
         let secrets = Setting.allCases.filter(\.isSecret)
-        #expect(Set(secrets) == [.apiKeys, .ingestTokens, .rulesStorage, .slackWebhookURL, .alertWebhookURL, .smtpPassword])
+        #expect(Set(secrets) == [.apiKeys, .ingestTokens, .rulesStorage, .readStorage, .slackWebhookURL, .alertWebhookURL, .smtpPassword])
         for setting in secrets {
             for bad in ["hunter2", "mysql://user:hunter2@host/db", "postgres://user:hunter2@/db", "http://user:hunter2@", " ,hunter2, "] {
                 do {
@@ -193,6 +193,30 @@ import Testing
                 }
             }
         }
+    }
+
+    /// A read replica is a PostgreSQL standby of PostgreSQL storage: refused at start-up with
+    /// SQLite storage, naming the setting and never quoting its URL.
+    @Test func readStorageIsAPostgresURLForPostgresStorageOnly() throws {
+        let standby = "postgres://reader:hunter2@standby.example:5432/sightline"
+        do {
+            _ = try SightlineConfiguration.resolve(environment: ["SIGHTLINE_READ_STORAGE": standby])
+            Issue.record("read storage with SQLite storage was accepted")
+        } catch {
+            #expect(error.problems == ["SIGHTLINE_READ_STORAGE: a read replica is only for PostgreSQL storage (SQLite storage is one file on one machine)"])
+        }
+        do {
+            _ = try SightlineConfiguration.resolve(flags: [.storage: "postgres://sightline@127.0.0.1/db", .readStorage: "mysql://reader:hunter2@x/db"])
+            Issue.record("a read storage that is not a postgres:// URL was accepted")
+        } catch {
+            #expect(error.description.contains("--read-storage"))
+            #expect(!error.description.contains("hunter2"))
+        }
+        let configuration = try SightlineConfiguration.resolve(flags: [.storage: "postgres://sightline@127.0.0.1/db", .readStorage: standby])
+        #expect(configuration.readStorage == standby)
+        #expect(configuration.redactedDescription.contains("read_storage=set"))
+        #expect(!configuration.redactedDescription.contains("hunter2"))
+        #expect(try SightlineConfiguration.resolve(flags: [.storage: "postgres://sightline@127.0.0.1/db"]).readStorage == nil)
     }
 
     /// The `sightline` command's options are the table's flags: each one read in both forms.

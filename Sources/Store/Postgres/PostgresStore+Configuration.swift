@@ -35,6 +35,27 @@ extension PostgresStore {
         /// as, where Sightline's user may not create it (`PostgresRulesRole`); nil: the role
         /// Sightline creates and keeps the password of.
         public var rulesURL: String?
+        /// `SIGHTLINE_READ_STORAGE`: a hot standby of this database that the query reads go to
+        /// (`PostgresStandby`), with this configuration's pool size and time limits; nil: every
+        /// read on this database. Set with `useReadStorage(url:)`.
+        public private(set) var readStorage: Box?
+
+        /// A configuration held inside another (`readStorage`).
+        public final class Box: Sendable {
+            public let configuration: Configuration
+            init(_ configuration: Configuration) { self.configuration = configuration }
+        }
+
+        /// Sends the query reads to the standby at `url` (its `sslmode`, else this
+        /// configuration's TLS mode).
+        public mutating func useReadStorage(url: String) throws(StoreError) {
+            var standby = try Configuration(url: url, tls: nil, poolSize: poolSize, statementTimeout: statementTimeout,
+                                            readTimeout: readTimeout, writeTimeout: writeTimeout)
+            let sslmode = URLComponents(string: url)?.queryItems?.first { $0.name == "sslmode" }?.value
+            if sslmode == nil { standby.tls = tls }
+            standby.workMem = workMem
+            readStorage = Box(standby)
+        }
 
         /// Parses `url`; `tls` overrides the URL's `sslmode` (default `prefer`).
         public init(url: String, tls: TLSMode? = nil, poolSize: Int = 10,

@@ -23,6 +23,8 @@ public final class PostgresStore: TelemetryStore {
     let writer: PostgresClient
     private let reader: PostgresClient
     private let gate: ReadGate
+    /// The read replica (`Configuration.readStorage`), if any.
+    let standby: PostgresStandby?
     /// The alert evaluator's lock (`alertStore`).
     let evaluatorLock: PostgresEvaluatorLock
     /// Retention's leader lock and connection (`retentionQueries`).
@@ -31,7 +33,7 @@ public final class PostgresStore: TelemetryStore {
     /// The ids of the resources and scopes committed so far.
     let contextIDs = ContextIDCache()
 
-    public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader) }
+    public var backgroundService: (any Service)? { Pools(writer: writer, reader: reader, standby: standby) }
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -40,22 +42,27 @@ public final class PostgresStore: TelemetryStore {
         self.reader = PostgresClient(configuration: configuration.readerClientConfiguration, backgroundLogger: logger)
         self.gate = ReadGate(slots: configuration.readerConnections, queueLimit: configuration.readerConnections,
                              maxWait: configuration.readTimeout * 2 + .seconds(1))
+        self.standby = configuration.readStorage.map { PostgresStandby(configuration: $0.configuration, logger: logger) }
         self.evaluatorLock = PostgresEvaluatorLock(configuration: configuration, logger: logger)
         self.retentionSession = PostgresRetentionSession(configuration: configuration, logger: logger)
     }
 
-    /// Both pools, run together until graceful shutdown.
+    /// The pools (and the standby's pool and probe), run together until graceful shutdown.
     private struct Pools: Service {
         let writer: PostgresClient
         let reader: PostgresClient
+        let standby: PostgresStandby?
 
         func run() async throws {
             await withDiscardingTaskGroup { group in
                 group.addTask { await writer.run() }
                 group.addTask { await reader.run() }
+                if let standby { group.addTask { await standby.run() } }
             }
         }
     }
+
+    public var readStorageStatus: ReadStorageStatus? { standby?.status }
 
     @discardableResult
     public func migrate() async throws -> [String] {
@@ -217,13 +224,45 @@ public final class PostgresStore: TelemetryStore {
     public var concurrentCommits: Int { 2 }
 
     public func read(_ query: ReadQuery) async throws -> [ResultRow] {
+        try await read(query, pool: reader, gate: gate)
+    }
+
+    /// A read of the query concerns (traces, logs, errors, Tempo, Loki, metrics, the alert
+    /// metrics): on the standby when one is configured and answers, else on the primary's read
+    /// pool. A standby that cannot be reached (or is shutting down, or cancelled the read for a
+    /// conflict with its replay) has the read run on the primary (docs/scaling.md).
+    func replicaRead(_ query: ReadQuery) async throws -> [ResultRow] {
+        guard let standby, standby.isUp else { return try await read(query) }
+        do {
+            return try await read(query, pool: standby.client, gate: standby.gate, connectionWait: PostgresStandby.connectionWait)
+        } catch let failure as StandbyFailure {
+            switch StandbyHealth.reaction(to: failure.failure) {
+            case .fail:
+                throw failure.error
+            case .retryOnPrimary(let standbyDown):
+                if standbyDown { standby.readFailedToConnect(failure.error.reason) }
+                return try await read(query)
+            }
+        }
+    }
+
+    /// A read's failure on the standby, with what `StandbyHealth.reaction` needs.
+    private struct StandbyFailure: Error {
+        var failure: StandbyHealth.Failure
+        var error: StoreError
+    }
+
+    private func read(_ query: ReadQuery, pool: PostgresClient, gate: ReadGate, connectionWait: Duration? = nil) async throws -> [ResultRow] {
         let statement = PostgresQuery(unsafeSQL: query.sql, binds: Self.bindings(query.binds))
+        let onStandby = connectionWait != nil
+        let leased = LeaseFlag()
         do {
             return try await gate.run {
                 // The server stops the statement at `readTimeout`; this bounds the wait for a
                 // connection and a server that does not answer.
-                try await withTimeLimit(configuration.readTimeout + .seconds(5)) {
-                    try await self.reader.withConnection { connection in
+                try await withTimeLimit(configuration.readTimeout + .seconds(5), connectionWait: connectionWait.map { ($0, leased) }) {
+                    try await pool.withConnection { connection in
+                        leased.set()
                         var rows: [ResultRow] = []
                         var columns: [String]?
                         for try await row in try await connection.query(statement, logger: self.logger) {
@@ -245,7 +284,15 @@ public final class PostgresStore: TelemetryStore {
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.queryCanceled {
             throw StoreError(operation: "read", reason: Self.describe(error), kind: .timeLimitExceeded(configuration.readTimeout))
         } catch {
-            throw StoreError(operation: "read", reason: Self.describe(error))
+            let storeError = StoreError(operation: "read", reason: Self.describe(error))
+            guard onStandby else { throw storeError }
+            if let state = (error as? PSQLError)?.serverInfo?[.sqlState] {
+                throw StandbyFailure(failure: .server(sqlState: state), error: storeError)
+            }
+            // No connection within `connectionWait`, the connection lost, or no answer: the
+            // overall time limit after a connection was leased is the read's own, not the standby's.
+            if error is TimeLimitExceeded, leased.isSet { throw storeError }
+            throw StandbyFailure(failure: .unreachable, error: storeError)
         }
     }
 
@@ -376,19 +423,38 @@ struct TimeLimitExceeded: Error, CustomStringConvertible {
     var description: String { "time limit exceeded" }
 }
 
-/// Runs `body`, cancelling it and throwing `TimeLimitExceeded` after `limit`.
+/// Set once a read has its connection (`withTimeLimit`'s `connectionWait`).
+final class LeaseFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// Runs `body`, cancelling it and throwing `TimeLimitExceeded` after `limit`, or already after
+/// `connectionWait`'s duration unless its flag is set by then (the body got its connection).
 ///
 /// Returns at the limit even if `body` ignores its cancellation (a task group would wait for
 /// it): a wait inside postgres-nio that never ends must not stall the caller. Such a `body`
 /// is left behind, cancelled.
-func withTimeLimit<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+func withTimeLimit<T: Sendable>(_ limit: Duration, connectionWait: (Duration, LeaseFlag)? = nil,
+                                _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     let outcome = Outcome<T>()
     let work = Task { try await body() }
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             outcome.wait(continuation)
             let timer = Task {
-                try? await Task.sleep(for: limit)
+                if let (wait, leased) = connectionWait, wait < limit {
+                    try? await Task.sleep(for: wait)
+                    if !Task.isCancelled, !leased.isSet {
+                        outcome.finish(.failure(TimeLimitExceeded()))
+                        work.cancel()
+                        return
+                    }
+                    try? await Task.sleep(for: limit - wait)
+                } else {
+                    try? await Task.sleep(for: limit)
+                }
                 if !Task.isCancelled { outcome.finish(.failure(TimeLimitExceeded())) }
                 work.cancel()
             }

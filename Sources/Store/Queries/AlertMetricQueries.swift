@@ -70,8 +70,8 @@ extension SQLiteStore {
 }
 
 extension PostgresStore {
-    /// The PostgreSQL implementation (`StoreQueries` collects it).
+    /// The PostgreSQL implementation (`StoreQueries` collects it), on the read replica if any.
     var alertMetricQueries: any AlertMetricQueries {
-        SQLAlertMetricQueries(dialect: .postgres, read: { [self] query in try await read(query) })
+        SQLAlertMetricQueries(dialect: .postgres, read: { [self] query in try await replicaRead(query) })
     }
 }

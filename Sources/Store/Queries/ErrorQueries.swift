@@ -122,6 +122,6 @@ extension SQLiteStore {
 }
 
 extension PostgresStore {
-    /// The PostgreSQL implementation (`StoreQueries` collects it).
-    var errorQueries: any ErrorQueries { SQLErrorQueries(reads: StoreReads(self)) }
+    /// The PostgreSQL implementation (`StoreQueries` collects it), on the read replica if any.
+    var errorQueries: any ErrorQueries { SQLErrorQueries(reads: StoreReads(replicaOf: self)) }
 }

@@ -67,6 +67,6 @@ extension SQLiteStore {
 }
 
 extension PostgresStore {
-    /// The PostgreSQL implementation (`StoreQueries` collects it).
-    var logQueries: any LogQueries { SQLLogQueries(reads: StoreReads(self)) }
+    /// The PostgreSQL implementation (`StoreQueries` collects it), on the read replica if any.
+    var logQueries: any LogQueries { SQLLogQueries(reads: StoreReads(replicaOf: self)) }
 }

@@ -212,5 +212,5 @@ extension SQLiteStore {
 
 extension PostgresStore {
     /// The PostgreSQL implementation (`StoreQueries` collects it).
-    var lokiQueries: any LokiQueries { SQLLokiQueries(reader: DialectReader(dialect: .postgres) { try await self.read($0) }) }
+    var lokiQueries: any LokiQueries { SQLLokiQueries(reader: DialectReader(dialect: .postgres) { try await self.replicaRead($0) }) }
 }

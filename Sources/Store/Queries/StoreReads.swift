@@ -20,16 +20,22 @@ public struct CappedCount: Sendable, Equatable {
 /// rows decoded into records.
 struct StoreReads: Sendable {
     let dialect: SQLDialect
-    private let store: any TelemetryStore
+    private let read: @Sendable (ReadQuery) async throws -> [ResultRow]
 
     init(_ store: any TelemetryStore) {
-        self.store = store
+        self.read = { try await store.read($0) }
+        self.dialect = store.dialect
+    }
+
+    /// The reads of the query concerns: on the read replica when one is configured.
+    init(replicaOf store: PostgresStore) {
+        self.read = { try await store.replicaRead($0) }
         self.dialect = store.dialect
     }
 
     func rows(_ query: ReadQuery) async throws(StoreError) -> [ResultRow] {
         do {
-            return try await store.read(query)
+            return try await read(query)
         } catch let error as StoreError {
             throw error
         } catch {

@@ -435,5 +435,5 @@ extension SQLiteStore {
 
 extension PostgresStore {
     /// The PostgreSQL implementation (`StoreQueries` collects it).
-    var tempoQueries: any TempoQueries { SQLTempoQueries(reader: DialectReader(dialect: .postgres) { try await self.read($0) }) }
+    var tempoQueries: any TempoQueries { SQLTempoQueries(reader: DialectReader(dialect: .postgres) { try await self.replicaRead($0) }) }
 }

@@ -149,6 +149,6 @@ extension SQLiteStore {
 }
 
 extension PostgresStore {
-    /// The PostgreSQL implementation (`StoreQueries` collects it).
-    var traceQueries: any TraceQueries { SQLTraceQueries(reads: StoreReads(self)) }
+    /// The PostgreSQL implementation (`StoreQueries` collects it), on the read replica if any.
+    var traceQueries: any TraceQueries { SQLTraceQueries(reads: StoreReads(replicaOf: self)) }
 }

@@ -309,8 +309,9 @@ extension SQLiteStore {
 }
 
 extension PostgresStore {
-    /// The PostgreSQL implementation (`StoreQueries` collects it); deletes on the writer pool.
+    /// The PostgreSQL implementation (`StoreQueries` collects it): reads on the read replica
+    /// if any, deletes on the writer pool.
     var metricQueries: any MetricQueries {
-        SQLMetricQueries(reads: StoreReads(self), delete: { [self] query in try await execute(query) })
+        SQLMetricQueries(reads: StoreReads(replicaOf: self), delete: { [self] query in try await execute(query) })
     }
 }

@@ -11,8 +11,8 @@ import OTLP
 struct SightlineLoadgen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sightline-loadgen",
-        abstract: "Benchmark tools: send OTLP/HTTP load to Sightline, or seed a store for query benchmarks.",
-        subcommands: [LoadGenerator.self, SeedCommand.self],
+        abstract: "Benchmark tools: send OTLP/HTTP load to Sightline, seed a store for query benchmarks, or run retention periods against a store.",
+        subcommands: [LoadGenerator.self, SeedCommand.self, SteadyStateCommand.self],
         defaultSubcommand: LoadGenerator.self)
 }
 

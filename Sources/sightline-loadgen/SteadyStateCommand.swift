@@ -74,22 +74,24 @@ struct SteadyStateCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         for index in 0..<periods {
             let periodEnd = first + UInt64(index + 1) * period
-            let plan = SeedPlan(spans: items, logs: items, batch: 5_000, windowNano: period, nowUnixNano: periodEnd,
+            // At least 100 batches a period, so the data spreads over it (each batch's rows lie
+            // in one minute).
+            let plan = SeedPlan(spans: items, logs: items, batch: min(5_000, max(100, items / 100)), windowNano: period, nowUnixNano: periodEnd,
                                 seed: SplitMix64.mix(UInt64(index) &+ 0x5EED))
             let result: Period
             do {
                 result = try await withStore(logger: logger) { store in
                     let written = try await plan.write(to: store)
-                    var deleted = 0
-                    for signal in [RetentionSignal.traces, .logs] {
-                        while true {
-                            let slice = try await store.queries.retention.deleteExpired(
-                                signal, before: Int64(periodEnd - period - Self.margin), limit: sliceLimit)
-                            if slice.isEmpty { break }
-                            deleted += slice.total
-                            try await store.queries.retention.reclaimSpace(pages: vacuumPages)
-                        }
+                    // PostgreSQL: deletion runs on the connection of retention's leader.
+                    guard await store.queries.retention.acquireLeadership() else { throw SteadyStateError.notLeader }
+                    let deleted: Int
+                    do {
+                        deleted = try await deleteOlder(than: Int64(periodEnd - period - Self.margin), in: store)
+                    } catch {
+                        await store.queries.retention.releaseLeadership()
+                        throw error
                     }
+                    await store.queries.retention.releaseLeadership()
                     return Period(written: written, deleted: deleted, sizes: [])
                 }
             } catch {
@@ -99,9 +101,10 @@ struct SteadyStateCommand: AsyncParsableCommand {
             var measured = result
             measured.sizes = try await withStore(logger: logger) { try await $0.queries.retention.storeSize() }
             results.append(measured)
-            let parts = measured.sizes.map { "\($0.part) \(Self.mebibytes($0.bytes))" }.joined(separator: ", ")
+            // The parts of a MiB or more (PostgreSQL lists every table).
+            let parts = measured.sizes.filter { $0.bytes >= 1_048_576 }.map { "\($0.part) \(Self.mebibytes($0.bytes))" }
             print("period \(index + 1): wrote \(measured.written.spans) spans and \(measured.written.logs) log records, "
-                + "deleted \(measured.deleted) rows; \(parts) MiB")
+                + "deleted \(measured.deleted) rows; \(Self.mebibytes(measured.totalBytes)) MiB (\(parts.joined(separator: ", ")))")
         }
         let seconds = started.duration(to: .now).seconds
         let firstBytes = results.first?.totalBytes ?? 0
@@ -112,6 +115,20 @@ struct SteadyStateCommand: AsyncParsableCommand {
             let sizes = results.map { String($0.totalBytes) }.joined(separator: ",")
             print(#"{"periods":\#(periods),"items_per_period":\#(items),"period_hours":\#(periodHours),"bytes":[\#(sizes)],"seconds":\#(String(format: "%.1f", seconds))}"#)
         }
+    }
+
+    /// Deletes spans and log records older than `cutoff` as the retention worker does; the rows deleted.
+    private func deleteOlder(than cutoff: Int64, in store: any TelemetryStore) async throws -> Int {
+        var deleted = 0
+        for signal in [RetentionSignal.traces, .logs] {
+            while true {
+                let slice = try await store.queries.retention.deleteExpired(signal, before: cutoff, limit: sliceLimit)
+                if slice.isEmpty { break }
+                deleted += slice.total
+                try await store.queries.retention.reclaimSpace(pages: vacuumPages)
+            }
+        }
+        return deleted
     }
 
     /// Opens the store (migrated, its background work running), runs `body`, closes it.
@@ -148,6 +165,11 @@ struct SteadyStateCommand: AsyncParsableCommand {
     /// The seeded data starts up to a minute before its window: the cutoff is two minutes
     /// earlier still, so a period's run deletes the period before and none of its own.
     static let margin: UInt64 = 120_000_000_000
+
+    enum SteadyStateError: Error, CustomStringConvertible {
+        case notLeader
+        var description: String { "another Sightline leads retention on this database" }
+    }
 
     static func mebibytes(_ bytes: Int64) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
 }

@@ -76,8 +76,8 @@ extension SQLLogQueries {
                    (SELECT max(rowid) FROM enterprise.structured_logs) AS newest
             """
         let row = try await reads.rows(sql.query(text)).first
-        let newest = try row?.int("newest") ?? 0
-        let matches = Double(try row?.int("matches") ?? 0), records = Double(max(0, newest - min(floor ?? 1, newest + 1) + 1))
+        let newest = try row?.int("newest") ?? 0, first = floor ?? 1
+        let matches = Double(try row?.int("matches") ?? 0), records = Double(max(0, newest - first + 1))
         return Self.prefersProbing(matches: matches, records: records, wanted: Double(wanted))
     }
 

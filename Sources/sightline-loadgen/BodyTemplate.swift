@@ -33,6 +33,9 @@ struct BodyTemplate: Sendable {
     let traceIdSites: [Site]
     let spanIdSites: [Site]
     let timeSites: [Int]
+    /// Every request's times made unique: the shift is rounded to microseconds and the
+    /// request's number (modulo 1,000) added in nanoseconds.
+    let uniqueTimes: Bool
 
     init(_ request: ExportTraceServiceRequest, encoding: BodyEncoding, baseTimeUnixNano: UInt64) throws(TemplateError) {
         let spans = request.resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans)
@@ -69,14 +72,39 @@ struct BodyTemplate: Sendable {
         try self.init(encoding: encoding, bytes: bytes, items: records.count, ids: ids, expected: expected, baseTimeUnixNano: baseTimeUnixNano)
     }
 
+    /// Metrics (protobuf only: no OTLP/JSON encoder for metrics here). A series is told apart
+    /// by its attributes and time, so each request's times differ from every other's
+    /// (`uniqueTimes`): the database would keep one point of a series per time.
+    init(_ request: ExportMetricsServiceRequest, encoding: BodyEncoding, baseTimeUnixNano: UInt64) throws(TemplateError) {
+        guard encoding == .protobuf else { throw TemplateError(message: "metrics are sent as protobuf only: add --encoding protobuf") }
+        var ids = KnownValues()
+        var points = 0
+        for metric in request.resourceMetrics.flatMap(\.scopeMetrics).flatMap(\.metrics) {
+            let times: [(UInt64, UInt64)] = switch metric.data {
+            case .gauge(let points): points.map { ($0.startTimeUnixNano, $0.timeUnixNano) }
+            case .sum(let sum): sum.dataPoints.map { ($0.startTimeUnixNano, $0.timeUnixNano) }
+            case .histogram(let histogram): histogram.dataPoints.map { ($0.startTimeUnixNano, $0.timeUnixNano) }
+            case .exponentialHistogram, .summary: []
+            }
+            precondition(times.count == metric.data.dataPointCount, "only gauges, sums and histograms have their times found")
+            for (start, time) in times { ids.times.formUnion([start, time]) }
+            points += times.count
+        }
+        let bytes = Array(OTLPProtobufEncoder.encode(request))
+        try self.init(encoding: encoding, bytes: bytes, items: points, ids: ids, expected: (0, 0, points * 2),
+                      baseTimeUnixNano: baseTimeUnixNano, timeTags: Self.metricTimeTags, uniqueTimes: true)
+    }
+
     private init(encoding: BodyEncoding, bytes: [UInt8], items: Int, ids: KnownValues,
-                 expected: (traces: Int, spans: Int, times: Int), baseTimeUnixNano: UInt64) throws(TemplateError) {
+                 expected: (traces: Int, spans: Int, times: Int), baseTimeUnixNano: UInt64,
+                 timeTags: Set<UInt8> = BodyTemplate.spanAndLogTimeTags, uniqueTimes: Bool = false) throws(TemplateError) {
         self.encoding = encoding
         self.bytes = bytes
         self.items = items
         self.traceCount = ids.traces.count
         self.baseTimeUnixNano = baseTimeUnixNano
-        let sites = encoding == .json ? Self.scanJSON(bytes, ids) : Self.scanProtobuf(bytes, ids)
+        self.uniqueTimes = uniqueTimes
+        let sites = encoding == .json ? Self.scanJSON(bytes, ids) : Self.scanProtobuf(bytes, ids, timeTags: timeTags)
         (traceIdSites, spanIdSites, timeSites) = (sites.traces, sites.spans, sites.times)
         guard traceIdSites.count == expected.traces, spanIdSites.count == expected.spans, timeSites.count == expected.times else {
             throw TemplateError(message: "scanning the \(encoding) template found \(traceIdSites.count)/\(spanIdSites.count)/\(timeSites.count) "
@@ -93,7 +121,8 @@ struct BodyTemplate: Sendable {
         var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         let first = salt &+ sequence &* stride
-        let shift = nowUnixNano > baseTimeUnixNano ? nowUnixNano - baseTimeUnixNano : 0
+        var shift = nowUnixNano > baseTimeUnixNano ? nowUnixNano - baseTimeUnixNano : 0
+        if uniqueTimes { shift = shift / 1_000 * 1_000 + sequence % 1_000 }
         buffer.withUnsafeMutableReadableBytes { raw in
             let out = raw.bindMemory(to: UInt8.self)
             var prefixes = [UInt64](repeating: 0, count: traceCount)
@@ -165,9 +194,12 @@ struct BodyTemplate: Sendable {
 
     /// In protobuf the places are length-prefixed ids (16 or 8 bytes) and fixed64 timestamps
     /// after their field tags; the values themselves are random enough to find by content.
-    private static func scanProtobuf(_ bytes: [UInt8], _ ids: KnownValues) -> Sites {
-        // fixed64 tags: Span start (7) and end (8), Event time (1), LogRecord time (1) and observed time (11).
-        let timeTags: Set<UInt8> = [7 << 3 | 1, 8 << 3 | 1, 1 << 3 | 1, 11 << 3 | 1]
+    /// fixed64 tags: Span start (7) and end (8), Event time (1), LogRecord time (1) and observed time (11).
+    static let spanAndLogTimeTags: Set<UInt8> = [7 << 3 | 1, 8 << 3 | 1, 1 << 3 | 1, 11 << 3 | 1]
+    /// fixed64 tags: a number or histogram data point's start time (2) and time (3).
+    static let metricTimeTags: Set<UInt8> = [2 << 3 | 1, 3 << 3 | 1]
+
+    private static func scanProtobuf(_ bytes: [UInt8], _ ids: KnownValues, timeTags: Set<UInt8>) -> Sites {
         var sites: Sites = ([], [], [])
         var currentTrace: Int?
         var index = 1

@@ -11,8 +11,8 @@ import OTLP
 struct SightlineLoadgen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sightline-loadgen",
-        abstract: "Benchmark tools: send OTLP/HTTP load to Sightline, or seed a store for query benchmarks.",
-        subcommands: [LoadGenerator.self, SeedCommand.self],
+        abstract: "Benchmark tools: send OTLP/HTTP load to Sightline, seed a store for query benchmarks, or run retention periods against a store.",
+        subcommands: [LoadGenerator.self, SeedCommand.self, SteadyStateCommand.self],
         defaultSubcommand: LoadGenerator.self)
 }
 
@@ -21,7 +21,7 @@ struct SightlineLoadgen: AsyncParsableCommand {
 struct LoadGenerator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Send realistic OTLP/HTTP traces or logs and report throughput, latency and backpressure.",
+        abstract: "Send realistic OTLP/HTTP traces, logs or metrics and report throughput, latency and backpressure.",
         discussion: """
             Request bodies are encoded before the timed part; each request then gets trace ids no \
             other request has and current timestamps. Each connection has one request in flight. \
@@ -33,7 +33,7 @@ struct LoadGenerator: AsyncParsableCommand {
     @Option(help: "Base URL of the OTLP/HTTP receiver.")
     var url = "http://127.0.0.1:4318"
 
-    @Option(help: "traces or logs.")
+    @Option(help: "traces, logs or metrics (metrics: protobuf only).")
     var signal: Signal = .traces
 
     @Option(help: "json or protobuf.")
@@ -45,7 +45,7 @@ struct LoadGenerator: AsyncParsableCommand {
     @Flag(help: "Send bodies gzip-compressed (compressed while sending: costs the generator CPU).")
     var gzip = false
 
-    @Option(help: "Spans or log records per request.")
+    @Option(help: "Spans, log records or data points per request.")
     var itemsPerRequest = 1000
 
     @Option(help: "Connections, each with one request in flight.")
@@ -88,6 +88,7 @@ struct LoadGenerator: AsyncParsableCommand {
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw ValidationError("--url \"\(url)\": expected an http:// or https:// URL")
         }
+        if signal == .metrics, encoding != .protobuf { throw ValidationError("--signal metrics sends protobuf: add --encoding protobuf") }
         if transport == .grpc, encoding != .protobuf { throw ValidationError("--transport grpc sends protobuf: add --encoding protobuf") }
         guard (1...1_000_000).contains(itemsPerRequest) else { throw ValidationError("--items-per-request must be 1 to 1000000") }
         guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 1024") }
@@ -159,6 +160,7 @@ struct LoadGenerator: AsyncParsableCommand {
             switch settings.signal {
             case .traces: try BodyTemplate(model.traces(spanCount: settings.itemsPerRequest), encoding: settings.encoding, baseTimeUnixNano: now)
             case .logs: try BodyTemplate(model.logs(recordCount: settings.itemsPerRequest), encoding: settings.encoding, baseTimeUnixNano: now)
+            case .metrics: try BodyTemplate(model.metrics(pointCount: settings.itemsPerRequest), encoding: settings.encoding, baseTimeUnixNano: now)
             }
         }
     }
@@ -171,9 +173,15 @@ struct LoadGenerator: AsyncParsableCommand {
 }
 
 enum Signal: String, CaseIterable, Sendable, ExpressibleByArgument {
-    case traces, logs
+    case traces, logs, metrics
 
-    var itemName: String { self == .traces ? "spans" : "records" }
+    var itemName: String {
+        switch self {
+        case .traces: "spans"
+        case .logs: "records"
+        case .metrics: "points"
+        }
+    }
 }
 
 extension BodyEncoding: ExpressibleByArgument {}

@@ -129,8 +129,11 @@ struct LoadRun: Sendable {
     /// 503 and retried after their `RetryInfo` delay (`google.rpc.retryinfo-bin`, else 1 s).
     private func sendGRPC(_ message: [UInt8], items: Int, client: GRPCClient<HTTP2ClientTransport.Posix>,
                           deadline: ContinuousClock.Instant, into statistics: inout RunStatistics) async {
-        let service = settings.signal == .traces ? "opentelemetry.proto.collector.trace.v1.TraceService"
-            : "opentelemetry.proto.collector.logs.v1.LogsService"
+        let service = switch settings.signal {
+        case .traces: "opentelemetry.proto.collector.trace.v1.TraceService"
+        case .logs: "opentelemetry.proto.collector.logs.v1.LogsService"
+        case .metrics: "opentelemetry.proto.collector.metrics.v1.MetricsService"
+        }
         var options = CallOptions.defaults
         options.timeout = .milliseconds(Int64(settings.requestTimeout * 1000))
         if settings.gzip { options.compression = .gzip }
@@ -219,7 +222,7 @@ struct LoadRun: Sendable {
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let partial = object["partialSuccess"] as? [String: Any] else { return 0 }
-        for key in ["rejectedSpans", "rejectedLogRecords"] {
+        for key in ["rejectedSpans", "rejectedLogRecords", "rejectedDataPoints"] {
             if let text = partial[key] as? String, let count = Int(text) { return count }
             if let number = partial[key] as? NSNumber { return number.intValue }
         }

@@ -174,6 +174,91 @@ struct TrafficModel {
         return record
     }
 
+    // MARK: Metrics
+
+    /// A request holding exactly `pointCount` data points, as a collector batching the periodic
+    /// exports of many service instances sends them: per instance (its own resource) HTTP
+    /// server duration histograms and request counters per route and status, active requests
+    /// per route, and process memory and CPU gauges. Each point is its own series within the
+    /// request; every point has the export time (in the minute before the base time) and the
+    /// instance's start time.
+    mutating func metrics(pointCount: Int) -> ExportMetricsServiceRequest {
+        let exported = baseTimeUnixNano - UInt64.random(in: 1_000_000_000...60_000_000_000, using: &random)
+        let started = exported - 3_600_000_000_000
+        var resources: [ResourceMetrics] = []
+        var remaining = pointCount
+        var instance = 0
+        while remaining > 0 {
+            let service = Self.services[instance % Self.services.count]
+            var metrics: [Metric] = []
+            func take(_ wanted: Int) -> Int {
+                let taken = min(wanted, remaining)
+                remaining -= taken
+                return taken
+            }
+            let statuses: [Int64] = [200, 500]
+            let routeStatus = service.routes.flatMap { route in statuses.map { (route, $0) } }
+            let durations = routeStatus.prefix(take(routeStatus.count)).map { route, status in
+                var counts = Self.durationBounds.map { _ in UInt64.random(in: 0...40, using: &random) } + [UInt64.random(in: 0...3, using: &random)]
+                counts[0] += 1
+                let count = counts.reduce(0, +)
+                return HistogramDataPoint(
+                    attributes: Self.httpAttributes(route, status: status), startTimeUnixNano: started, timeUnixNano: exported,
+                    count: count, sum: Double(count) * Double.random(in: 0.01...0.4, using: &random), bucketCounts: counts,
+                    explicitBounds: Self.durationBounds, min: 0.001, max: Double.random(in: 0.5...9, using: &random))
+            }
+            if !durations.isEmpty {
+                metrics.append(Metric(name: "http.server.request.duration", description: "Duration of HTTP server requests.", unit: "s",
+                                      data: .histogram(Histogram(dataPoints: durations))))
+            }
+            let requests = routeStatus.prefix(take(routeStatus.count)).map { route, status in
+                NumberDataPoint(attributes: Self.httpAttributes(route, status: status), startTimeUnixNano: started, timeUnixNano: exported,
+                                value: .int(Int64.random(in: 1...50_000, using: &random)))
+            }
+            if !requests.isEmpty {
+                metrics.append(Metric(name: "http.server.requests", unit: "{request}",
+                                      data: .sum(Sum(dataPoints: requests, aggregationTemporality: .cumulative, isMonotonic: true))))
+            }
+            let active = service.routes.prefix(take(service.routes.count)).map { route in
+                NumberDataPoint(attributes: [KeyValue(key: "http.request.method", value: .string(route.method)),
+                                             KeyValue(key: "http.route", value: .string(route.path))],
+                                startTimeUnixNano: started, timeUnixNano: exported, value: .int(Int64.random(in: 0...12, using: &random)))
+            }
+            if !active.isEmpty {
+                metrics.append(Metric(name: "http.server.active_requests", unit: "{request}",
+                                      data: .sum(Sum(dataPoints: active, aggregationTemporality: .cumulative, isMonotonic: false))))
+            }
+            if take(1) == 1 {
+                metrics.append(Metric(name: "process.memory.usage", unit: "By", data: .gauge([NumberDataPoint(
+                    startTimeUnixNano: started, timeUnixNano: exported, value: .int(Int64.random(in: 80_000_000...900_000_000, using: &random)))])))
+            }
+            let cpu = ["user", "system", "idle"].prefix(take(3)).map { state in
+                NumberDataPoint(attributes: [KeyValue(key: "cpu.mode", value: .string(state))], startTimeUnixNano: started,
+                                timeUnixNano: exported, value: .double(Double.random(in: 0...1, using: &random)))
+            }
+            if !cpu.isEmpty {
+                metrics.append(Metric(name: "system.cpu.utilization", unit: "1", data: .gauge(cpu)))
+            }
+            var resource = service.resource
+            resource.attributes = resource.attributes.map { attribute in
+                attribute.key == "service.instance.id" ? KeyValue(key: attribute.key, value: .string("\(service.name)-\(instance)")) : attribute
+            }
+            resources.append(ResourceMetrics(
+                resource: resource,
+                scopeMetrics: [ScopeMetrics(scope: InstrumentationScope(name: service.scope, version: "0.48b0"), metrics: metrics)]))
+            instance += 1
+        }
+        return ExportMetricsServiceRequest(resourceMetrics: resources)
+    }
+
+    private static func httpAttributes(_ route: Route, status: Int64) -> [KeyValue] {
+        [KeyValue(key: "http.request.method", value: .string(route.method)), KeyValue(key: "http.route", value: .string(route.path)),
+         KeyValue(key: "http.response.status_code", value: .int(status)), KeyValue(key: "url.scheme", value: .string("http"))]
+    }
+
+    /// The SDK's default bounds for `http.server.request.duration` (seconds).
+    static let durationBounds = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+
     // MARK: The catalogue
 
     struct Route { var method: String; var path: String }

@@ -103,6 +103,43 @@ import Testing
         }
     }
 
+    /// A search over a window of a store that holds much older matches (SQLite reads the
+    /// full-text matches only from the window's smallest rowid on): the same page and count as
+    /// the matches in the window alone, including a record of the window stored before all the
+    /// older ones, one with a clock days ahead, and an old one stored last.
+    @Test(arguments: StoreKind.available)
+    func aSearchOverAWindowIgnoresOlderMatchesWhateverTheOrderOfStorage(_ kind: StoreKind) async throws {
+        try await withTestStore(kind) { store, _ in
+            let hour = 3_600 * Data.second
+            func record(_ message: String, at time: Int64, level: String = "INFO") -> LogRow {
+                Data.logRow(Data.LogSpec(at: time, level: level, message: message, logger: "l", service: "s"))
+            }
+            try await store.write(WriteBatch(logs: [record("card late", at: Data.t0 + 2 * hour, level: "ERROR")]))
+            try await store.write(WriteBatch(logs: [record("card ahead", at: Data.t0 + 5 * 24 * hour)]))
+            try await store.write(WriteBatch(logs: (1...300).map { record("card old \($0)", at: Data.t0 - Int64($0) * 2 * hour) }))
+            try await store.write(WriteBatch(logs: (0..<20).map { record("card now \($0)", at: Data.t0 + Int64($0 + 1) * 60 * Data.second) }))
+            try await store.write(WriteBatch(logs: [record("card stale", at: Data.t0 - 40 * 24 * hour, level: "ERROR")]))
+            let logs = store.queries.logs
+            let window = LogFilter(since: Data.t0, search: "card")
+
+            let page = try await list(logs, window, limit: 5, countLimit: 10_000)
+            #expect(page.messages == ["card ahead", "card late", "card now 19", "card now 18", "card now 17"])
+            #expect(page.total == CappedCount(total: 22, capped: false))
+            #expect(try await list(logs, window, limit: 5, countLimit: 10).total == CappedCount(total: 10, capped: true))
+            let further = try await list(logs, window, limit: 5, offset: 19, countLimit: 10_000)
+            #expect(further.messages == ["card now 2", "card now 1", "card now 0"])
+            #expect(further.total == CappedCount(total: 22, capped: false))
+
+            var errors = window
+            errors.level = "ERROR"
+            #expect(try await list(logs, errors).messages == ["card late"])
+            #expect(try await list(logs, LogFilter(since: Data.t0 - 3 * hour, search: "old")).messages == ["card old 1"])
+            #expect(try await list(logs, LogFilter(since: Data.t0 + 10 * 24 * hour, search: "card")).messages.isEmpty)
+            // A page past the window's matches: counted from the offset, not from older matches.
+            #expect(try await list(logs, window, limit: 5, offset: 40).total == CappedCount(total: 22, capped: false))
+        }
+    }
+
     @Test(arguments: StoreKind.available)
     func aListedRecordHasTheListColumns(_ kind: StoreKind) async throws {
         try await withLogs(kind) { logs in

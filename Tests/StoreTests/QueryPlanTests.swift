@@ -56,6 +56,9 @@ import Testing
             """, "idx_logs_service_time"),
         ("log list by trace", "SELECT l.id FROM enterprise.structured_logs l WHERE l.timestamp > \(since) AND l.trace_id = 'ab'",
          "idx_logs_trace_id"),
+        ("log search: the smallest rowid of one hour of the window", """
+            SELECT min(rowid) FROM enterprise.structured_logs WHERE substr(timestamp, 1, 13) = '2026-01-01T00'
+            """, "idx_logs_hour"),
         ("log list, window only: page", """
             SELECT l.id FROM enterprise.structured_logs l WHERE l.timestamp > \(since) ORDER BY l.timestamp DESC, l.id LIMIT 100
             """, "idx_logs_timestamp"),

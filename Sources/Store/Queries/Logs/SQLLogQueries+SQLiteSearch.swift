@@ -1,39 +1,83 @@
 // Full-text search over log messages on SQLite (`GET /logs?search=`), newest first, through the
-// FTS5 index `structured_logs_fts` (migration 009), whose rowids are the records' rowids.
+// FTS5 index `structured_logs_fts` (migration 009), whose rowids are the records' rowids. Its
+// matches are read only from the window's smallest rowid on (`sqliteWindowFloor`), so a search
+// over a day costs the same on a file holding a month.
 
 extension SQLLogQueries {
     /// The condition on `l.rowid` that keeps the records matching the FTS5 query `match`, for a
     /// page of `wanted` records (offset plus limit); its values are bound in `sql`.
-    func sqliteSearchCondition(_ match: String, filter: LogFilter, wanted: Int,
+    /// `floor` is the window's smallest rowid (`sqliteWindowFloor`), nil when unknown.
+    func sqliteSearchCondition(_ match: String, floor: Int64?, filter: LogFilter, wanted: Int,
                                sql: inout SQLBuilder) async throws(StoreError) -> String {
-        if let rowids = try await newestMatches(match, wanted: wanted, filter: filter) {
+        if floor == Int64.max { return "0" } // no record in the window
+        if let rowids = try await newestMatches(match, floor: floor, wanted: wanted, filter: filter) {
             return rowids.isEmpty ? "0" : "l.rowid IN (\(rowids.map { sql.bind($0) }.joined(separator: ", ")))"
         }
-        let frequent = try await prefersProbing(match, wanted: wanted)
+        let frequent = try await prefersProbing(match, floor: floor, wanted: wanted)
         // Few matches: collect them, then order them by time. Many: read the newest records
         // first, each probed in the full-text index, until the page is full.
         let placeholder = sql.bind(match)
-        return frequent
-            ? "EXISTS (SELECT 1 FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder) AND rowid = l.rowid)"
-            : "l.rowid IN (SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder))"
+        if frequent {
+            return "EXISTS (SELECT 1 FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder) AND rowid = l.rowid)"
+        }
+        let fromFloor = Self.rowidFloor(floor, of: "structured_logs_fts", &sql).map { " AND " + $0 }.joined()
+        return "l.rowid IN (SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder)\(fromFloor))"
     }
+
+    /// The smallest rowid a record of the window (`timestamp > since`) can have: the smallest
+    /// rowid among the records of the window's first hour and of each later hour up to the
+    /// newest record's, one seek per hour in `idx_logs_hour` (migration 023). Records are not
+    /// always stored in time order (late exports, clocks ahead), so the window's first record
+    /// need not have its smallest rowid; counting every hour is what makes the bound exact.
+    /// `Int64.max` when no record is in those hours; nil (no bound) when the newest record is
+    /// more than `floorHoursLimit` hours after `since` (a clock years ahead).
+    func sqliteWindowFloor(since: Int64) async throws(StoreError) -> Int64? {
+        var sql = SQLBuilder(.sqlite)
+        let start = sql.bindTime(unixNano: since)
+        let limit = sql.bind(Int64(Self.floorHoursLimit))
+        let row = try await reads.rows(sql.query("""
+            WITH RECURSIVE hours(hour, n) AS (
+                SELECT substr(\(start), 1, 13), 1
+                UNION ALL
+                SELECT strftime('%Y-%m-%dT%H', hour || ':00:00', '+1 hour'), n + 1 FROM hours
+                WHERE hour < (SELECT substr(max(timestamp), 1, 13) FROM enterprise.structured_logs) AND n < \(limit)
+            )
+            SELECT min((SELECT min(rowid) FROM enterprise.structured_logs WHERE substr(timestamp, 1, 13) = hours.hour)) AS floor,
+                   max(n) AS hours
+            FROM hours
+            """)).first
+        guard let row, let hours = try row.int("hours"), hours < Self.floorHoursLimit else { return nil }
+        return try row.int("floor") ?? Int64.max
+    }
+
+    /// `[TABLE.rowid >= floor]`, bound in `sql`; nothing when there is no floor.
+    static func rowidFloor(_ floor: Int64?, of table: String, _ sql: inout SQLBuilder) -> [String] {
+        guard let floor else { return [] }
+        return ["\(table).rowid >= \(sql.bind(floor))"]
+    }
+
+    /// Hours a window's floor looks at, at most (about 14 months).
+    static let floorHoursLimit = 10_000
 
     /// Whether to find a search's page by probing the newest records one by one in the
     /// full-text index, rather than by collecting every match and ordering them by time.
     /// Probing costs about `probeCost` per record read, and a page of `wanted` rows reads about
     /// `wanted / share` records, `share` being the part of all records that match; collecting
     /// costs about `collectCost` per match. The matches are counted in the full-text index
-    /// alone (quick), up to `matchCountLimit`; the record count is SQLite's largest rowid.
-    private func prefersProbing(_ match: String, wanted: Int) async throws(StoreError) -> Bool {
+    /// alone (quick), from the window's `floor` on, up to `matchCountLimit`; the record count
+    /// is the rowids from the floor to SQLite's largest.
+    private func prefersProbing(_ match: String, floor: Int64?, wanted: Int) async throws(StoreError) -> Bool {
         var sql = SQLBuilder(.sqlite)
         let placeholder = sql.bind(match)
+        let fromFloor = Self.rowidFloor(floor, of: "structured_logs_fts", &sql).map { " AND " + $0 }.joined()
         let text = """
             SELECT (SELECT count(*) FROM (SELECT rowid FROM enterprise.structured_logs_fts
-                    WHERE structured_logs_fts MATCH \(placeholder) LIMIT \(Self.matchCountLimit))) AS matches,
-                   (SELECT max(rowid) FROM enterprise.structured_logs) AS records
+                    WHERE structured_logs_fts MATCH \(placeholder)\(fromFloor) LIMIT \(Self.matchCountLimit))) AS matches,
+                   (SELECT max(rowid) FROM enterprise.structured_logs) AS newest
             """
         let row = try await reads.rows(sql.query(text)).first
-        let matches = Double(try row?.int("matches") ?? 0), records = Double(try row?.int("records") ?? 0)
+        let newest = try row?.int("newest") ?? 0, first = floor ?? 1
+        let matches = Double(try row?.int("matches") ?? 0), records = Double(max(0, newest - first + 1))
         return Self.prefersProbing(matches: matches, records: records, wanted: Double(wanted))
     }
 
@@ -43,8 +87,8 @@ extension SQLLogQueries {
     ///
     /// Records are mostly stored in time order, so the full-text index's newest matches by
     /// rowid (it reads them newest first and stops early) hold nearly all of the page:
-    /// 1. take the `16 × wanted` largest matching rowids (all of them for a rare word: then
-    ///    step 2 is the answer);
+    /// 1. take the `16 × wanted` largest matching rowids from the window's `floor` on (all of
+    ///    them for a word rare in the window: then step 2 is the answer);
     /// 2. keep the newest `wanted` of those records that pass the filter; the last one's
     ///    time is `T`;
     /// 3. add the records below the scanned rowids that pass the filter, are not older than
@@ -52,13 +96,14 @@ extension SQLLogQueries {
     ///    the full-text index).
     /// A record of the true page is either scanned, and then in step 2's page, or ranks before
     /// step 2's last record, so is not older than `T`, and then found in step 3.
-    private func newestMatches(_ match: String, wanted: Int, filter: LogFilter) async throws(StoreError) -> [Int64]? {
+    private func newestMatches(_ match: String, floor: Int64?, wanted: Int, filter: LogFilter) async throws(StoreError) -> [Int64]? {
         guard wanted <= Self.rowidScanMaxWanted else { return nil }
         let scanSize = Int64(max(16 * wanted, 400))
         let newestMatches = { (sql: inout SQLBuilder) -> String in
             let placeholder = sql.bind(match)
+            let fromFloor = Self.rowidFloor(floor, of: "structured_logs_fts", &sql).map { " AND " + $0 }.joined()
             return """
-                SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder)
+                SELECT rowid FROM enterprise.structured_logs_fts WHERE structured_logs_fts MATCH \(placeholder)\(fromFloor)
                 ORDER BY rowid DESC LIMIT \(sql.bind(scanSize))
                 """
         }

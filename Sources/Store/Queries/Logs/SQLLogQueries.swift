@@ -8,6 +8,7 @@ struct SQLLogQueries: LogQueries {
         var sql = SQLBuilder(reads.dialect)
         var conditions = filter.conditions(&sql, inWindow: true)
         var ftsMatch: String?
+        var ftsFloor: Int64?
         var postgresSearch: (text: String, plan: PostgresSearchPlan)?
         if let search = filter.search {
             switch reads.dialect {
@@ -21,8 +22,9 @@ struct SQLLogQueries: LogQueries {
                     conditions.append("0")
                 } else {
                     let match = words.map { "\"\($0)\"" }.joined(separator: " ")
-                    ftsMatch = match
-                    conditions.append(try await sqliteSearchCondition(match, filter: filter, wanted: offset + limit, sql: &sql))
+                    let floor = try await sqliteWindowFloor(since: filter.since)
+                    (ftsMatch, ftsFloor) = (match, floor)
+                    conditions.append(try await sqliteSearchCondition(match, floor: floor, filter: filter, wanted: offset + limit, sql: &sql))
                 }
             }
         }
@@ -45,10 +47,12 @@ struct SQLLogQueries: LogQueries {
         } else if let postgresSearch {
             total = try await postgresSearchCount(postgresSearch.text, plan: postgresSearch.plan, filter: filter, countLimit: countLimit)
         } else if let ftsMatch {
-            // Counted from the full-text index's matches, each looked up once, up to the limit.
+            // Counted from the full-text index's matches from the window's smallest rowid on,
+            // each looked up once, up to the limit.
             var counting = SQLBuilder(reads.dialect)
             let placeholder = counting.bind(ftsMatch)
-            let countConditions = ["structured_logs_fts MATCH \(placeholder)"] + filter.conditions(&counting, inWindow: true)
+            let countConditions = ["structured_logs_fts MATCH \(placeholder)"] + Self.rowidFloor(ftsFloor, of: "structured_logs_fts", &counting)
+                + filter.conditions(&counting, inWindow: true)
             total = try await reads.cappedCount(counting, from: """
                 enterprise.structured_logs_fts JOIN enterprise.structured_logs l ON l.rowid = structured_logs_fts.rowid
                 """, filter: countConditions.joined(separator: " AND "), limit: countLimit)

@@ -1,0 +1,3 @@
+-- Nothing on PostgreSQL: `structured_logs` is partitioned by day (migration 017), so a search
+-- over a window reads only the partitions of the window. The SQLite file of the same version
+-- adds an index by hour for its full-text search.

@@ -10,7 +10,7 @@ let migrationFiles = [
     "007_observability_tables.sql", "008_tracing_tables.sql", "009_structured_logs.sql", "010_alert_tables.sql",
     "011_otlp_fidelity.sql", "012_alert_engine.sql", "013_llm_call_spans.sql", "014_query_indexes.sql",
     "015_log_search_vector.sql", "017_time_partitions.sql", "018_metrics.sql", "019_stored_contexts.sql",
-    "020_error_group_minutes.sql", "022_metric_alerts_and_partitions.sql", "023_log_hour_index.sql",
+    "020_error_group_minutes.sql", "021_service_edge_minutes.sql", "022_metric_alerts_and_partitions.sql", "023_log_hour_index.sql",
     "024_attributes_in_tags.sql",
 ]
 
@@ -24,8 +24,8 @@ func migrationResources(_ dialect: String) -> [Resource] {
 let adminPageFiles = [
     "alerts.html", "alerts.js", "app.css", "charts.css", "charts.js", "common.js", "errors.css",
     "errors.html", "errors.js", "index.html", "llm.html", "llm.js", "logs.html", "logs.js",
-    "metrics-explorer.html", "metrics-explorer.js", "overview.js", "trace-charts.js", "traces.html",
-    "traces.js",
+    "metrics-explorer.html", "metrics-explorer.js", "overview.js", "services.css", "services.html", "services.js",
+    "trace-charts.js", "traces.html", "traces.js",
 ]
 
 func adminPageResources() -> [Resource] {

@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
 
-/// Sightline's admin pages (`/`, `/traces`, `/logs`, `/errors`, `/alerts`, `/metrics-explorer`, `/llm`): plain HTML, CSS and JavaScript
+/// Sightline's admin pages (`/`, `/traces`, `/logs`, `/errors`, `/alerts`, `/metrics-explorer`, `/llm`, `/services`): plain HTML, CSS and JavaScript
 /// embedded in the binary (`web/`), served on the API port. The pages hold no data — their
 /// scripts read everything from the JSON API and the log stream, with the API key the user
 /// types in — so they are served without a key; every data call needs one when keys are
@@ -47,6 +47,7 @@ public enum AdminPages {
         Asset("/errors", html, PackageResources.errors_html),
         Asset("/metrics-explorer", html, PackageResources.metrics_explorer_html),
         Asset("/llm", html, PackageResources.llm_html),
+        Asset("/services", html, PackageResources.services_html),
         Asset("/ui/app.css", css, PackageResources.app_css),
         Asset("/ui/common.js", javascript, PackageResources.common_js),
         Asset("/ui/traces.js", javascript, PackageResources.traces_js),
@@ -60,6 +61,8 @@ public enum AdminPages {
         Asset("/ui/trace-charts.js", javascript, PackageResources.trace_charts_js),
         Asset("/ui/metrics-explorer.js", javascript, PackageResources.metrics_explorer_js),
         Asset("/ui/llm.js", javascript, PackageResources.llm_js),
+        Asset("/ui/services.js", javascript, PackageResources.services_js),
+        Asset("/ui/services.css", css, PackageResources.services_css),
     ]
 
     /// The paths of the pages and their files (not traced into the store: they carry no data).

@@ -13,6 +13,7 @@ public struct ObservabilityAPI: Sendable {
     let errors: any ErrorQueries
     let retention: any RetentionQueries
     let metrics: any MetricQueries
+    let services: any ServiceGraphQueries
     let logger: Logger
     /// Lists count their matches up to this many (`total`); beyond it they answer this number
     /// with `total_capped: true`, so a page costs the same whether a thousand or ten million
@@ -27,6 +28,7 @@ public struct ObservabilityAPI: Sendable {
         self.errors = queries.errors
         self.retention = queries.retention
         self.metrics = queries.metrics
+        self.services = queries.serviceGraph
         self.logger = logger
         self.countLimit = max(1, countLimit)
     }
@@ -52,6 +54,7 @@ public struct ObservabilityAPI: Sendable {
             let id = context.parameters.get("group") ?? ""
             return await respond { () async throws(QueryFailure) in try await errorOccurrences(request, group: id) }
         }
+        group.get("/services/graph") { request, _ in await respond { () async throws(QueryFailure) in try await serviceGraph(request) } }
         group.get("/llm/usage") { request, _ in await respond { () async throws(QueryFailure) in try await llmUsage(request) } }
         group.get("/metrics") { request, _ in await respond { () async throws(QueryFailure) in try await listMetrics(request) } }
         group.get("/metrics/{name}/series") { request, context in

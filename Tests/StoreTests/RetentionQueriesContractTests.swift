@@ -63,6 +63,11 @@ import Testing
             #expect(traces.byTable["traces"] == 1 && traces.byTable["trace_spans"] == 3)
             // Then the per-minute rows of the minutes before the cutoff.
             #expect(traces.byTable["span_operation_minutes"] ?? 0 >= 1)
+            // And the service map's: the old roots' calls went, the recent root's stays.
+            #expect(traces.byTable["service_edge_minutes"] ?? 0 >= 1)
+            #expect(try await database.rows("SELECT minute FROM enterprise.service_edge_minutes")
+                .allSatisfy { ($0.microseconds("minute") ?? 0) >= Self.cutoff / 1_000 - 60_000_000 })
+            #expect(try await database.rows("SELECT sum(calls) AS n FROM enterprise.service_edge_minutes").first?.int("n") == 1)
             #expect(try await database.rows("SELECT trace_id FROM enterprise.traces").compactMap { $0.string("trace_id") } == [b])
             #expect(try await database.count("trace_spans") == 2)
             let cutoffText = Timestamp.iso8601(unixNano: Self.cutoff)

@@ -17,6 +17,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("018", "metrics", text(PackageResources._18_metrics_sql)),
     ("019", "stored_contexts", text(PackageResources._19_stored_contexts_sql)),
     ("020", "error_group_minutes", text(PackageResources._20_error_group_minutes_sql)),
+    ("021", "service_edge_minutes", text(PackageResources._21_service_edge_minutes_sql)),
     ("022", "metric_alerts_and_partitions", text(PackageResources._22_metric_alerts_and_partitions_sql)),
     ("023", "log_hour_index", text(PackageResources._23_log_hour_index_sql)),
     ("024", "attributes_in_tags", text(PackageResources._24_attributes_in_tags_sql)),

@@ -8,6 +8,8 @@
   const NUMBERS = ["threshold", "window_minutes", "evaluation_interval_seconds", "for_minutes", "cooldown_minutes", "repeat_interval_minutes"];
   const USER_ITEM = "sightline.user";
   const TEXTS = ["name", "description", "metric_type", "condition", "severity", "service_name", "operation_name", "custom_sql"];
+  // Sent for `metric` rules only (the API refuses them on other types).
+  const METRIC_FIELDS = ["metric_name", "metric_aggregation", "metric_attributes"];
 
   let editing = null; // the rule being edited, or null for a new one
   let rules = [];
@@ -97,7 +99,8 @@
   }
 
   function ruleRow(rule) {
-    const scope = [rule.service_name, rule.operation_name].filter(Boolean).join(" / ");
+    const watched = rule.metric_type === "metric" && rule.metric_name ? (rule.metric_aggregation || "avg") + "(" + rule.metric_name + ")" : null;
+    const scope = [watched, rule.service_name, rule.operation_name].filter(Boolean).join(" / ");
     const toggle = el("button", { type: "button", class: "small secondary", onclick: () => setEnabled(rule, !rule.enabled) }, rule.enabled ? "Disable" : "Enable");
     const edit = el("button", { type: "button", class: "small secondary", onclick: () => openEditor(rule) }, "Edit");
     const remove = el("button", { type: "button", class: "small danger" }, "Delete");
@@ -156,6 +159,10 @@
         if (form.elements[name] && rule[name] !== undefined && rule[name] !== null) form.elements[name].value = String(rule[name]);
       }
       form.elements.enabled.checked = Boolean(rule.enabled);
+      if (rule.metric_name) form.elements.metric_name.value = rule.metric_name;
+      if (rule.metric_aggregation) form.elements.metric_aggregation.value = rule.metric_aggregation;
+      const attributes = rule.metric_attributes && Object.keys(rule.metric_attributes).length ? JSON.stringify(rule.metric_attributes) : "";
+      form.elements.metric_attributes.value = attributes;
     }
     const channels = rule ? rule.notification_channels || [] : ["slack"];
     for (const box of form.querySelectorAll('input[name="channel"]')) box.checked = channels.includes(box.value);
@@ -182,6 +189,18 @@
       const value = form.elements[name].value.trim();
       if (value === "") continue;
       body[name] = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value) ? Number(value) : value;
+    }
+    if (body.metric_type === "metric") {
+      const name = form.elements.metric_name.value.trim();
+      if (name !== "") body.metric_name = name;
+      body.metric_aggregation = form.elements.metric_aggregation.value;
+      // JSON when it reads as JSON; else as typed, for the API to refuse with its message.
+      const attributes = form.elements.metric_attributes.value.trim();
+      try {
+        body.metric_attributes = attributes === "" ? {} : JSON.parse(attributes);
+      } catch {
+        body.metric_attributes = attributes;
+      }
     }
     body.notification_channels = [...form.querySelectorAll('input[name="channel"]:checked')].map((box) => box.value);
     body.enabled = form.elements.enabled.checked;

@@ -103,6 +103,9 @@ public final class PostgresStore: TelemetryStore {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
                     if migration.version == "020" { try await Self.backfillErrorGroups(on: connection, logger: logger) }
+                    if migration.version == "021" {
+                        try await connection.query(PostgresQuery(unsafeSQL: SQLServiceGraphQueries.backfill(.postgres)), logger: logger)
+                    }
                     try await connection.query(
                         "INSERT INTO enterprise.schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
                         logger: logger)
@@ -201,6 +204,8 @@ public final class PostgresStore: TelemetryStore {
                             try await statement(PostgresStatements.insertMetricPoints(points))
                         }
                         if !batch.systemMetrics.isEmpty { try await statement(PostgresStatements.insertSystemMetrics(batch.systemMetrics)) }
+                        // Last: its lock is held until the commit ends.
+                        try await Self.upsertServiceEdges(added: added.spans, on: connection, logger: self.logger)
                     }
                     return (added, contexts)
                 }

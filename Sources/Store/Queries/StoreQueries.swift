@@ -23,10 +23,13 @@ public struct StoreQueries: Sendable {
     public var retention: any RetentionQueries
     /// OTLP metrics: names, series per step, aggregates for alerts, retention's deletes.
     public var metrics: any MetricQueries
+    /// The service map: calls between services per minute.
+    public var serviceGraph: any ServiceGraphQueries
 
     public init(traces: any TraceQueries, logs: any LogQueries, errors: any ErrorQueries, logFeed: any LogFeedSource,
                 tempo: any TempoQueries, loki: any LokiQueries, alerts: any AlertStore, alertMetrics: any AlertMetricQueries,
-                retention: any RetentionQueries, metrics: any MetricQueries) {
+                retention: any RetentionQueries, metrics: any MetricQueries,
+                serviceGraph: any ServiceGraphQueries = UnsupportedQueries()) {
         self.traces = traces
         self.logs = logs
         self.errors = errors
@@ -37,6 +40,7 @@ public struct StoreQueries: Sendable {
         self.alertMetrics = alertMetrics
         self.retention = retention
         self.metrics = metrics
+        self.serviceGraph = serviceGraph
     }
 
     /// For stores that only write (test doubles): every query fails with `StoreError`.
@@ -58,7 +62,7 @@ extension SQLiteStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
                      loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries,
-                     retention: retentionQueries, metrics: metricQueries)
+                     retention: retentionQueries, metrics: metricQueries, serviceGraph: serviceGraphQueries)
     }
 }
 
@@ -66,6 +70,6 @@ extension PostgresStore {
     public var queries: StoreQueries {
         StoreQueries(traces: traceQueries, logs: logQueries, errors: errorQueries, logFeed: logFeedSource, tempo: tempoQueries,
                      loki: lokiQueries, alerts: alertStore, alertMetrics: alertMetricQueries,
-                     retention: retentionQueries, metrics: metricQueries)
+                     retention: retentionQueries, metrics: metricQueries, serviceGraph: serviceGraphQueries)
     }
 }

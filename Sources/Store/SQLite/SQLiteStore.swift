@@ -161,6 +161,7 @@ public final class SQLiteStore: TelemetryStore {
                     _ = try await self.connection.query(statement)
                 }
                 if migration.version == "020" { try await self.backfillErrorGroups() }
+                if migration.version == "021" { _ = try await self.connection.query(SQLServiceGraphQueries.backfill(.sqlite)) }
                 _ = try await self.connection.query(
                     "INSERT INTO enterprise.schema_migrations (version, name) VALUES (?, ?)",
                     [.text(migration.version), .text(migration.name)])
@@ -237,6 +238,11 @@ public final class SQLiteStore: TelemetryStore {
                 for level in LogLevelMinute.aggregate(batch.logs) { try session.run(SQLiteStatements.upsertLevelMinute, level.sqliteBinds) }
                 for group in ErrorGroupMinute.aggregate(spans: added.spans, logs: batch.logs) {
                     try session.run(SQLiteStatements.upsertErrorGroupMinute, group.sqliteBinds)
+                }
+                if !added.spans.isEmpty {
+                    let stored = try session.callSpans(ofTraces: Set(added.spans.map(\.traceID)))
+                    let calls = ServiceCallSpan.calls(added: added.spans.map(ServiceCallSpan.init), stored: stored)
+                    for edge in ServiceEdgeMinute.aggregate(calls) { try session.run(SQLiteStatements.upsertServiceEdgeMinute, edge.sqliteBinds) }
                 }
                 for series in MetricSeriesRow.merging(batch.metricSeries) {
                     try session.run(SQLiteStatements.upsertMetricSeries, series.sqliteBinds)

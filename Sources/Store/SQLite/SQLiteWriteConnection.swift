@@ -150,6 +150,25 @@ final class SQLiteWriteConnection: Sendable {
             return sqlite_nio_sqlite3_column_int64(statement, 0)
         }
 
+        /// Runs the prepared statement `sql` with `binds`, handing each row's statement to `read`
+        /// (which reads its columns with `sqlite3_column_*`).
+        func each(_ sql: String, _ binds: [SQLiteData], _ read: (OpaquePointer) throws -> Void) throws {
+            let statement = try prepared(sql)
+            defer {
+                sqlite_nio_sqlite3_reset(statement)
+                sqlite_nio_sqlite3_clear_bindings(statement)
+            }
+            for (offset, value) in binds.enumerated() {
+                try check(sqliteBind(value, at: Int32(offset + 1), in: statement))
+            }
+            var result = sqlite_nio_sqlite3_step(statement)
+            while result == SQLITE_ROW {
+                try read(statement)
+                result = sqlite_nio_sqlite3_step(statement)
+            }
+            try check(result == SQLITE_DONE ? SQLITE_OK : result)
+        }
+
         private func prepared(_ sql: String) throws -> OpaquePointer {
             if let last = handle.last, last.sql == sql { return last.statement }
             if let statement = handle.statements[sql] {

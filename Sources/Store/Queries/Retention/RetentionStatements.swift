@@ -38,7 +38,8 @@ struct RetentionStatements {
                 Step(table: "trace_spans", query: sql.query("DELETE FROM enterprise.trace_spans WHERE trace_id IN (\(doomed))")),
                 Step(table: "traces", query: sql.query("DELETE FROM enterprise.traces WHERE trace_id IN (\(doomed))")),
             ], then: [minutes("span_operation_minutes", before: cutoff, limit: limit),
-                      minutes("error_group_minutes", where: "source = 'span'", before: cutoff, limit: limit)])
+                      minutes("error_group_minutes", where: "source = 'span'", before: cutoff, limit: limit),
+                      minutes("service_edge_minutes", before: cutoff, limit: limit)])
         case .logs:
             // SQLite's full-text rows go with their records (the delete trigger of migration 009).
             return Slice(main: [rows("structured_logs", time: "timestamp", before: cutoff, limit: limit)],

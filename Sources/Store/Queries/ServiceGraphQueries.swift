@@ -163,6 +163,7 @@ extension SQLiteStore {
 }
 
 extension PostgresStore {
-    /// The PostgreSQL implementation (`StoreQueries` collects it).
-    var serviceGraphQueries: any ServiceGraphQueries { SQLServiceGraphQueries(reads: StoreReads(self)) }
+    /// The PostgreSQL implementation (`StoreQueries` collects it); on the read replica when one
+    /// is configured, as the other query concerns.
+    var serviceGraphQueries: any ServiceGraphQueries { SQLServiceGraphQueries(reads: StoreReads(replicaOf: self)) }
 }

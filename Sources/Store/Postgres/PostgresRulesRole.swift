@@ -38,11 +38,13 @@ public struct PostgresRulesRole: Sendable {
     ]
     static let revokedPrefixes = ["lo\\_", "dblink", "pg\\_file\\_", "pg\\_stat\\_reset"]
 
-    /// The functions among those that Sightline itself calls (migration and evaluator locks,
-    /// the log stream's notifications): granted back to its user.
+    /// The functions among those that Sightline itself calls (migration and evaluator locks;
+    /// the transaction locks of partition upkeep and of the service-edge rollups at commit; the
+    /// log stream's notifications): granted back to its user.
     static let sightlineFunctions = [
         "pg_catalog.pg_advisory_lock(bigint)", "pg_catalog.pg_advisory_unlock(bigint)",
-        "pg_catalog.pg_try_advisory_lock(bigint)", "pg_catalog.pg_notify(text, text)",
+        "pg_catalog.pg_try_advisory_lock(bigint)", "pg_catalog.pg_advisory_xact_lock(bigint)",
+        "pg_catalog.pg_notify(text, text)",
     ]
 
     /// Most sessions the role may have open (every Sightline on the database keeps a few).

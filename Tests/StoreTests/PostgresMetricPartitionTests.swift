@@ -29,47 +29,47 @@ extension PostgresPartitionTests {
 
     @Test(.enabled(if: StoreKind.available.contains(.postgres)))
     func aStoreMigratedFromTheUnpartitionedPointsKeepsEveryPointAndAnswer() async throws {
-        let database = try await TestDatabase.create(.postgres)
-        defer { Task { await database.drop() } }
-        // Every migration but 022, marked as applied before the first start.
-        try await database.execute("CREATE SCHEMA enterprise")
-        try await database.execute("""
-            CREATE TABLE enterprise.schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
-            """)
-        try await database.execute("INSERT INTO enterprise.schema_migrations (version, name) VALUES ('022', 'metric_alerts_and_partitions')")
-        let now = Date.now.unixNano
-        let today = DayPartition(table: .metricPoints, containing: now).day
-        // Four days of points, six hours apart, and one from 1999.
-        let times = stride(from: now - 4 * Self.day + Self.day / 8, to: now, by: Int(Self.day / 4)).map { $0 } + [946_684_800_000_000_000]
-        let filter = MetricSeriesFilter(name: "queue.depth", sinceUnixNano: 0, untilUnixNano: now)
-        @Sendable func answers(_ store: any TelemetryStore) async throws -> [Double?] {
-            var values: [Double?] = []
-            for aggregation in MetricAggregation.allCases { values.append(try await store.queries.metrics.aggregate(aggregation, of: filter)) }
-            let steps = try await store.queries.metrics.series(filter, stepNanoseconds: Self.day, limit: 100)
-            return values + steps.map(\.average) + steps.map { Double($0.points) }
-        }
-        let before = try await withTestStore(.postgres, database: database) { store, database in
-            #expect(try await Self.relkind(database) == "r")
-            try await store.write(PostgresPartitionTests.metricBatch(at: times))
-            return try await answers(store)
-        }
-        #expect(before.count > 4 && before[0] != nil)
-
-        try await database.execute("DELETE FROM enterprise.schema_migrations WHERE version = '022'")
-        try await withTestStore(.postgres, database: database) { store, database in
-            #expect(try await Self.relkind(database) == "p")
-            let counts = try await PostgresPartitionTests.partitionCounts(database, "metric_points")
-            #expect(counts.values.reduce(0, +) == times.count)
-            #expect(counts["metric_points_default"] == 1, "the 1999 point: \(counts)")
-            for day in today - 3...today {
-                #expect((counts[DayPartition(table: .metricPoints, day: day).name] ?? 0) > 0, "\(counts)")
+        try await withTestDatabase(.postgres) { database in
+            // Every migration but 022, marked as applied before the first start.
+            try await database.execute("CREATE SCHEMA enterprise")
+            try await database.execute("""
+                CREATE TABLE enterprise.schema_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """)
+            try await database.execute("INSERT INTO enterprise.schema_migrations (version, name) VALUES ('022', 'metric_alerts_and_partitions')")
+            let now = Date.now.unixNano
+            let today = DayPartition(table: .metricPoints, containing: now).day
+            // Four days of points, six hours apart, and one from 1999.
+            let times = stride(from: now - 4 * Self.day + Self.day / 8, to: now, by: Int(Self.day / 4)).map { $0 } + [946_684_800_000_000_000]
+            let filter = MetricSeriesFilter(name: "queue.depth", sinceUnixNano: 0, untilUnixNano: now)
+            @Sendable func answers(_ store: any TelemetryStore) async throws -> [Double?] {
+                var values: [Double?] = []
+                for aggregation in MetricAggregation.allCases { values.append(try await store.queries.metrics.aggregate(aggregation, of: filter)) }
+                let steps = try await store.queries.metrics.series(filter, stepNanoseconds: Self.day, limit: 100)
+                return values + steps.map(\.average) + steps.map { Double($0.points) }
             }
-            let names = try await PostgresPartitionTests.partitionNames(database, "metric_points")
-            #expect(names.contains(DayPartition(table: .metricPoints, day: today + 2).name))
-            #expect(try await answers(store) == before)
-            // The key still stores a re-sent point once.
-            try await store.write(PostgresPartitionTests.metricBatch(at: times))
-            #expect(try await database.count("metric_points") == times.count)
+            let before = try await withTestStore(.postgres, database: database) { store, database in
+                #expect(try await Self.relkind(database) == "r")
+                try await store.write(PostgresPartitionTests.metricBatch(at: times))
+                return try await answers(store)
+            }
+            #expect(before.count > 4 && before[0] != nil)
+
+            try await database.execute("DELETE FROM enterprise.schema_migrations WHERE version = '022'")
+            try await withTestStore(.postgres, database: database) { store, database in
+                #expect(try await Self.relkind(database) == "p")
+                let counts = try await PostgresPartitionTests.partitionCounts(database, "metric_points")
+                #expect(counts.values.reduce(0, +) == times.count)
+                #expect(counts["metric_points_default"] == 1, "the 1999 point: \(counts)")
+                for day in today - 3...today {
+                    #expect((counts[DayPartition(table: .metricPoints, day: day).name] ?? 0) > 0, "\(counts)")
+                }
+                let names = try await PostgresPartitionTests.partitionNames(database, "metric_points")
+                #expect(names.contains(DayPartition(table: .metricPoints, day: today + 2).name))
+                #expect(try await answers(store) == before)
+                // The key still stores a re-sent point once.
+                try await store.write(PostgresPartitionTests.metricBatch(at: times))
+                #expect(try await database.count("metric_points") == times.count)
+            }
         }
     }
 

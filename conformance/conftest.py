@@ -29,6 +29,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,11 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 30
-SHUTDOWN_TIMEOUT_S = 15
+# A graceful exit may take a while (the writer commits what is queued); past 15 s a warning in
+# pytest's summary says how long, and past 60 s (TestServer's bound in the Swift tests) the
+# process is killed and the test fails.
+SHUTDOWN_SLOW_S = 15
+SHUTDOWN_TIMEOUT_S = 60
 STARTED_LINE = re.compile(r"Sightline started: otlp=(http://\S+) http=(http://\S+) storage=(\S+)")
 GRPC_IN_STARTED_LINE = re.compile(r" grpc=(http://\S+)")
 POSTGRES_URL_VARIABLE = "SIGHTLINE_CONFORMANCE_POSTGRES_URL"
@@ -339,8 +344,13 @@ def _stop(process: subprocess.Popen) -> int | str:
     if process.poll() is not None:
         return process.returncode
     process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
     try:
-        return process.wait(SHUTDOWN_TIMEOUT_S)
+        code = process.wait(SHUTDOWN_TIMEOUT_S)
+        took = time.monotonic() - started
+        if took > SHUTDOWN_SLOW_S:
+            warnings.warn(f"sightline took {took:.1f} s to exit after SIGTERM (pid {process.pid})")
+        return code
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)

@@ -7,12 +7,12 @@ conformance/.artifacts/ (not committed). Every wait is bounded.
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
-from conftest import POSTGRES_URL_VARIABLE, PostgresStore, SQLiteStore, _serve, _store_kinds, sightline_binary
+from conftest import _store_kinds
+from test_admin_pages import keyed_server, open_keyed as shared_open_keyed  # noqa: E402
 from test_admin_pages import (ARTIFACTS, MARKUP, attribute, browser, get, ingest_logs, ingest_spans, log_record,  # noqa: F401
                               page, screenshot, span, wait)
 
@@ -47,36 +47,12 @@ def seed(server) -> None:
 
 @pytest.fixture(scope="module", params=_store_kinds())
 def errors_server(request, tmp_path_factory):
-    if request.param == "postgres":
-        url = os.environ.get(POSTGRES_URL_VARIABLE)
-        if not url:
-            pytest.fail(f"CI=true but {POSTGRES_URL_VARIABLE} is not set")
-        store = PostgresStore(url)
-    else:
-        store = SQLiteStore(tmp_path_factory.mktemp("errors-page") / "errors.db")
-    serving = _serve(sightline_binary(), store, environment={"SIGHTLINE_API_KEYS": API_KEY})
-    server = next(serving)
-    server.kind = request.param
-    try:
-        seed(server)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if get(f"{server.http_url}/api/observability/errors?hours=1", KEYED)["total_errors"] >= 5:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the seeded errors never reached /errors")
-        yield server
-    finally:
-        serving.close()
-        store.drop()
+    yield from keyed_server(request, tmp_path_factory, API_KEY, seed,
+                            lambda server: get(f"{server.http_url}/api/observability/errors?hours=1", KEYED)["total_errors"] >= 5, "/errors")
 
 
 def open_keyed(driver, url: str) -> None:
-    """The page with the API key already in the tab's session (as after typing it once)."""
-    driver.get(url)
-    driver.execute_script("sessionStorage.setItem('sightline.apiKey', arguments[0])", API_KEY)
-    driver.get(url)
+    shared_open_keyed(driver, url, API_KEY)
 
 
 def group_rows(driver) -> list[dict]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, SQLiteStore, _serve, sightline_binary
+from conftest import POSTGRES_URL_VARIABLE, REPO_ROOT, PostgresStore, SQLiteStore, _serve, sightline_binary
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
@@ -207,6 +207,42 @@ def page(browser):
     # Script errors fail the test; refused requests (401, 400) are the pages' to show, not errors.
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE" and entry.get("source") != "network"]
     assert not severe, f"console errors: {severe}"
+
+
+def keyed_server(request, tmp_path_factory, api_key: str, seed, ready, what: str):
+    """A module fixture's body: a Sightline on the store `request.param` names, requiring
+    `api_key`, seeded by `seed(server)` and polled (15 s) until `ready(server)`; yields it, then
+    stops it and drops the store."""
+    if request.param == "postgres":
+        url = os.environ.get(POSTGRES_URL_VARIABLE)
+        if not url:
+            pytest.fail(f"CI=true but {POSTGRES_URL_VARIABLE} is not set")
+        store = PostgresStore(url)
+    else:
+        store = SQLiteStore(tmp_path_factory.mktemp("admin-page") / "admin.db")
+    serving = _serve(sightline_binary(), store, environment={"SIGHTLINE_API_KEYS": api_key})
+    server = next(serving)
+    server.kind = request.param
+    try:
+        seed(server)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if ready(server):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the seeded data never reached {what}")
+        yield server
+    finally:
+        serving.close()
+        store.drop()
+
+
+def open_keyed(driver, url: str, api_key: str) -> None:
+    """The page with the API key already in the tab's session (as after typing it once)."""
+    driver.get(url)
+    driver.execute_script("sessionStorage.setItem('sightline.apiKey', arguments[0])", api_key)
+    driver.get(url)
 
 
 def wait(driver, condition, message: str, timeout: float = WAIT_S):

@@ -9,13 +9,12 @@ bounded.
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
-from conftest import POSTGRES_URL_VARIABLE, PostgresStore, SQLiteStore, _serve, _store_kinds, sightline_binary
-from test_admin_pages import MARKUP, browser, get, ingest_spans, page, screenshot, span, wait  # noqa: F401
+from conftest import _store_kinds
+from test_admin_pages import keyed_server, open_keyed as shared_open_keyed, MARKUP, browser, get, ingest_spans, page, screenshot, span, wait  # noqa: F401
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -49,36 +48,12 @@ def seed(server) -> None:
 
 @pytest.fixture(scope="module", params=_store_kinds())
 def services_server(request, tmp_path_factory):
-    if request.param == "postgres":
-        url = os.environ.get(POSTGRES_URL_VARIABLE)
-        if not url:
-            pytest.fail(f"CI=true but {POSTGRES_URL_VARIABLE} is not set")
-        store = PostgresStore(url)
-    else:
-        store = SQLiteStore(tmp_path_factory.mktemp("services-page") / "services.db")
-    serving = _serve(sightline_binary(), store, environment={"SIGHTLINE_API_KEYS": API_KEY})
-    server = next(serving)
-    server.kind = request.param
-    try:
-        seed(server)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if len(get(f"{server.http_url}/api/observability/services/graph?hours=1", KEYED)["edges"]) >= 2:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the seeded calls never reached /services/graph")
-        yield server
-    finally:
-        serving.close()
-        store.drop()
+    yield from keyed_server(request, tmp_path_factory, API_KEY, seed,
+                            lambda server: len(get(f"{server.http_url}/api/observability/services/graph?hours=1", KEYED)["edges"]) >= 2, "/services/graph")
 
 
 def open_keyed(driver, url: str) -> None:
-    """The page with the API key already in the tab's session (as after typing it once)."""
-    driver.get(url)
-    driver.execute_script("sessionStorage.setItem('sightline.apiKey', arguments[0])", API_KEY)
-    driver.get(url)
+    shared_open_keyed(driver, url, API_KEY)
 
 
 def drawn_edges(driver) -> list[dict]:

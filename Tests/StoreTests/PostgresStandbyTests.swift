@@ -17,6 +17,14 @@ import Testing
         #expect(StandbyHealth.reaction(to: .server(sqlState: "40001")) == .retryOnPrimary(standbyDown: false))
     }
 
+    /// The standby answers for a schema it has replayed: a table, column or function the
+    /// primary's migration added a moment ago is not there yet.
+    @Test func aSchemaNotReplayedYetIsReadOnThePrimary() {
+        for state in ["42P01", "42703", "42883", "3F000", "3D000"] {
+            #expect(StandbyHealth.reaction(to: .server(sqlState: state)) == .retryOnPrimary(standbyDown: false), "\(state)")
+        }
+    }
+
     @Test func theQuerysOwnFailuresAreTheCallers() {
         #expect(StandbyHealth.reaction(to: .server(sqlState: PostgresStore.queryCanceled)) == .fail) // the read time limit
         #expect(StandbyHealth.reaction(to: .server(sqlState: "25006")) == .fail) // a write refused: read-only
@@ -120,7 +128,12 @@ struct PostgresStandbyTests {
                 // standby may be a while behind.
                 try await poll("the standby to have replayed the migrations and answer its probe", within: Self.replayWait) {
                     guard store.readStorageStatus?.usingStandby == true, store.readStorageStatus?.replayLagSeconds != nil else { return false }
-                    return (try? await store.replicaRead(ReadQuery(sql: "SELECT count(*) AS n FROM enterprise.traces"))) != nil
+                    // Every migration, not only the first ones: a read of a table the standby has
+                    // not replayed yet goes to the primary, which `recovery` tells apart.
+                    let migrations = ReadQuery(sql: "SELECT pg_is_in_recovery() AS recovery, (SELECT count(*) FROM enterprise.schema_migrations) AS n")
+                    guard let primary = try await store.read(migrations).first?.int("n"),
+                          let standby = try? await store.replicaRead(migrations), Self.inRecovery(standby) == true else { return false }
+                    return try standby.first?.int("n") == primary
                 }
                 try await body(store, database)
             }

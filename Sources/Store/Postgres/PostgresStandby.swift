@@ -60,7 +60,8 @@ struct StandbyHealth: Sendable, Equatable {
     /// the caller's, except the standby's own states: shutting down or starting (class 57 but
     /// `query_canceled`), a connection error (class 08), or a query cancelled by a conflict
     /// with recovery (`40001`, the standby's replay needed the rows), which only the primary
-    /// avoids.
+    /// avoids, or a schema the standby has not replayed yet (a table, column, function, schema
+    /// or database it does not know: a migration the primary committed a moment ago).
     enum Failure: Sendable, Equatable {
         /// No connection, the connection lost, no answer: `sqlState` nil.
         case unreachable
@@ -73,6 +74,10 @@ struct StandbyHealth: Sendable, Equatable {
         case retryOnPrimary(standbyDown: Bool)
     }
 
+    /// `undefined_table`, `undefined_column`, `undefined_function`, `invalid_schema_name`,
+    /// `invalid_catalog_name`.
+    static let notReplayedYet: Set<String> = ["42P01", "42703", "42883", "3F000", "3D000"]
+
     static func reaction(to failure: Failure) -> Reaction {
         switch failure {
         case .unreachable:
@@ -80,7 +85,7 @@ struct StandbyHealth: Sendable, Equatable {
         case .server(let state):
             if state == PostgresStore.queryCanceled { return .fail }
             if state.hasPrefix("57") || state.hasPrefix("08") { return .retryOnPrimary(standbyDown: true) }
-            if state == "40001" { return .retryOnPrimary(standbyDown: false) }
+            if state == "40001" || notReplayedYet.contains(state) { return .retryOnPrimary(standbyDown: false) }
             return .fail
         }
     }

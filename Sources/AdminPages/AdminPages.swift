@@ -38,16 +38,23 @@ public enum AdminPages {
     static let css = "text/css; charset=utf-8"
     static let javascript = "text/javascript; charset=utf-8"
 
-    /// Every file of `web/`, with its path. A test checks this list against the folder.
-    public static let assets: [Asset] = [
-        Asset("/", html, PackageResources.index_html),
-        Asset("/traces", html, PackageResources.traces_html),
-        Asset("/logs", html, PackageResources.logs_html),
-        Asset("/alerts", html, PackageResources.alerts_html),
-        Asset("/errors", html, PackageResources.errors_html),
-        Asset("/metrics-explorer", html, PackageResources.metrics_explorer_html),
-        Asset("/llm", html, PackageResources.llm_html),
-        Asset("/services", html, PackageResources.services_html),
+    /// The pages, in the order of the navigation bar after the overview. Each `web/<name>.html`
+    /// holds the page's `<main>` only; `Page.document` adds the head and the navigation bar,
+    /// the same on every page.
+    public static let pages: [Page] = [
+        Page("/", title: nil, navigation: nil, styles: ["charts.css"], scripts: ["charts.js", "overview.js"], main: PackageResources.index_html),
+        Page("/traces", title: "Traces", styles: ["charts.css"], scripts: ["charts.js", "trace-charts.js", "traces.js"], main: PackageResources.traces_html),
+        Page("/logs", title: "Logs", scripts: ["logs.js"], main: PackageResources.logs_html),
+        Page("/errors", title: "Errors", styles: ["errors.css"], scripts: ["errors.js"], main: PackageResources.errors_html),
+        Page("/services", title: "Services", styles: ["services.css"], scripts: ["services.js"], main: PackageResources.services_html),
+        Page("/alerts", title: "Alerts", scripts: ["alerts.js"], main: PackageResources.alerts_html),
+        Page("/metrics-explorer", title: "Metrics", styles: ["charts.css"], scripts: ["charts.js", "metrics-explorer.js"],
+             main: PackageResources.metrics_explorer_html),
+        Page("/llm", title: "LLM cost", styles: ["charts.css"], scripts: ["charts.js", "llm.js"], main: PackageResources.llm_html),
+    ]
+
+    /// Every page and every other file of `web/`, with its path. A test checks this list against the folder.
+    public static let assets: [Asset] = pages.map { Asset($0.path, html, $0.document(among: pages)) } + [
         Asset("/ui/app.css", css, PackageResources.app_css),
         Asset("/ui/common.js", javascript, PackageResources.common_js),
         Asset("/ui/traces.js", javascript, PackageResources.traces_js),

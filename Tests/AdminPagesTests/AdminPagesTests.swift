@@ -92,7 +92,26 @@ import Testing
         #expect(files.count == AdminPages.assets.count)
         for file in files {
             let bytes = try [UInt8](Data(contentsOf: folder.appendingPathComponent(file)))
-            #expect(AdminPages.assets.contains { $0.bytes == bytes }, "web/\(file) is not served")
+            #expect(AdminPages.assets.contains { $0.bytes == bytes } || AdminPages.pages.contains { $0.main == bytes },
+                    "web/\(file) is not served")
+        }
+    }
+
+    /// Every page has the same head and navigation bar, with its own title, styles and scripts,
+    /// and marks its own link as the current page.
+    @Test func everyPageHasTheSharedFrame() throws {
+        for page in AdminPages.pages {
+            let html = String(decoding: try #require(AdminPages.assets.first { $0.path == page.path }).bytes, as: UTF8.self)
+            #expect(html.hasPrefix("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"), "\(page.path)")
+            #expect(html.hasSuffix("</main>\n</body>\n</html>\n"), "\(page.path)")
+            #expect(html.components(separatedBy: "<nav aria-label=\"Pages\">").count == 2, "\(page.path)")
+            #expect(html.components(separatedBy: "<main>").count == 2, "\(page.path)")
+            for other in AdminPages.pages where other.path != "/" {
+                #expect(html.contains("<a href=\"\(other.path)\""), "\(page.path) links \(other.path)")
+            }
+            #expect(html.contains("aria-current=\"page\"") == (page.path != "/"), "\(page.path)")
+            if page.path != "/" { #expect(html.contains("<a href=\"\(page.path)\" aria-current=\"page\">"), "\(page.path)") }
+            #expect(html.contains(#"<link rel="stylesheet" href="/ui/app.css">"#) && html.contains(#"<script src="/ui/common.js" defer></script>"#))
         }
     }
 

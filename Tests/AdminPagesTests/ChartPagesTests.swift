@@ -19,13 +19,4 @@ import Testing
         let asset = try #require(AdminPages.assets.first { $0.path == path })
         #expect(String(decoding: asset.bytes, as: UTF8.self).contains(excerpt))
     }
-
-    /// Every page links every other from its header.
-    @Test func everyPageNavigatesToTheChartPages() {
-        for page in AdminPages.assets where page.contentType.hasPrefix("text/html") {
-            let html = String(decoding: page.bytes, as: UTF8.self)
-            #expect(html.contains("<a href=\"/metrics-explorer\">Metrics</a>"), "\(page.path)")
-            #expect(html.contains("<a href=\"/llm\">LLM cost</a>"), "\(page.path)")
-        }
-    }
 }

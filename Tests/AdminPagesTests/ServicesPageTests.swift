@@ -15,10 +15,4 @@ import Testing
         let asset = try #require(AdminPages.assets.first { $0.path == path })
         #expect(String(decoding: asset.bytes, as: UTF8.self).contains(excerpt))
     }
-
-    @Test func everyPageNavigatesToTheServiceMap() {
-        for page in AdminPages.assets where page.contentType.hasPrefix("text/html") {
-            #expect(String(decoding: page.bytes, as: UTF8.self).contains("<a href=\"/services\">Services</a>"), "\(page.path)")
-        }
-    }
 }

@@ -309,15 +309,8 @@ const Sightline = (() => {
     node.classList.toggle("error-text", Boolean(isError));
   }
 
-  function markCurrentPage() {
-    for (const link of document.querySelectorAll("header.top nav a")) {
-      if (link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
-    }
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
     buildKeyPrompt();
-    markCurrentPage();
   });
 
   return {

@@ -29,23 +29,37 @@ public struct OTLPGRPCServer: Service {
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = maxMessageBytes
                 config.compression.enabledAlgorithms = [.gzip, .deflate]
+                config.connection.maxGraceTime = Self.maxGraceTime
             })
         self.server = GRPCServer(transport: transport, services: [service])
         self.onListening = onListening
     }
 
+    /// How long the connections have to close once graceful shutdown began. The server asks
+    /// each client to go away and waits for its answer (a PING acknowledged) before it closes an
+    /// idle connection; a client that never answers (a socket that never sent the HTTP/2
+    /// preface) would hold the process until it left, and the transport's own grace timer only
+    /// starts after that answer. An RPC in flight waits for its commit, well under this; one
+    /// still running then is cut off with the connection, which the SDKs retry.
+    static let maxGraceTime: Duration = .seconds(5)
+
     public func run() async throws {
         let server = server
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await server.serve() }
-                // Throws when binding failed; `serve()` then throws too.
-                let address = try await server.transport.listeningAddress
-                onListening(address.ipv4?.port ?? address.ipv6?.port ?? 0)
-                try await group.waitForAll()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            group.addTask {
+                // Until graceful shutdown begins (or the task is cancelled: it throws then).
+                try await gracefulShutdown()
+                server.beginGracefulShutdown()
+                try await Task.sleep(for: Self.maxGraceTime)
             }
-        } onGracefulShutdown: {
-            server.beginGracefulShutdown()
+            // Throws when binding failed; `serve()` then throws too.
+            let address = try await server.transport.listeningAddress
+            onListening(address.ipv4?.port ?? address.ipv6?.port ?? 0)
+            // `serve()` returns once every connection has closed; past the grace time, the
+            // cancellation below stops it at once.
+            try await group.next()
+            group.cancelAll()
         }
     }
 }

@@ -44,21 +44,25 @@ public struct SpanOperationMinute: Sendable, Equatable {
     }
 }
 
-/// One row of `enterprise.log_level_minutes`: how many log records of one level have their
-/// timestamp in one minute. The writer adds each commit's records in the same transaction, so
-/// the level counts read a few rows per minute instead of every record.
+/// One row of `enterprise.log_level_minutes`: how many log records of one service and level
+/// have their timestamp in one minute (migration 027 added the service). The writer adds each
+/// commit's records in the same transaction, so the level counts and a service's log chart read
+/// a few rows per minute instead of every record.
 public struct LogLevelMinute: Sendable, Equatable {
     public var minuteUnixNano: Int64
+    /// The records' `service_name`.
+    public var serviceName: String
     public var level: String
     public var count: Int64
 
     public static func aggregate(_ logs: [LogRow]) -> [LogLevelMinute] {
-        struct Key: Hashable { var minute: Int64; var level: String }
+        struct Key: Hashable { var minute: Int64; var service: String; var level: String }
         var counts: [Key: Int64] = [:]
         for log in logs {
-            counts[Key(minute: SpanOperationMinute.minute(of: log.timestampUnixNano), level: log.level), default: 0] += 1
+            let key = Key(minute: SpanOperationMinute.minute(of: log.timestampUnixNano), service: log.serviceName, level: log.level)
+            counts[key, default: 0] += 1
         }
-        return counts.map { LogLevelMinute(minuteUnixNano: $0.key.minute, level: $0.key.level, count: $0.value) }
-            .sorted { ($0.minuteUnixNano, $0.level) < ($1.minuteUnixNano, $1.level) }
+        return counts.map { LogLevelMinute(minuteUnixNano: $0.key.minute, serviceName: $0.key.service, level: $0.key.level, count: $0.value) }
+            .sorted { ($0.minuteUnixNano, $0.serviceName, $0.level) < ($1.minuteUnixNano, $1.serviceName, $1.level) }
     }
 }

@@ -10,7 +10,16 @@ import Testing
 
     static let shapes: [(name: String, sql: String, index: String)] = [
         ("trace list by service: total", "SELECT count(*) FROM enterprise.traces t WHERE t.start_time > \(since) AND t.service_name = 'shop'",
-         "idx_traces_service_time"),
+         "COVERING INDEX idx_traces_service_time_status_duration"),
+        ("charts of a service: traces", """
+            SELECT CAST((julianday(t.start_time) - 2461000) * 1440 AS INTEGER) AS step, count(*),
+                   sum(CASE WHEN t.status = 'error' THEN 1 ELSE 0 END), sightline_percentiles(t.duration_ms, '0.5,0.95,0.99')
+            FROM enterprise.traces t WHERE t.start_time > \(since) AND t.service_name = 'shop' GROUP BY 1
+            """, "COVERING INDEX idx_traces_service_time_status_duration"),
+        ("charts of a service: log levels", """
+            SELECT substr(m.minute, 1, 13) AS step, m.level, sum(m.count) FROM enterprise.log_level_minutes m
+            WHERE m.minute >= \(since) AND m.service_name = 'shop' GROUP BY 1, 2
+            """, "PRIMARY KEY"),
         ("trace list by status: page", """
             SELECT t.trace_id FROM enterprise.traces t WHERE t.start_time > \(since) AND t.status = 'error'
             ORDER BY t.start_time DESC, t.trace_id LIMIT 50

@@ -80,6 +80,24 @@ import Testing
         }
     }
 
+    /// Migration 027 refills the per-minute level counts, now per service, from the records kept.
+    @Test(arguments: StoreKind.available)
+    func migration027CountsTheRecordsAlreadyStoredPerService(_ kind: StoreKind) async throws {
+        try await withTestStore(kind) { store, database in
+            try await store.write(Data.logBatch)
+            let logs = store.queries.logs
+            let steps = TimeSteps.covering(seconds: 180, endingAt: Data.t0 + 90 * Data.second, stepSeconds: 60)
+            let written = [try await logs.levelTimeseries(steps: steps, service: nil), try await logs.levelTimeseries(steps: steps, service: "shop")]
+            let counts = try await logs.levelCounts(since: Data.t0 - 30 * Data.second)
+            try await database.execute("DELETE FROM enterprise.log_level_minutes")
+            try await database.execute("DELETE FROM enterprise.schema_migrations WHERE version = '027'")
+            #expect(try await logs.levelTimeseries(steps: steps, service: "shop") == [[:], [:], [:]])
+            #expect(try await store.migrate() == ["027"])
+            #expect([try await logs.levelTimeseries(steps: steps, service: nil), try await logs.levelTimeseries(steps: steps, service: "shop")] == written)
+            #expect(try await logs.levelCounts(since: Data.t0 - 30 * Data.second) == counts)
+        }
+    }
+
     @Test(arguments: StoreKind.available)
     func llmCallsAreSummedPerDayAndModel(_ kind: StoreKind) async throws {
         try await withTestStore(kind) { store, _ in

@@ -21,6 +21,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("022", "metric_alerts_and_partitions", text(PackageResources._22_metric_alerts_and_partitions_sql)),
     ("023", "log_hour_index", text(PackageResources._23_log_hour_index_sql)),
     ("024", "attributes_in_tags", text(PackageResources._24_attributes_in_tags_sql)),
+    ("027", "service_rollups", text(PackageResources._27_service_rollups_sql)),
 ]
 
 /// The table each migration rewrites, vacuumed and analysed once it is applied.

@@ -27,15 +27,16 @@ extension PostgresStatements {
 extension PostgresStatements {
     /// Adds records to their minutes' level counts (`LogLevelMinute`), one statement for the commit.
     static func upsertLevelMinutes(_ rows: [LogLevelMinute]) -> PostgresQuery {
-        var binds = PostgresBindings(capacity: 3)
+        var binds = PostgresBindings(capacity: 4)
         binds.append(rows.map(\.minuteUnixNano))
+        binds.append(rows.map { StoreText.safe($0.serviceName) })
         binds.append(rows.map { StoreText.safe($0.level) })
         binds.append(rows.map(\.count))
         return PostgresQuery(unsafeSQL: """
-            INSERT INTO enterprise.log_level_minutes (minute, level, count)
-            SELECT (timestamptz 'epoch' + (r.minute_ns / 1000) * interval '1 microsecond'), r.level, r.count
-            FROM unnest($1::int8[], $2::text[], $3::int8[]) AS r(minute_ns, level, count)
-            ON CONFLICT (minute, level) DO UPDATE SET count = log_level_minutes.count + excluded.count
+            INSERT INTO enterprise.log_level_minutes (minute, service_name, level, count)
+            SELECT (timestamptz 'epoch' + (r.minute_ns / 1000) * interval '1 microsecond'), r.service_name, r.level, r.count
+            FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[]) AS r(minute_ns, service_name, level, count)
+            ON CONFLICT (minute, service_name, level) DO UPDATE SET count = log_level_minutes.count + excluded.count
             """, binds: binds)
     }
 }

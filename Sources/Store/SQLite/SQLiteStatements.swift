@@ -161,15 +161,15 @@ extension SQLiteStatements {
     /// Adds records to their minutes' level counts (`LogLevelMinute`).
     static func upsertLevelMinutes(count: Int) -> String {
         """
-        INSERT INTO enterprise.log_level_minutes (minute, level, count)
-        VALUES \(values(columns: 3, rows: count))
-        ON CONFLICT(minute, level) DO UPDATE SET count = count + excluded.count
+        INSERT INTO enterprise.log_level_minutes (minute, service_name, level, count)
+        VALUES \(values(columns: 4, rows: count))
+        ON CONFLICT(minute, service_name, level) DO UPDATE SET count = count + excluded.count
         """
     }
 }
 
 extension LogLevelMinute {
     var sqliteBinds: [SQLiteData] {
-        [SQLiteData(Timestamp.iso8601(unixNano: minuteUnixNano)), SQLiteData(level), .integer(Int(count))]
+        [SQLiteData(Timestamp.iso8601(unixNano: minuteUnixNano)), SQLiteData(serviceName), SQLiteData(level), .integer(Int(count))]
     }
 }

@@ -84,6 +84,82 @@ import Testing
         }
     }
 
+    /// Trace `i`'s root (frontend) and its child (api) as two batches, each with the trace's row.
+    static func splitCalls(_ count: Int) -> [(parent: WriteBatch, child: WriteBatch)] {
+        (0..<count).map { index in
+            let traceID = String(format: "%032x", 0xC0FFEE00 + index)
+            let root = String(format: "%016x", 0x1000 + index), child = String(format: "%016x", 0x2000 + index)
+            var (parent, parentTrace) = StoreTests.span(traceID, root, start: t0 + Int64(index) * ms, end: t0 + Int64(index) * ms + 20 * ms)
+            parent.serviceName = "frontend"
+            parentTrace.context.serviceName = "frontend"
+            var (called, calledTrace) = StoreTests.span(traceID, child, parent: root, start: t0 + Int64(index) * ms + ms,
+                                                        end: t0 + Int64(index) * ms + 11 * ms)
+            called.serviceName = "api"
+            calledTrace.context.serviceName = "api"
+            return (WriteBatch(traces: [parentTrace], spans: [parent]), WriteBatch(traces: [calledTrace], spans: [called]))
+        }
+    }
+
+    /// The two spans of each call committed at the same time, by two commits of one store and
+    /// (PostgreSQL) by two stores on one database, as two replicas: each call is counted once.
+    @Test(arguments: StoreKind.available)
+    func callsSplitOverConcurrentCommitsAreCountedOnce(_ kind: StoreKind) async throws {
+        let count = 40
+        let window = (from: Self.t0, to: Self.t0 + 10 * 60 * Self.second)
+        try await withTestStore(kind) { store, database in
+            for (parent, child) in Self.splitCalls(count) {
+                async let first: Void = store.write(parent)
+                async let second: Void = store.write(child)
+                _ = try await (first, second)
+            }
+            let graph = try await store.queries.serviceGraph.serviceGraph(from: window.from, to: window.to)
+            #expect(graph.edges.map { "\($0.client)->\($0.server) \($0.stats.calls)" } == ["frontend->api \(count)"])
+            #expect(graph.nodes.first { $0.service == "frontend" }?.rootCalls == Int64(count))
+
+            guard kind == .postgres else { return }
+            try await database.execute("DELETE FROM enterprise.service_edge_minutes")
+            try await database.execute("DELETE FROM enterprise.traces")
+            try await withTestStore(kind, database: database) { replica, _ in
+                try await withThrowingTaskGroup(of: Void.self) { writes in
+                    for (index, (parent, child)) in Self.splitCalls(count).enumerated() {
+                        // Either span first, on either replica.
+                        let (one, other) = index.isMultiple(of: 2) ? (store, replica) : (replica, store)
+                        writes.addTask { try await one.write(parent) }
+                        writes.addTask { try await other.write(child) }
+                    }
+                    try await writes.waitForAll()
+                }
+            }
+            let replicated = try await store.queries.serviceGraph.serviceGraph(from: window.from, to: window.to)
+            #expect(replicated.edges.map { "\($0.client)->\($0.server) \($0.stats.calls)" } == ["frontend->api \(count)"])
+            #expect(replicated.nodes.first { $0.service == "frontend" }?.rootCalls == Int64(count))
+        }
+    }
+
+    /// A span written without its trace's row (the trace stored before) is paired with the
+    /// stored spans, as one with it.
+    @Test(arguments: StoreKind.available)
+    func aSpanWithoutItsTraceRowIsPairedWithTheStoredOnes(_ kind: StoreKind) async throws {
+        try await withTestStore(kind) { store, _ in
+            let (parent, child) = Self.splitCalls(1)[0]
+            try await store.write(parent)
+            try await store.write(WriteBatch(spans: child.spans))
+            let graph = try await store.queries.serviceGraph.serviceGraph(from: Self.t0, to: Self.t0 + 10 * 60 * Self.second)
+            #expect(graph.edges.map { "\($0.client)->\($0.server) \($0.stats.calls)" } == ["frontend->api 1"])
+        }
+    }
+
+    @Test func onlyTracesWhoseRowTheCommitDidNotInsertAreRead() {
+        let (parent, child) = Self.splitCalls(2)[1]
+        let (other, _) = Self.splitCalls(1)[0]
+        let added = parent.spans + child.spans + other.spans
+        let reads = TraceEdgeReads(newTraces: [other.spans[0].traceID])
+        #expect(reads.tracesToRead(added: added) == [parent.spans[0].traceID])
+        #expect(TraceEdgeReads(newTraces: []).tracesToRead(added: added) == [other.spans[0].traceID, parent.spans[0].traceID].sorted())
+        #expect(TraceEdgeReads.unlistedTraces(spans: added, traces: parent.traces) == [other.spans[0].traceID])
+        #expect(TraceEdgeReads.unlistedTraces(spans: added, traces: parent.traces + other.traces).isEmpty)
+    }
+
     @Test func aPercentileIsReadWithinItsBucket() throws {
         // 1…100 ms, one call each: the true p95 is 95 ms, in the (50, 100] bucket.
         var rows: [ServiceEdgeMinute] = []

@@ -3,11 +3,6 @@ import Logging
 import PostgresNIO
 
 extension PostgresStatements {
-    /// Taken by a commit (until it ends) before it pairs its spans with the stored ones: the
-    /// commit that waits for it then sees the other's spans, so two commits holding the two
-    /// spans of a call (on one Sightline or several) count it once, never zero times.
-    static let serviceEdgeLock: Int64 = 7468697203
-
     /// Adds calls to their minutes' edge rows (`ServiceEdgeMinute`), one statement for the commit.
     static func upsertServiceEdgeMinutes(_ rows: [ServiceEdgeMinute]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 8)
@@ -42,23 +37,52 @@ extension PostgresStatements {
             FROM enterprise.trace_spans WHERE trace_id = ANY($1::text[])
             """, binds: binds)
     }
+
+    /// Locks the rows of stored traces (sorted ids) as `upsertTraces` locks the rows it
+    /// merges into, for spans that come without their trace's row (`TraceEdgeReads`).
+    static func lockTraces(_ traceIDs: [String]) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(traceIDs)
+        return PostgresQuery(unsafeSQL: """
+            SELECT t.trace_id FROM unnest($1::text[]) WITH ORDINALITY AS r(trace_id, position)
+            JOIN enterprise.traces t ON t.trace_id = r.trace_id
+            ORDER BY r.position FOR NO KEY UPDATE OF t
+            """, binds: binds)
+    }
 }
 
 extension PostgresStore {
     /// Counts the calls among `added` (the commit's inserted spans) and the stored spans of
-    /// their traces, inside the commit's transaction (`ServiceCallSpan.calls`).
-    static func upsertServiceEdges(added: [SpanRow], on connection: PostgresConnection, logger: Logger) async throws {
+    /// their traces, inside the commit's transaction (`ServiceCallSpan.calls`). Only the
+    /// traces `reads` names are read back: the others' spans are all in the commit.
+    static func upsertServiceEdges(added: [SpanRow], reads: TraceEdgeReads, on connection: PostgresConnection,
+                                   logger: Logger) async throws {
         guard !added.isEmpty else { return }
-        try await run("SELECT pg_advisory_xact_lock(\(PostgresStatements.serviceEdgeLock))", on: connection, logger: logger)
-        let traceIDs = Array(Set(added.map(\.traceID))).sorted()
         var stored: [ServiceCallSpan] = []
-        let rows = try await connection.query(PostgresStatements.traceCallSpans(traceIDs), logger: logger)
-        for try await (traceID, spanID, parentID, service, status, startMicros, duration)
-            in rows.decode((String, String, String?, String, String, Int64, Double).self) {
-            stored.append(ServiceCallSpan(traceID: traceID, spanID: spanID, parentSpanID: parentID, service: service,
-                                          failed: status == "error", startUnixNano: startMicros * 1_000, durationMs: duration))
+        let traceIDs = reads.tracesToRead(added: added)
+        if !traceIDs.isEmpty {
+            guard !connection.isClosed else { throw ConnectionClosed() }
+            let rows = try await connection.query(PostgresStatements.traceCallSpans(traceIDs), logger: logger)
+            for try await (traceID, spanID, parentID, service, status, startMicros, duration)
+                in rows.decode((String, String, String?, String, String, Int64, Double).self) {
+                stored.append(ServiceCallSpan(traceID: traceID, spanID: spanID, parentSpanID: parentID, service: service,
+                                              failed: status == "error", startUnixNano: startMicros * 1_000, durationMs: duration))
+            }
         }
         let edges = ServiceEdgeMinute.aggregate(ServiceCallSpan.calls(added: added.map(ServiceCallSpan.init), stored: stored))
         if !edges.isEmpty { try await run(PostgresStatements.upsertServiceEdgeMinutes(edges), on: connection, logger: logger) }
+    }
+
+    /// Merges `traces` (sorted by id) into their rows; returns the ids of the rows it inserted
+    /// (`xmax = 0`: a row merged into carries the commit's lock in `xmax`).
+    static func upsertTraces(_ traces: [TraceRow], on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        guard !traces.isEmpty else { return [] }
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        var inserted: Set<String> = []
+        let rows = try await connection.query(PostgresStatements.upsertTraces(traces, returningNew: true), logger: logger)
+        for try await (traceID, isNew) in rows.decode((String, Bool).self) where isNew {
+            inserted.insert(traceID)
+        }
+        return inserted
     }
 }

@@ -3,7 +3,8 @@ import PostgresNIO
 /// The write path's SQL: one statement per table, every column bound as one array and
 /// expanded with `unnest`, so a batch of any size is one round trip per table.
 enum PostgresStatements {
-    static func upsertTraces(_ rows: [TraceRow]) -> PostgresQuery {
+    /// `returningNew`: returns each row's `trace_id` and whether the statement inserted it.
+    static func upsertTraces(_ rows: [TraceRow], returningNew: Bool = false) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 16)
         binds.append(rows.map(\.traceID))
         binds.append(rows.map { StoreText.safe($0.context.entryPoint) })
@@ -53,6 +54,7 @@ enum PostgresStatements {
                 error_message = COALESCE(t.error_message, excluded.error_message),
                 updated_at = excluded.updated_at,
                 \(contextUpdates.joined(separator: ",\n    "))
+            \(returningNew ? "RETURNING t.trace_id, t.xmax = 0" : "")
             """, binds: binds)
     }
 

@@ -182,7 +182,12 @@ public final class PostgresStore: TelemetryStore {
                             texts.resources, known: contexts.resources, table: .resources, on: connection, logger: self.logger)
                         contexts.scopes = try await Self.contextIDs(
                             texts.scopes, known: contexts.scopes, table: .scopes, on: connection, logger: self.logger)
-                        if !traces.isEmpty { try await statement(PostgresStatements.upsertTraces(traces)) }
+                        // Trace rows lock in id order; spans without their trace's row lock the
+                        // stored row instead, so that every commit holding a trace's spans waits
+                        // for the others (`TraceEdgeReads`).
+                        let unlisted = TraceEdgeReads.unlistedTraces(spans: batch.spans, traces: traces)
+                        if !unlisted.isEmpty { try await statement(PostgresStatements.lockTraces(unlisted)) }
+                        let edgeReads = TraceEdgeReads(newTraces: try await Self.upsertTraces(traces, on: connection, logger: self.logger))
                         if !batch.spans.isEmpty {
                             let inserted = try await Self.insertedSpanKeys(
                                 try PostgresStatements.insertSpans(spans, contexts: contexts), on: connection, logger: self.logger)
@@ -204,8 +209,7 @@ public final class PostgresStore: TelemetryStore {
                             try await statement(PostgresStatements.insertMetricPoints(points))
                         }
                         if !batch.systemMetrics.isEmpty { try await statement(PostgresStatements.insertSystemMetrics(batch.systemMetrics)) }
-                        // Last: its lock is held until the commit ends.
-                        try await Self.upsertServiceEdges(added: added.spans, on: connection, logger: self.logger)
+                        try await Self.upsertServiceEdges(added: added.spans, reads: edgeReads, on: connection, logger: self.logger)
                     }
                     return (added, contexts)
                 }

@@ -21,16 +21,28 @@ extension SQLiteStatements {
         SELECT span_id, parent_span_id, service_name, status, start_time, duration_ms
         FROM enterprise.trace_spans WHERE trace_id = ?
         """
+
+    /// 1 when a trace's row is stored (`TraceEdgeReads`).
+    static let traceStored = "SELECT 1 FROM enterprise.traces WHERE trace_id = ?"
 }
 
 extension SQLiteWriteConnection.Session {
+    /// The traces of `traces` without a stored row: those the commit about to merge them inserts.
+    func unstoredTraces(_ traces: [TraceRow]) throws -> Set<String> {
+        var unstored = Set<String>()
+        for trace in traces where try integer(SQLiteStatements.traceStored, [SQLiteData(trace.traceID)]) == nil {
+            unstored.insert(trace.traceID)
+        }
+        return unstored
+    }
+
     /// The stored spans of `traceIDs` (those of the current transaction included).
-    func callSpans(ofTraces traceIDs: Set<String>) throws -> [ServiceCallSpan] {
+    func callSpans(ofTraces traceIDs: [String]) throws -> [ServiceCallSpan] {
         var spans: [ServiceCallSpan] = []
         func text(_ statement: OpaquePointer, _ column: Int32) -> String? {
             sqlite_nio_sqlite3_column_text(statement, column).map { String(cString: $0) }
         }
-        for traceID in traceIDs.sorted() {
+        for traceID in traceIDs {
             try each(SQLiteStatements.traceCallSpans, [SQLiteData(traceID)]) { statement in
                 let start = text(statement, 4).flatMap(Timestamp.date)?.unixNano ?? 0
                 spans.append(ServiceCallSpan(

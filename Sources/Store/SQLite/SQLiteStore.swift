@@ -203,6 +203,8 @@ public final class SQLiteStore: TelemetryStore {
         let contexts: ContextIDs
         do {
             (added, contexts) = try await writer.transaction { session in
+                // One writer: no other commit adds a trace's spans meanwhile (`TraceEdgeReads`).
+                let edgeReads = TraceEdgeReads(newTraces: try session.unstoredTraces(traces))
                 for trace in traces { try session.run(SQLiteStatements.upsertTrace, trace.sqliteBinds) }
                 var contexts = cached
                 for text in texts.resources where contexts.resources[text] == nil {
@@ -240,7 +242,7 @@ public final class SQLiteStore: TelemetryStore {
                     try session.run(SQLiteStatements.upsertErrorGroupMinute, group.sqliteBinds)
                 }
                 if !added.spans.isEmpty {
-                    let stored = try session.callSpans(ofTraces: Set(added.spans.map(\.traceID)))
+                    let stored = try session.callSpans(ofTraces: edgeReads.tracesToRead(added: added.spans))
                     let calls = ServiceCallSpan.calls(added: added.spans.map(ServiceCallSpan.init), stored: stored)
                     for edge in ServiceEdgeMinute.aggregate(calls) { try session.run(SQLiteStatements.upsertServiceEdgeMinute, edge.sqliteBinds) }
                 }

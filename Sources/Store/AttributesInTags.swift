@@ -102,7 +102,7 @@ enum StoredAttributes {
 }
 
 /// A plain JSON value with its strings and numbers kept as the bytes they were written in.
-private indirect enum FlatValue {
+indirect enum FlatValue {
     case string(Range<Int>)
     case number(Range<Int>)
     case bool(Bool)
@@ -113,7 +113,7 @@ private indirect enum FlatValue {
 
 /// Reads `tags` (a plain JSON object, as the store gives it back) and writes its members in
 /// OTLP/JSON form, copying each string and number as written.
-private struct FlatJSONParser {
+struct FlatJSONParser {
     let bytes: [UInt8]
     private var at = 0
 

@@ -193,13 +193,17 @@ public struct LogRow: Sendable, Hashable {
     public var eventName: String?
     public var droppedAttributesCount: Int64
     public var serviceName: String
+    /// How `attributes` follow from `extra` and the lifted columns, when they do: the store
+    /// then keeps only those (`LogAttributesInExtra`). nil keeps `attributes` as they are.
+    public var attributesInExtra: LogAttributesInExtra?
 
     public init(
         timestampUnixNano: Int64, timeUnixNano: Int64, observedTimeUnixNano: Int64, level: String, loggerName: String,
         message: String, traceID: String?, spanID: String?, userEmail: String?, department: String?, sessionID: String?,
         endpoint: String?, extra: String, exceptionType: String?, exceptionMessage: String?, exceptionTraceback: String?,
         severityNumber: Int32, severityText: String?, body: String?, attributes: String, resource: String, scope: String,
-        flags: Int64, eventName: String?, droppedAttributesCount: Int64, serviceName: String
+        flags: Int64, eventName: String?, droppedAttributesCount: Int64, serviceName: String,
+        attributesInExtra: LogAttributesInExtra? = nil
     ) {
         self.timestampUnixNano = timestampUnixNano
         self.timeUnixNano = timeUnixNano
@@ -227,6 +231,7 @@ public struct LogRow: Sendable, Hashable {
         self.eventName = eventName
         self.droppedAttributesCount = droppedAttributesCount
         self.serviceName = serviceName
+        self.attributesInExtra = attributesInExtra
     }
 }
 

@@ -21,6 +21,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("022", "metric_alerts_and_partitions", text(PackageResources._22_metric_alerts_and_partitions_sql)),
     ("023", "log_hour_index", text(PackageResources._23_log_hour_index_sql)),
     ("024", "attributes_in_tags", text(PackageResources._24_attributes_in_tags_sql)),
+    ("025", "log_attributes_in_extra", text(PackageResources._25_log_attributes_in_extra_sql)),
 ]
 
 /// The table each migration rewrites, vacuumed and analysed once it is applied.
@@ -29,6 +30,7 @@ public let postgresRewrittenTables: [String: String] = [
     "019": "enterprise.trace_spans, enterprise.structured_logs",
     "022": "enterprise.metric_points",
     "024": "enterprise.trace_spans",
+    "025": "enterprise.structured_logs",
 ]
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

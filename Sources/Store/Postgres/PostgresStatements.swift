@@ -125,7 +125,7 @@ enum PostgresStatements {
         binds.append(rows.map { Int64($0.severityNumber) })
         binds.append(NullableTextArray(elements: rows.map { StoreText.safe($0.severityText) }))
         binds.append(NullableTextArray(elements: rows.map { StoreText.safeJSON($0.body) }))
-        binds.append(rows.map { StoreText.safeJSON($0.attributes) })
+        binds.append(NullableTextArray(elements: rows.map { StoreText.safeJSON($0.storedAttributes(.postgres)) }))
         binds.append(try contexts.resourceIDs(rows.lazy.map(\.resource)))
         binds.append(try contexts.scopeIDs(rows.lazy.map(\.scope)))
         binds.append(rows.map(\.flags))

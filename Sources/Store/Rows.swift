@@ -30,6 +30,9 @@ public struct SpanRow: Sendable, Hashable {
     /// How `attributes` follow from `tags`, when they do: the store then keeps only `tags`
     /// (`AttributesInTags`). nil keeps `attributes` as they are.
     public var attributesInTags: AttributesInTags?
+    /// How `events` follow from `logs`, when they do: PostgreSQL then keeps only `logs`
+    /// (`EventsInLogs`). nil keeps `events` as they are.
+    public var eventsInLogs: EventsInLogs?
 
     public init(
         traceID: String, spanID: String, parentSpanID: String?, operationName: String, serviceName: String,
@@ -37,7 +40,7 @@ public struct SpanRow: Sendable, Hashable {
         tags: String, logs: String, kind: Int32, traceState: String?, flags: Int64, statusCode: Int32,
         attributes: String, events: String, links: String, resource: String, scope: String,
         droppedAttributesCount: Int64, droppedEventsCount: Int64, droppedLinksCount: Int64,
-        attributesInTags: AttributesInTags? = nil
+        attributesInTags: AttributesInTags? = nil, eventsInLogs: EventsInLogs? = nil
     ) {
         self.traceID = traceID
         self.spanID = spanID
@@ -63,6 +66,7 @@ public struct SpanRow: Sendable, Hashable {
         self.droppedEventsCount = droppedEventsCount
         self.droppedLinksCount = droppedLinksCount
         self.attributesInTags = attributesInTags
+        self.eventsInLogs = eventsInLogs
     }
 
     public var durationMs: Double { Double(endTimeUnixNano - startTimeUnixNano) / 1_000_000 }

@@ -13,6 +13,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("013", "llm_call_spans", text(PackageResources._13_llm_call_spans_sql)),
     ("014", "query_indexes", text(PackageResources._14_query_indexes_sql)),
     ("015", "log_search_vector", text(PackageResources._15_log_search_vector_sql)),
+    ("016", "events_in_logs", text(PackageResources._16_events_in_logs_sql)),
     ("017", "time_partitions", text(PackageResources._17_time_partitions_sql)),
     ("018", "metrics", text(PackageResources._18_metrics_sql)),
     ("019", "stored_contexts", text(PackageResources._19_stored_contexts_sql)),

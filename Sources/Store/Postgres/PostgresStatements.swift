@@ -74,7 +74,7 @@ enum PostgresStatements {
         binds.append(rows.map(\.flags))
         binds.append(rows.map { Int64($0.statusCode) })
         binds.append(NullableTextArray(elements: rows.map { StoreText.safeJSON($0.storedAttributes(.postgres)) }))
-        binds.append(rows.map { StoreText.safeJSON($0.events) })
+        binds.append(NullableTextArray(elements: rows.map { StoreText.safeJSON($0.storedEvents(.postgres)) }))
         binds.append(rows.map { StoreText.safeJSON($0.links) })
         binds.append(try contexts.resourceIDs(rows.lazy.map(\.resource)))
         binds.append(try contexts.scopeIDs(rows.lazy.map(\.scope)))

@@ -73,68 +73,6 @@ enum StoredEvents {
             '[]'::jsonb) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(\(row).logs) = 'array' THEN \(row).logs ELSE '[]'::jsonb END) l) END)
             """
     }
-
-    /// The typed OTLP/JSON events of a span whose `events` column read `stored` (`column(of:)`:
-    /// "" for NULL) and whose `logs` read `logs`.
-    static func typed(stored: String, logs: String?) -> String {
-        let trimmed = stored.drop { $0 == " " }
-        var parts: [Substring] = []
-        if !trimmed.isEmpty {
-            guard trimmed.count >= 2, trimmed.first == "\"", trimmed.last == "\"" else { return stored }
-            parts = trimmed.dropFirst().dropLast().split(separator: ";", omittingEmptySubsequences: false)
-        }
-        var parser = FlatJSONParser(Array((logs ?? "[]").utf8))
-        guard case .array(let events)? = parser.parse() else { return "[]" }
-        var out: [UInt8] = []
-        out.reserveCapacity(parser.bytes.count * 2 + 2)
-        out.append(UInt8(ascii: "["))
-        for index in events.indices {
-            let event = events[index]
-            guard case .object(let members) = event else { continue }
-            let timestamp = member("timestamp", of: members, parser)
-            let name = member("name", of: members, parser)
-            let attributesValue = member("attributes", of: members, parser)
-            var nanoseconds: Int64 = 0
-            var positions: [Int]?
-            if index < parts.count {
-                let fields = parts[index].split(separator: ":", maxSplits: 1)
-                nanoseconds = fields.first.flatMap { Int64($0) } ?? 0
-                if fields.count == 2 { positions = fields[1].split(separator: ".").compactMap { Int($0) } }
-            }
-            var time: Int64 = 0
-            if case .string(let range)? = timestamp,
-               let micros = Timestamp.unixMicros(iso8601: String(decoding: parser.bytes[range].dropFirst().dropLast(), as: UTF8.self)) {
-                time = micros * 1_000 + nanoseconds
-            }
-            if out.count > 1 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"timeUnixNano":""#.utf8)
-            out.append(contentsOf: String(time).utf8)
-            out.append(contentsOf: #"","name":"#.utf8)
-            if case .string(let range)? = name { out.append(contentsOf: parser.bytes[range]) } else { out.append(contentsOf: #""""#.utf8) }
-            if case .object(let attributes)? = attributesValue, !attributes.isEmpty {
-                var order = Array(attributes.indices)
-                if let positions, positions.count == attributes.count, positions.allSatisfy(attributes.indices.contains) { order = positions }
-                out.append(contentsOf: #","attributes":["#.utf8)
-                for (number, position) in order.enumerated() {
-                    if number > 0 { out.append(UInt8(ascii: ",")) }
-                    parser.writeAttribute(key: attributes[position].key, value: attributes[position].value, into: &out)
-                }
-                out.append(UInt8(ascii: "]"))
-            }
-            out.append(UInt8(ascii: "}"))
-        }
-        out.append(UInt8(ascii: "]"))
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension StoredEvents {
-    /// The value of the member named `name` (unescaped) of an object `parser` read.
-    fileprivate static func member(_ name: String, of members: [(key: Range<Int>, value: FlatValue)], _ parser: FlatJSONParser) -> FlatValue? {
-        let quoted = Array(("\"" + name + "\"").utf8)
-        for member in members where parser.bytes[member.key].elementsEqual(quoted) { return member.value }
-        return nil
-    }
 }
 
 extension Timestamp {

@@ -9,10 +9,9 @@ import Foundation
 let migrationFiles = [
     "007_observability_tables.sql", "008_tracing_tables.sql", "009_structured_logs.sql", "010_alert_tables.sql",
     "011_otlp_fidelity.sql", "012_alert_engine.sql", "013_llm_call_spans.sql", "014_query_indexes.sql",
-    "015_log_search_vector.sql", "017_time_partitions.sql", "018_metrics.sql", "019_stored_contexts.sql",
+    "015_log_search_vector.sql", "016_events_in_logs.sql", "017_time_partitions.sql", "018_metrics.sql", "019_stored_contexts.sql",
     "020_error_group_minutes.sql", "021_service_edge_minutes.sql", "022_metric_alerts_and_partitions.sql", "023_log_hour_index.sql",
-    "024_attributes_in_tags.sql",
-    "027_service_rollups.sql",
+    "024_attributes_in_tags.sql", "025_log_attributes_in_extra.sql", "027_service_rollups.sql",
 ]
 
 func migrationResources(_ dialect: String) -> [Resource] {

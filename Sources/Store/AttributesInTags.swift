@@ -251,3 +251,142 @@ private struct FlatJSONParser {
         }
     }
 }
+
+// The readers of log records' attributes and of span events share the flat JSON reader above,
+// which is private to this file.
+
+/// The typed attributes of a stored log record, from its `attributes` column, its `extra` and
+/// the columns attributes are lifted into.
+enum StoredLogAttributes {
+    /// The typed OTLP/JSON attributes of a record whose `attributes` column read `stored` (""
+    /// for NULL), whose `extra` read `extra`, and whose lifted columns read `column`.
+    static func typed(stored: String, extra: String?, column: (LogAttributeColumn) -> String?) -> String {
+        let trimmed = stored.drop { $0 == " " }
+        var tokens: [Substring]?
+        if !trimmed.isEmpty {
+            guard trimmed.count >= 2, trimmed.first == "\"", trimmed.last == "\"" else { return stored }
+            tokens = trimmed.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false)
+        }
+        var parser = FlatJSONParser(Array((extra ?? "{}").utf8))
+        let members: [(key: Range<Int>, value: FlatValue)]
+        if case .object(let parsed)? = parser.parse() { members = parsed } else { members = [] }
+
+        var out: [UInt8] = []
+        out.reserveCapacity(parser.bytes.count * 2 + 2)
+        out.append(UInt8(ascii: "["))
+        var written = 0
+        func separate() {
+            if written > 0 { out.append(UInt8(ascii: ",")) }
+            written += 1
+        }
+        guard let tokens else {
+            for member in members {
+                separate()
+                parser.writeAttribute(key: member.key, value: member.value, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+            return String(decoding: out, as: UTF8.self)
+        }
+        for token in tokens {
+            if let number = Int(token) {
+                guard members.indices.contains(number) else { continue }
+                separate()
+                parser.writeAttribute(key: members[number].key, value: members[number].value, into: &out)
+            } else if let letter = token.first, let lifted = LogAttributeColumn(rawValue: String(letter)),
+                      let key = Int(token.dropFirst()), lifted.keys.indices.contains(key), let value = column(lifted) {
+                separate()
+                out.append(contentsOf: #"{"key":"#.utf8)
+                appendQuoted(lifted.keys[key], to: &out)
+                out.append(contentsOf: #","value":{"stringValue":"#.utf8)
+                appendQuoted(value, to: &out)
+                out.append(contentsOf: "}}".utf8)
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// `text` as a JSON string, escaped as the mapping's JSON writer escapes it (`\n`, `\r`,
+    /// `\t`, other control bytes as `\u00XX`).
+    static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case ..<0x20: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                                  hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension StoredEvents {
+    /// The typed OTLP/JSON events of a span whose `events` column read `stored` (`column(of:)`:
+    /// "" for NULL) and whose `logs` read `logs`.
+    static func typed(stored: String, logs: String?) -> String {
+        let trimmed = stored.drop { $0 == " " }
+        var parts: [Substring] = []
+        if !trimmed.isEmpty {
+            guard trimmed.count >= 2, trimmed.first == "\"", trimmed.last == "\"" else { return stored }
+            parts = trimmed.dropFirst().dropLast().split(separator: ";", omittingEmptySubsequences: false)
+        }
+        var parser = FlatJSONParser(Array((logs ?? "[]").utf8))
+        guard case .array(let events)? = parser.parse() else { return "[]" }
+        var out: [UInt8] = []
+        out.reserveCapacity(parser.bytes.count * 2 + 2)
+        out.append(UInt8(ascii: "["))
+        for index in events.indices {
+            let event = events[index]
+            guard case .object(let members) = event else { continue }
+            let timestamp = member("timestamp", of: members, parser)
+            let name = member("name", of: members, parser)
+            let attributesValue = member("attributes", of: members, parser)
+            var nanoseconds: Int64 = 0
+            var positions: [Int]?
+            if index < parts.count {
+                let fields = parts[index].split(separator: ":", maxSplits: 1)
+                nanoseconds = fields.first.flatMap { Int64($0) } ?? 0
+                if fields.count == 2 { positions = fields[1].split(separator: ".").compactMap { Int($0) } }
+            }
+            var time: Int64 = 0
+            if case .string(let range)? = timestamp,
+               let micros = Timestamp.unixMicros(iso8601: String(decoding: parser.bytes[range].dropFirst().dropLast(), as: UTF8.self)) {
+                time = micros * 1_000 + nanoseconds
+            }
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"timeUnixNano":""#.utf8)
+            out.append(contentsOf: String(time).utf8)
+            out.append(contentsOf: #"","name":"#.utf8)
+            if case .string(let range)? = name { out.append(contentsOf: parser.bytes[range]) } else { out.append(contentsOf: #""""#.utf8) }
+            if case .object(let attributes)? = attributesValue, !attributes.isEmpty {
+                var order = Array(attributes.indices)
+                if let positions, positions.count == attributes.count, positions.allSatisfy(attributes.indices.contains) { order = positions }
+                out.append(contentsOf: #","attributes":["#.utf8)
+                for (number, position) in order.enumerated() {
+                    if number > 0 { out.append(UInt8(ascii: ",")) }
+                    parser.writeAttribute(key: attributes[position].key, value: attributes[position].value, into: &out)
+                }
+                out.append(UInt8(ascii: "]"))
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension StoredEvents {
+    /// The value of the member named `name` (unescaped) of an object `parser` read.
+    private static func member(_ name: String, of members: [(key: Range<Int>, value: FlatValue)], _ parser: FlatJSONParser) -> FlatValue? {
+        let quoted = Array(("\"" + name + "\"").utf8)
+        for member in members where parser.bytes[member.key].elementsEqual(quoted) { return member.value }
+        return nil
+    }
+}

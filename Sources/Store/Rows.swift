@@ -30,6 +30,9 @@ public struct SpanRow: Sendable, Hashable {
     /// How `attributes` follow from `tags`, when they do: the store then keeps only `tags`
     /// (`AttributesInTags`). nil keeps `attributes` as they are.
     public var attributesInTags: AttributesInTags?
+    /// How `events` follow from `logs`, when they do: PostgreSQL then keeps only `logs`
+    /// (`EventsInLogs`). nil keeps `events` as they are.
+    public var eventsInLogs: EventsInLogs?
 
     public init(
         traceID: String, spanID: String, parentSpanID: String?, operationName: String, serviceName: String,
@@ -37,7 +40,7 @@ public struct SpanRow: Sendable, Hashable {
         tags: String, logs: String, kind: Int32, traceState: String?, flags: Int64, statusCode: Int32,
         attributes: String, events: String, links: String, resource: String, scope: String,
         droppedAttributesCount: Int64, droppedEventsCount: Int64, droppedLinksCount: Int64,
-        attributesInTags: AttributesInTags? = nil
+        attributesInTags: AttributesInTags? = nil, eventsInLogs: EventsInLogs? = nil
     ) {
         self.traceID = traceID
         self.spanID = spanID
@@ -63,6 +66,7 @@ public struct SpanRow: Sendable, Hashable {
         self.droppedEventsCount = droppedEventsCount
         self.droppedLinksCount = droppedLinksCount
         self.attributesInTags = attributesInTags
+        self.eventsInLogs = eventsInLogs
     }
 
     public var durationMs: Double { Double(endTimeUnixNano - startTimeUnixNano) / 1_000_000 }
@@ -193,13 +197,17 @@ public struct LogRow: Sendable, Hashable {
     public var eventName: String?
     public var droppedAttributesCount: Int64
     public var serviceName: String
+    /// How `attributes` follow from `extra` and the lifted columns, when they do: the store
+    /// then keeps only those (`LogAttributesInExtra`). nil keeps `attributes` as they are.
+    public var attributesInExtra: LogAttributesInExtra?
 
     public init(
         timestampUnixNano: Int64, timeUnixNano: Int64, observedTimeUnixNano: Int64, level: String, loggerName: String,
         message: String, traceID: String?, spanID: String?, userEmail: String?, department: String?, sessionID: String?,
         endpoint: String?, extra: String, exceptionType: String?, exceptionMessage: String?, exceptionTraceback: String?,
         severityNumber: Int32, severityText: String?, body: String?, attributes: String, resource: String, scope: String,
-        flags: Int64, eventName: String?, droppedAttributesCount: Int64, serviceName: String
+        flags: Int64, eventName: String?, droppedAttributesCount: Int64, serviceName: String,
+        attributesInExtra: LogAttributesInExtra? = nil
     ) {
         self.timestampUnixNano = timestampUnixNano
         self.timeUnixNano = timeUnixNano
@@ -227,6 +235,7 @@ public struct LogRow: Sendable, Hashable {
         self.eventName = eventName
         self.droppedAttributesCount = droppedAttributesCount
         self.serviceName = serviceName
+        self.attributesInExtra = attributesInExtra
     }
 }
 

@@ -38,7 +38,7 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
     func migrationsApplyOnceAndAreRecorded(_ kind: StoreKind) async throws {
         try await withTestDatabase(kind) { database in
             let first = try await database.openStore()
-            #expect(try await first.migrate() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018", "019", "020", "021", "022", "023", "024", "027"])
+            #expect(try await first.migrate() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021", "022", "023", "024", "025", "027"])
             #expect(try await first.migrate() == [])
             try await first.close()
             let second = try await database.openStore()
@@ -46,7 +46,7 @@ func log(_ message: String, level: String = "INFO", at time: Int64 = 1_700_000_0
             try await second.close()
 
             let versions = try await database.rows("SELECT version FROM enterprise.schema_migrations ORDER BY version")
-            #expect(versions.compactMap { $0.string("version") } == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "017", "018", "019", "020", "021", "022", "023", "024", "027"])
+            #expect(versions.compactMap { $0.string("version") } == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021", "022", "023", "024", "025", "027"])
             // The seed's five default alert rules, once.
             let rules = try await database.rows("SELECT name FROM enterprise.alert_rules ORDER BY name").compactMap { $0.string("name") }
             #expect(rules == ["High Error Rate", "High Memory Usage", "LLM Cost Spike", "Low Cache Hit Rate", "Slow RAG Queries"])

@@ -13,6 +13,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("013", "llm_call_spans", text(PackageResources._13_llm_call_spans_sql)),
     ("014", "query_indexes", text(PackageResources._14_query_indexes_sql)),
     ("015", "log_search_vector", text(PackageResources._15_log_search_vector_sql)),
+    ("016", "events_in_logs", text(PackageResources._16_events_in_logs_sql)),
     ("017", "time_partitions", text(PackageResources._17_time_partitions_sql)),
     ("018", "metrics", text(PackageResources._18_metrics_sql)),
     ("019", "stored_contexts", text(PackageResources._19_stored_contexts_sql)),
@@ -21,6 +22,7 @@ public let postgresMigrations: [(version: String, name: String, sql: String)] = 
     ("022", "metric_alerts_and_partitions", text(PackageResources._22_metric_alerts_and_partitions_sql)),
     ("023", "log_hour_index", text(PackageResources._23_log_hour_index_sql)),
     ("024", "attributes_in_tags", text(PackageResources._24_attributes_in_tags_sql)),
+    ("025", "log_attributes_in_extra", text(PackageResources._25_log_attributes_in_extra_sql)),
     ("027", "service_rollups", text(PackageResources._27_service_rollups_sql)),
 ]
 
@@ -30,6 +32,7 @@ public let postgresRewrittenTables: [String: String] = [
     "019": "enterprise.trace_spans, enterprise.structured_logs",
     "022": "enterprise.metric_points",
     "024": "enterprise.trace_spans",
+    "025": "enterprise.structured_logs",
 ]
 
 private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -14,7 +14,7 @@ extension AttributesInTags {
         self.init(jsonbPositions: Self.jsonbPositions(of: attributes.map(\.key)), nestedOrderSurvivesJSONB: nestedInOrder)
     }
 
-    private static func unique(_ attributes: [KeyValue]) -> Bool {
+    static func unique(_ attributes: [KeyValue]) -> Bool {
         var keys = Set<String>()
         keys.reserveCapacity(attributes.count)
         for attribute in attributes {
@@ -25,7 +25,7 @@ extension AttributesInTags {
 
     /// Whether `value` reads back from its flat form as itself; `nestedInOrder` turns false
     /// when a kvlist's keys are not in `jsonb`'s order.
-    private static func survives(_ value: AnyValue, nestedInOrder: inout Bool) -> Bool {
+    static func survives(_ value: AnyValue, nestedInOrder: inout Bool) -> Bool {
         switch value {
         case .string, .bool, .int, .empty:
             return true

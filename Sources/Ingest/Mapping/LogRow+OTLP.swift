@@ -30,30 +30,30 @@ extension LogRow {
     init(record: LogRecord, scope: InstrumentationScope, serviceName: String,
          resourceJSON: String, scopeJSON: String, arrivalUnixNano: Int64) {
         let attributes = record.attributes
-        var lifted: Set<String> = []
-        func lift(_ keys: [String]) -> String? {
+        var lifted: [String: LogAttributeColumn] = [:]
+        func lift(_ keys: [String], into column: LogAttributeColumn) -> String? {
             guard let found = AttributeSources.first(keys, in: attributes) else { return nil }
-            lifted.insert(found.key)
+            lifted[found.key] = column
             return found.value
         }
         let loggerName: String
         if !scope.name.isEmpty {
             loggerName = scope.name
-        } else if let name = lift(["logger.name"]) {
+        } else if let name = lift(["logger.name"], into: .loggerName) {
             loggerName = name
         } else {
             loggerName = serviceName
         }
-        let userEmail = lift(AttributeSources.user)
-        let department = lift(AttributeSources.department)
-        let sessionID = lift(AttributeSources.session)
-        let endpoint = lift(AttributeSources.endpoint)
-        let exceptionType = lift(["exception.type"])
-        let exceptionMessage = lift(["exception.message"])
-        let exceptionTraceback = lift(["exception.stacktrace"])
+        let userEmail = lift(AttributeSources.user, into: .userEmail)
+        let department = lift(AttributeSources.department, into: .department)
+        let sessionID = lift(AttributeSources.session, into: .sessionID)
+        let endpoint = lift(AttributeSources.endpoint, into: .endpoint)
+        let exceptionType = lift(["exception.type"], into: .exceptionType)
+        let exceptionMessage = lift(["exception.message"], into: .exceptionMessage)
+        let exceptionTraceback = lift(["exception.stacktrace"], into: .exceptionTraceback)
 
         var extra = JSONWriter()
-        extra.flat(attributes, skipping: lifted)
+        extra.flat(attributes, skipping: Set(lifted.keys))
         var typedAttributes = JSONWriter()
         typedAttributes.otlp(attributes)
         let bodyJSON: String? = record.body.map {
@@ -90,7 +90,8 @@ extension LogRow {
             flags: Int64(record.flags),
             eventName: record.eventName.isEmpty ? nil : record.eventName,
             droppedAttributesCount: Int64(record.droppedAttributesCount),
-            serviceName: serviceName
+            serviceName: serviceName,
+            attributesInExtra: LogAttributesInExtra(attributes, lifted: lifted)
         )
     }
 
@@ -128,5 +129,32 @@ public enum LogLevel {
             default: return "INFO"
             }
         }
+    }
+}
+
+extension LogAttributesInExtra {
+    /// How `attributes`, written typed, follow from `extra` (`JSONWriter.flat` of those not in
+    /// `lifted`) and the columns `lifted` names; nil when something would not read back: what
+    /// `AttributesInTags` refuses for `extra`'s members, or a lifted value that is not a string,
+    /// holds NUL (the stores replace it) or whose key the column does not list.
+    init?(_ attributes: [KeyValue], lifted: [String: LogAttributeColumn]) {
+        guard AttributesInTags.unique(attributes) else { return nil }
+        var nestedInOrder = true
+        var sources: [Source] = []
+        sources.reserveCapacity(attributes.count)
+        var extraKeys: [String] = []
+        for attribute in attributes {
+            if let column = lifted[attribute.key] {
+                guard case .string(let text) = attribute.value, !text.utf8.contains(0),
+                      let key = column.keys.firstIndex(of: attribute.key) else { return nil }
+                sources.append(.column(column, key: key))
+            } else {
+                guard AttributesInTags.survives(attribute.value, nestedInOrder: &nestedInOrder) else { return nil }
+                sources.append(.extra(extraKeys.count))
+                extraKeys.append(attribute.key)
+            }
+        }
+        self.init(sources: sources, extraJSONBPositions: AttributesInTags.jsonbPositions(of: extraKeys),
+                  nestedOrderSurvivesJSONB: nestedInOrder)
     }
 }

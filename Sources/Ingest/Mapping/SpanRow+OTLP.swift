@@ -80,7 +80,8 @@ extension SpanRow {
             droppedAttributesCount: Int64(span.droppedAttributesCount),
             droppedEventsCount: Int64(span.droppedEventsCount),
             droppedLinksCount: Int64(span.droppedLinksCount),
-            attributesInTags: AttributesInTags(span.attributes)
+            attributesInTags: AttributesInTags(span.attributes),
+            eventsInLogs: EventsInLogs(span.events)
         )
     }
 }

@@ -125,7 +125,7 @@ extension LogRow {
             SQLiteData(exceptionMessage), SQLiteData(exceptionTraceback), SQLiteData(timeUnixNano),
             SQLiteData(observedTimeUnixNano),
             observedTimeUnixNano == 0 ? .null : SQLiteData(Timestamp.iso8601(unixNano: observedTimeUnixNano)),
-            .integer(Int(severityNumber)), SQLiteData(severityText), SQLiteData(body), SQLiteData(attributes),
+            .integer(Int(severityNumber)), SQLiteData(severityText), SQLiteData(body), SQLiteData(storedAttributes(.sqlite)),
             SQLiteData(resourceID), SQLiteData(scopeID), SQLiteData(flags), SQLiteData(eventName),
             SQLiteData(droppedAttributesCount), SQLiteData(serviceName),
         ]

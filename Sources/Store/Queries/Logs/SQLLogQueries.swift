@@ -68,9 +68,10 @@ struct SQLLogQueries: LogQueries {
         return try await reads.records(StoredLogRecord.self, sql.query("""
             SELECT \(StoredLogRecord.selectList(alias: "l", replacing: [
                 "resource": "\(SQLBuilder.resource(of: "l")) AS resource", "scope": "\(SQLBuilder.scope(of: "l")) AS scope",
+                "attributes": "coalesce(CAST(l.attributes AS TEXT), '') AS attributes",
             ]))
             FROM enterprise.structured_logs l WHERE l.\(condition)
-            """)).first
+            """)).first?.withTypedAttributes()
     }
 
     /// Whole minutes from `log_level_minutes`; the minute `since` falls in from the records.

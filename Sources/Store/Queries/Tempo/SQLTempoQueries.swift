@@ -149,13 +149,13 @@ struct SQLTempoQueries: TempoQueries {
         case (.statusCode, _), (.spanKind, _), (.duration, _), (.traceDuration, _):
             return nil
         case (.eventName, _):
-            let each = SpanConditionSQL.elements("s.events", &sql)
+            let each = SpanConditionSQL.elements(StoredEvents.typedForConditions(of: "s", sql.dialect), &sql)
             return ("(SELECT \(each.text("name")) FROM \(each.from) LIMIT 1)", "'string'")
         case (.linkTraceID, _), (.linkSpanID, _):
             let each = SpanConditionSQL.elements("s.links", &sql)
             return ("(SELECT \(each.text(field == .linkTraceID ? "traceId" : "spanId")) FROM \(each.from) LIMIT 1)", "'string'")
         case (.eventAttribute(let key), _), (.linkAttribute(let key), _):
-            let each = SpanConditionSQL.elements(field == .eventAttribute(key) ? "s.events" : "s.links", &sql)
+            let each = SpanConditionSQL.elements(field == .eventAttribute(key) ? StoredEvents.typedForConditions(of: "s", sql.dialect) : "s.links", &sql)
             let attributes = sql.resourceAttributes(each.value)
             let placeholder = sql.bind(key)
             return ("(SELECT \(sql.attributeString("a")) FROM \(each.from), \(attributes) a WHERE \(sql.attributeKey("a")) = \(placeholder) AND \(sql.attributeString("a")) IS NOT NULL LIMIT 1)", "'string'")
@@ -217,7 +217,7 @@ struct SQLTempoQueries: TempoQueries {
         let rows = try await reader.rows(sql.query("""
             SELECT s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.operation_name, s.span_kind,
                    s.start_time_unix_nano, s.end_time_unix_nano, \(StoredAttributes.column(of: "s")) AS attributes, s.tags,
-                   s.dropped_attributes_count, s.events,
+                   s.dropped_attributes_count, \(StoredEvents.column(of: "s")) AS events, s.logs,
                    s.dropped_events_count, s.links, s.dropped_links_count, s.status_code, s.error_message,
                    \(SQLBuilder.resource(of: "s")) AS resource, \(SQLBuilder.scope(of: "s")) AS scope
             FROM enterprise.trace_spans s WHERE s.trace_id = \(placeholder)
@@ -231,7 +231,7 @@ struct SQLTempoQueries: TempoQueries {
                 flags: try row.int("flags") ?? 0, name: try row.text("operation_name") ?? "", kind: try row.int("span_kind") ?? 0,
                 startTimeUnixNano: try row.int("start_time_unix_nano") ?? 0, endTimeUnixNano: try row.int("end_time_unix_nano") ?? 0,
                 attributes: StoredAttributes.typed(stored: try row.text("attributes") ?? "", tags: try row.text("tags")), droppedAttributesCount: try row.int("dropped_attributes_count") ?? 0,
-                events: try row.text("events") ?? "[]", droppedEventsCount: try row.int("dropped_events_count") ?? 0,
+                events: StoredEvents.typed(stored: try row.text("events") ?? "", logs: try row.text("logs")), droppedEventsCount: try row.int("dropped_events_count") ?? 0,
                 links: try row.text("links") ?? "[]", droppedLinksCount: try row.int("dropped_links_count") ?? 0,
                 statusCode: try row.int("status_code") ?? 0, statusMessage: try row.text("error_message"),
                 resource: try row.text("resource") ?? "{}", scope: try row.text("scope") ?? "{}"))

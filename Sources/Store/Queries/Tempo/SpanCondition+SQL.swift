@@ -93,13 +93,13 @@ enum SpanConditionSQL {
             let resource = resourceAttribute(SQLBuilder.resource(of: "s"), key, op, value, &sql)
             return "(\(span) OR \(resource))"
         case .eventName:
-            let each = elements("s.events", &sql)
+            let each = elements(StoredEvents.typedForConditions(of: "s", sql.dialect), &sql)
             return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(compare(each.text("name"), op, value, &sql)))"
         case .linkTraceID, .linkSpanID:
             let each = elements("s.links", &sql)
             return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(compare(each.text(field == .linkTraceID ? "traceId" : "spanId"), op, value, &sql)))"
         case .eventAttribute(let key):
-            let each = elements("s.events", &sql)
+            let each = elements(StoredEvents.typedForConditions(of: "s", sql.dialect), &sql)
             return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(resourceAttribute(each.value, key, op, value, &sql)))"
         case .linkAttribute(let key):
             let each = elements("s.links", &sql)
@@ -160,11 +160,11 @@ enum SpanConditionSQL {
             let resource = exists(.resourceAttribute(key), &sql)
             return "(\(span) OR \(resource))"
         case .eventName:
-            return "EXISTS (SELECT 1 FROM \(elements("s.events", &sql).from))"
+            return "EXISTS (SELECT 1 FROM \(elements(StoredEvents.typedForConditions(of: "s", sql.dialect), &sql).from))"
         case .linkTraceID, .linkSpanID:
             return "EXISTS (SELECT 1 FROM \(elements("s.links", &sql).from))"
         case .eventAttribute(let key), .linkAttribute(let key):
-            let each = elements(field == .eventAttribute(key) ? "s.events" : "s.links", &sql)
+            let each = elements(field == .eventAttribute(key) ? StoredEvents.typedForConditions(of: "s", sql.dialect) : "s.links", &sql)
             return "EXISTS (SELECT 1 FROM \(each.from) WHERE \(attributePresent(sql.resourceAttributes(each.value), key, &sql)))"
         case .traceID, .spanID, .childCount: return "1 = 1"
         case .parentSpanID: return "NULLIF(s.parent_span_id, '') IS NOT NULL"

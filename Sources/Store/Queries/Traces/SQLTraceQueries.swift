@@ -28,12 +28,14 @@ struct SQLTraceQueries: TraceQueries {
             SELECT \(SpanRecord.selectList(alias: "s", replacing: [
                 "resource": "\(SQLBuilder.resource(of: "s")) AS resource", "scope": "\(SQLBuilder.scope(of: "s")) AS scope",
                 "attributes": "\(StoredAttributes.column(of: "s")) AS attributes",
+                "events": "\(StoredEvents.column(of: "s")) AS events",
             ]))
             FROM enterprise.trace_spans s WHERE s.trace_id = \(placeholder)
             ORDER BY s.start_time_unix_nano, s.span_id
             """)).map { span in
                 var span = span
                 span.attributes = JSONText(StoredAttributes.typed(stored: span.attributes.text, tags: span.tags?.text))
+                span.events = JSONText(StoredEvents.typed(stored: span.events.text, logs: span.logs?.text))
                 return span
             }
         return TraceDetail(trace: trace, spans: spans)

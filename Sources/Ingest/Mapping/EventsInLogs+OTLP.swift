@@ -20,7 +20,7 @@ extension EventsInLogs {
                 }
             }
             guard event.timeUnixNano <= UInt64(Int64.max) else { return nil }
-            let time = Int64(event.timeUnixNano)
+            let time = Int64(clamping: event.timeUnixNano)
             guard Timestamp.unixMicros(iso8601: Timestamp.iso8601(unixNano: time)) == time / 1_000 else { return nil }
             parts.append(Part(nanoseconds: Int(time % 1_000), jsonbPositions: AttributesInTags.jsonbPositions(of: event.attributes.map(\.key))))
         }

@@ -62,8 +62,8 @@ extension LogRow {
             return writer.text
         }
 
-        let time = Int64(record.timeUnixNano)
-        let observed = Int64(record.observedTimeUnixNano)
+        let time = Int64(clamping: record.timeUnixNano)
+        let observed = Int64(clamping: record.observedTimeUnixNano)
         self.init(
             timestampUnixNano: time != 0 ? time : observed != 0 ? observed : arrivalUnixNano,
             timeUnixNano: time,

@@ -94,7 +94,7 @@ struct MetricIdentity {
                 buckets.key("counts"); buckets.beginArray(); point.bucketCounts.forEach { buckets.uint($0) }; buckets.endArray()
                 buckets.endObject()
                 batch.metricPoints.append(MetricPointRow(
-                    seriesID: id, timeUnixNano: Int64(point.timeUnixNano), startTimeUnixNano: Int64(point.startTimeUnixNano),
+                    seriesID: id, timeUnixNano: Int64(clamping: point.timeUnixNano), startTimeUnixNano: Int64(clamping: point.startTimeUnixNano),
                     count: Int64(clamping: point.count), sum: point.sum, min: point.min, max: point.max, buckets: buckets.text,
                     exemplars: Self.exemplars(point.exemplars), flags: Int64(point.flags)))
             }
@@ -115,7 +115,7 @@ struct MetricIdentity {
                 }
                 buckets.endObject()
                 batch.metricPoints.append(MetricPointRow(
-                    seriesID: id, timeUnixNano: Int64(point.timeUnixNano), startTimeUnixNano: Int64(point.startTimeUnixNano),
+                    seriesID: id, timeUnixNano: Int64(clamping: point.timeUnixNano), startTimeUnixNano: Int64(clamping: point.startTimeUnixNano),
                     count: Int64(clamping: point.count), sum: point.sum, min: point.min, max: point.max, buckets: buckets.text,
                     exemplars: Self.exemplars(point.exemplars), flags: Int64(point.flags)))
             }
@@ -135,7 +135,7 @@ struct MetricIdentity {
                 buckets.endArray()
                 buckets.endObject()
                 batch.metricPoints.append(MetricPointRow(
-                    seriesID: id, timeUnixNano: Int64(point.timeUnixNano), startTimeUnixNano: Int64(point.startTimeUnixNano),
+                    seriesID: id, timeUnixNano: Int64(clamping: point.timeUnixNano), startTimeUnixNano: Int64(clamping: point.startTimeUnixNano),
                     count: Int64(clamping: point.count), sum: point.sum, buckets: buckets.text, flags: Int64(point.flags)))
             }
         }
@@ -145,10 +145,10 @@ struct MetricIdentity {
         for point in points {
             let id = series(point.attributes, point.timeUnixNano, &batch)
             batch.metricPoints.append(MetricPointRow(
-                seriesID: id, timeUnixNano: Int64(point.timeUnixNano), startTimeUnixNano: Int64(point.startTimeUnixNano),
+                seriesID: id, timeUnixNano: Int64(clamping: point.timeUnixNano), startTimeUnixNano: Int64(clamping: point.startTimeUnixNano),
                 value: point.value?.doubleValue, exemplars: Self.exemplars(point.exemplars), flags: Int64(point.flags)))
             if let value = point.value?.doubleValue, let reading = SystemReading(metric: metric, attributes: point.attributes, value: value) {
-                batch.systemMetrics.append(reading.row(at: Int64(point.timeUnixNano), serviceName: serviceName, attributes: point.attributes))
+                batch.systemMetrics.append(reading.row(at: Int64(clamping: point.timeUnixNano), serviceName: serviceName, attributes: point.attributes))
             }
         }
     }

@@ -42,7 +42,7 @@ extension SpanRow {
         logs.beginArray()
         for event in span.events {
             logs.beginObject()
-            logs.key("timestamp"); logs.string(Timestamp.iso8601(unixNano: Int64(event.timeUnixNano)))
+            logs.key("timestamp"); logs.string(Timestamp.iso8601(unixNano: Int64(clamping: event.timeUnixNano)))
             logs.key("name"); logs.string(event.name)
             logs.key("attributes"); logs.flat(event.attributes)
             logs.endObject()
@@ -62,8 +62,8 @@ extension SpanRow {
             parentSpanID: span.parentSpanId?.hex,
             operationName: span.name,
             serviceName: source.serviceName,
-            startTimeUnixNano: Int64(span.startTimeUnixNano),
-            endTimeUnixNano: Int64(span.endTimeUnixNano),
+            startTimeUnixNano: Int64(clamping: span.startTimeUnixNano),
+            endTimeUnixNano: Int64(clamping: span.endTimeUnixNano),
             status: isError ? "error" : "completed",
             errorMessage: Self.errorMessage(of: span),
             tags: tags.text,

@@ -375,10 +375,37 @@ public final class PostgresStore: TelemetryStore {
             try await body { query in try await run(query, on: connection, logger: logger) }
             try await run("COMMIT", on: connection, logger: logger)
         } catch {
-            if !connection.isClosed {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-            }
+            if !connection.isClosed, !endedTheSession(error) { await rollBack(on: connection, logger: logger) }
             throw error
+        }
+    }
+
+    /// Whether `error` says the server ended the session (it is shutting down, crashed, or the
+    /// connection was lost): its transaction is gone with it, and a ROLLBACK would only be
+    /// written to a channel about to close.
+    static func endedTheSession(_ error: any Error) -> Bool {
+        if error is ConnectionClosed { return true }
+        guard let error = error as? PSQLError else { return false }
+        if let state = error.serverInfo?[.sqlState] { return state.hasPrefix("57P") || state.hasPrefix("08") }
+        return [.serverClosedConnection, .uncleanShutdown, .connectionError].contains(error.code)
+    }
+
+    /// How long a ROLLBACK is waited for.
+    static let rollbackWait: Duration = .seconds(5)
+
+    /// ROLLBACK, waited for at most `rollbackWait`. A ROLLBACK written just as the channel
+    /// closes is never answered (see `transaction`); past the wait the connection is closed,
+    /// so the pool drops it, and the writer goes on. The unanswered query's task is left
+    /// suspended: postgres-nio gives no way to end it.
+    static func rollBack(on connection: PostgresConnection, logger: Logger) async {
+        let ended = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let outcome = FirstOutcome(continuation)
+            Task { _ = try? await connection.query("ROLLBACK", logger: logger); outcome.resume(true) }
+            Task { try? await Task.sleep(for: rollbackWait); outcome.resume(false) }
+        }
+        if !ended {
+            logger.warning("ROLLBACK unanswered; closing the connection")
+            Task { try? await connection.close() }
         }
     }
 
@@ -421,6 +448,22 @@ public final class PostgresStore: TelemetryStore {
             return "\(error.code)"
         }
         return "\(error)"
+    }
+}
+
+/// Resumes a continuation with the first of two outcomes that race.
+private final class FirstOutcome: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Bool, Never>?>
+
+    init(_ continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ outcome: Bool) {
+        continuation.withLock { waiting in
+            waiting?.resume(returning: outcome)
+            waiting = nil
+        }
     }
 }
 

@@ -105,8 +105,23 @@ extension LogRow {
         if dialect == .postgres, !inExtra.nestedOrderSurvivesJSONB { return attributes }
         return inExtra.tokens(dialect)
     }
+}
 
-    /// The column's value in this row.
+/// The columns a log record's string attributes are lifted into (`LogAttributeColumn`), as a
+/// row to write and a stored record both hold them.
+protocol LiftedLogColumns {
+    var loggerName: String { get }
+    var userEmail: String? { get }
+    var department: String? { get }
+    var sessionID: String? { get }
+    var endpoint: String? { get }
+    var exceptionType: String? { get }
+    var exceptionMessage: String? { get }
+    var exceptionTraceback: String? { get }
+}
+
+extension LiftedLogColumns {
+    /// The column's value in this row or record.
     func value(of column: LogAttributeColumn) -> String? {
         switch column {
         case .loggerName: loggerName
@@ -121,21 +136,10 @@ extension LogRow {
     }
 }
 
-extension StoredLogRecord {
-    /// The column's value in this record.
-    func value(of column: LogAttributeColumn) -> String? {
-        switch column {
-        case .loggerName: loggerName
-        case .userEmail: userEmail
-        case .department: department
-        case .sessionID: sessionID
-        case .endpoint: endpoint
-        case .exceptionType: exceptionType
-        case .exceptionMessage: exceptionMessage
-        case .exceptionTraceback: exceptionTraceback
-        }
-    }
+extension LogRow: LiftedLogColumns {}
+extension StoredLogRecord: LiftedLogColumns {}
 
+extension StoredLogRecord {
     /// The record with its typed attributes rebuilt from what the store keeps
     /// (`StoredLogAttributes`), as read with `attributes` NULL read as "".
     func withTypedAttributes() -> StoredLogRecord {

@@ -47,10 +47,7 @@ import Testing
         let sent = Self.request(trace: trace, start: UInt64(Date.now.timeIntervalSince1970 - 60) * 1_000_000_000)
         try await GrafanaTestServer.with(kind) { server in
             try await server.ingest(sent)
-            let answer = try await server.get("/api/v2/traces/\(trace.hex)", headers: [("Accept", "application/protobuf")])
-            #expect(answer.status == 200)
-            let read = try OTLPProtobufDecoder().decodeTraces(
-                from: try TempoTraceByIDResponse(serializedBytes: answer.bytes).trace.serializedData()).request
+            let read = try #require(try await server.tempoTrace(trace.hex))
             #expect(read.normalized == sent.normalized)
             let spans = read.resourceSpans.flatMap(\.scopeSpans).flatMap(\.spans).sorted { $0.spanId.hex < $1.spanId.hex }
             let sentSpans = sent.resourceSpans[0].scopeSpans[0].spans

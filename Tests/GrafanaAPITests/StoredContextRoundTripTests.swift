@@ -64,10 +64,7 @@ import Testing
             try await server.ingest(sent[first]!)
             try await server.ingest(sent[second]!)
             for (id, request) in sent {
-                let answer = try await server.get("/api/v2/traces/\(id.hex)", headers: [("Accept", "application/protobuf")])
-                #expect(answer.status == 200)
-                let trace = try TempoTraceByIDResponse(serializedBytes: answer.bytes).trace
-                let read = try OTLPProtobufDecoder().decodeTraces(from: try trace.serializedData()).request
+                let read = try #require(try await server.tempoTrace(id.hex))
                 #expect(read.normalized == request.normalized)
             }
         }

@@ -186,10 +186,7 @@ import Testing
             let ids = Set(sent.resourceSpans.flatMap { $0.scopeSpans.flatMap { $0.spans.map(\.traceId.hex) } })
             #expect(!ids.isEmpty)
             for id in ids {
-                let answer = try await server.get("/api/v2/traces/\(id)", headers: [("Accept", "application/protobuf")])
-                #expect(answer.status == 200)
-                let trace = try TempoTraceByIDResponse(serializedBytes: answer.bytes).trace
-                let read = try OTLPProtobufDecoder().decodeTraces(from: try trace.serializedData()).request
+                let read = try #require(try await server.tempoTrace(id))
                 #expect(read.normalized == sent.only(id).normalized)
             }
         }

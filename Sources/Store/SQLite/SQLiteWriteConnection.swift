@@ -119,40 +119,41 @@ final class SQLiteWriteConnection: Sendable {
         /// changed (for `INSERT … ON CONFLICT DO NOTHING`: 1 when inserted, 0 when not).
         @discardableResult
         func run(_ sql: String, _ binds: [SQLiteData]) throws -> Int {
-            let statement = try prepared(sql)
-            defer {
-                sqlite_nio_sqlite3_reset(statement)
-                sqlite_nio_sqlite3_clear_bindings(statement)
+            try bound(sql, binds) { statement in
+                var result = sqlite_nio_sqlite3_step(statement)
+                while result == SQLITE_ROW { result = sqlite_nio_sqlite3_step(statement) }
+                try check(result == SQLITE_DONE ? SQLITE_OK : result)
+                return Int(sqlite_nio_sqlite3_changes(handle.database))
             }
-            for (offset, value) in binds.enumerated() {
-                try check(sqliteBind(value, at: Int32(offset + 1), in: statement))
-            }
-            var result = sqlite_nio_sqlite3_step(statement)
-            while result == SQLITE_ROW { result = sqlite_nio_sqlite3_step(statement) }
-            try check(result == SQLITE_DONE ? SQLITE_OK : result)
-            return Int(sqlite_nio_sqlite3_changes(handle.database))
         }
 
         /// Runs the prepared statement `sql` with `binds`; the first column of its first row as
         /// an integer, nil when it returns no row.
         func integer(_ sql: String, _ binds: [SQLiteData]) throws -> Int64? {
-            let statement = try prepared(sql)
-            defer {
-                sqlite_nio_sqlite3_reset(statement)
-                sqlite_nio_sqlite3_clear_bindings(statement)
+            try bound(sql, binds) { statement in
+                let result = sqlite_nio_sqlite3_step(statement)
+                if result == SQLITE_DONE { return nil }
+                guard result == SQLITE_ROW else { try check(result); return nil }
+                return sqlite_nio_sqlite3_column_int64(statement, 0)
             }
-            for (offset, value) in binds.enumerated() {
-                try check(sqliteBind(value, at: Int32(offset + 1), in: statement))
-            }
-            let result = sqlite_nio_sqlite3_step(statement)
-            if result == SQLITE_DONE { return nil }
-            guard result == SQLITE_ROW else { try check(result); return nil }
-            return sqlite_nio_sqlite3_column_int64(statement, 0)
         }
 
         /// Runs the prepared statement `sql` with `binds`, handing each row's statement to `read`
         /// (which reads its columns with `sqlite3_column_*`).
         func each(_ sql: String, _ binds: [SQLiteData], _ read: (OpaquePointer) throws -> Void) throws {
+            try bound(sql, binds) { statement in
+                var result = sqlite_nio_sqlite3_step(statement)
+                while result == SQLITE_ROW {
+                    try read(statement)
+                    result = sqlite_nio_sqlite3_step(statement)
+                }
+                try check(result == SQLITE_DONE ? SQLITE_OK : result)
+            }
+        }
+
+        /// The prepared (and kept) statement `sql` with `binds` bound, for `body` to step;
+        /// reset and its bindings cleared afterwards, ready for the next use.
+        private func bound<T>(_ sql: String, _ binds: [SQLiteData], _ body: (OpaquePointer) throws -> T) throws -> T {
             let statement = try prepared(sql)
             defer {
                 sqlite_nio_sqlite3_reset(statement)
@@ -161,12 +162,7 @@ final class SQLiteWriteConnection: Sendable {
             for (offset, value) in binds.enumerated() {
                 try check(sqliteBind(value, at: Int32(offset + 1), in: statement))
             }
-            var result = sqlite_nio_sqlite3_step(statement)
-            while result == SQLITE_ROW {
-                try read(statement)
-                result = sqlite_nio_sqlite3_step(statement)
-            }
-            try check(result == SQLITE_DONE ? SQLITE_OK : result)
+            return try body(statement)
         }
 
         private func prepared(_ sql: String) throws -> OpaquePointer {

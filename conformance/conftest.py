@@ -12,6 +12,11 @@ Every test runs once per store (the `sightline` fixture is parametrised):
   it, rows are read back through `psql` as JSON, and the database is dropped at the end.
 Both stores answer `Sightline.query` with rows that behave like `sqlite3.Row`, so the tests
 are written once.
+
+`SIGHTLINE_CONFORMANCE_LOG_LEVEL` (e.g. `debug`) sets every Sightline's log level; the
+Sightline environment is otherwise cleared of `SIGHTLINE_*` variables. A Sightline slower than
+15 s to exit after SIGTERM is reported as a warning with what it logged meanwhile; one still
+running after 30 s is killed and its test fails.
 """
 
 from __future__ import annotations

@@ -258,6 +258,7 @@ class Sender:
     acked_spans: set = field(default_factory=set)  # (trace_id, span_id)
     acked_logs: set = field(default_factory=set)  # message
     statuses: dict = field(default_factory=dict)  # status (REFUSED, DROPPED: no answer) -> count
+    history: list = field(default_factory=list)  # every status, in the order they came
     failures: list = field(default_factory=list)  # (status, path) of answers that are not retryable
     given_up: int = 0
     last_acked_at: float = 0.0  # time.monotonic() of the latest 200
@@ -289,6 +290,7 @@ class Sender:
             status = post(f"{self.base_url}{path}", body)
             with self._lock:
                 self.statuses[status] = self.statuses.get(status, 0) + 1
+                self.history.append(status)
             if status == 200:
                 with self._lock:
                     self.last_acked_at = time.monotonic()

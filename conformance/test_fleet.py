@@ -214,6 +214,12 @@ def test_a_draining_replica_finishes_accepted_requests(postgres, replicas):
         stop_all(senders)
     assert any(sender.last_acked_at > signalled_at for sender in senders), "no request was answered after SIGTERM"
     for sender in senders:
-        assert DROPPED not in sender.statuses, (sender.statuses, replica.log_tail())
-        assert set(sender.statuses) <= {200, REFUSED}, sender.statuses
+        # The one exception: a connection still in the listen queue when the listener closes is
+        # reset by the kernel (Linux), after the client may have sent its request. It can only
+        # be the last attempt before the refusals; any other DROPPED is an accepted request
+        # left without an answer.
+        dropped = [index for index, status in enumerate(sender.history) if status == DROPPED]
+        after = sender.history[dropped[0] + 1:] if dropped else []
+        assert len(dropped) <= 1 and all(status == REFUSED for status in after), (sender.history, replica.log_tail())
+        assert set(sender.statuses) <= {200, REFUSED, DROPPED}, sender.statuses
         assert_acked_stored_once(postgres, sender)
